@@ -1,0 +1,7 @@
+"""`python -m zanj_core` runs the `zanj` command line tool."""
+
+import sys
+
+from zanj_core.cli import main
+
+sys.exit(main())

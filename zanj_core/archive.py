@@ -1,0 +1,331 @@
+"""The `.zanj` container: a zip archive with two JSON members and any number of data members.
+
+Writing goes to a temporary file beside the target, renamed into place only once complete,
+so a failed save never leaves a partial file or touches the previous one. Binary members are
+stored uncompressed with their data 64-byte aligned (a padding extra field in the local header),
+so readers can map them into memory. Reading validates the zip before trusting any member.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap as mmap_module
+import os
+import re
+import secrets
+import struct
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from zanj_core.errors import ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError
+from zanj_core.handlers import MemberFormat, ObjectPath
+
+MAIN_MEMBER = "__zanj__.json"
+META_MEMBER = "__zanj_meta__.json"
+JSON_MEMBERS = frozenset({MAIN_MEMBER, META_MEMBER})
+ALIGNMENT = 64
+ALIGN_EXTRA_ID = 0xD935  # the extra-field id zipalign tools use for padding
+ZIP64_EXTRA_LEN = 20
+LOCAL_HEADER_LEN = 30
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # members carry no timestamp, so identical saves give identical bytes
+_UNSAFE_CHARS = re.compile(r"[^\w.\-]")
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Sizes a reader accepts before it allocates anything for a member."""
+
+    max_json_bytes: int = 512 * 1024 * 1024
+    max_compression_ratio: int = 1000
+    max_members: int = 1_000_000
+
+
+@dataclass
+class PendingMember:
+    """A data member the walk asked for, written after the JSON members."""
+
+    name: str
+    member_format: MemberFormat
+    data: Any
+    path: ObjectPath
+    size_hint: int | None = None
+
+
+def member_name_for(path: ObjectPath, extension: str, taken: set[str]) -> str:
+    """A safe, unique member name derived from an object path (`layers/0/w.npy`).
+
+    Characters outside letters, digits, `_`, `.` and `-` become `_`; components that are
+    empty or dots are replaced, so no name is absolute, climbs with `..`, or clashes with the
+    JSON members. Clashes get a numeric suffix.
+    """
+    parts = []
+    for part in path:
+        text = _UNSAFE_CHARS.sub("_", str(part))[:120]
+        if not text or set(text) == {"."}:
+            text = "_" + text
+        parts.append(text)
+    stem = "/".join(parts) if parts else "_root"
+    if stem.startswith("__zanj"):
+        stem = "_" + stem
+    name = stem + extension
+    counter = 1
+    while name in taken:
+        name = f"{stem}~{counter}{extension}"
+        counter += 1
+    taken.add(name)
+    return name
+
+
+class _AlignedWriter:
+    """Writes zip members to an open file, aligning stored binary members."""
+
+    def __init__(self, fh: BinaryIO, compression: int) -> None:
+        self.fh = fh
+        self.zf = zipfile.ZipFile(fh, "w", allowZip64=True)
+        self.compression = compression
+        # text members are always compressed: they are small and compress well
+        self.text_compression = compression if compression != zipfile.ZIP_STORED else zipfile.ZIP_DEFLATED
+
+    @staticmethod
+    def _zinfo(name: str, compress_type: int) -> zipfile.ZipInfo:
+        zinfo = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+        zinfo.compress_type = compress_type
+        zinfo.external_attr = 0o644 << 16
+        return zinfo
+
+    def write_text(self, name: str, data: bytes) -> None:
+        self.zf.writestr(self._zinfo(name, self.text_compression), data)
+
+    def open_member(self, name: str, binary: bool, size_hint: int | None) -> IO[bytes]:
+        if binary and self.compression == zipfile.ZIP_STORED:
+            zinfo = self._zinfo(name, zipfile.ZIP_STORED)
+            zip64 = size_hint is None or size_hint * 1.05 > zipfile.ZIP64_LIMIT
+            start = self.fh.tell() + LOCAL_HEADER_LEN + len(name.encode("utf-8"))
+            start += ZIP64_EXTRA_LEN if zip64 else 0
+            pad = (-(start + 4)) % ALIGNMENT
+            zinfo.extra = struct.pack("<HH", ALIGN_EXTRA_ID, pad) + b"\0" * pad
+            if size_hint is not None:
+                zinfo.file_size = size_hint
+            return self.zf.open(zinfo, "w", force_zip64=zip64)
+        zinfo = self._zinfo(name, self.compression if binary else self.text_compression)
+        if size_hint is not None:
+            zinfo.file_size = size_hint
+        return self.zf.open(zinfo, "w", force_zip64=size_hint is None)
+
+    def close(self) -> None:
+        self.zf.close()
+
+
+def write_archive(
+    target: Path,
+    json_members: Iterable[tuple[str, bytes]],
+    members: Iterable[PendingMember],
+    compression: int,
+) -> None:
+    """Write a complete archive to a temporary file, then atomically rename it to `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            writer = _AlignedWriter(fh, compression)
+            for name, data in json_members:
+                writer.write_text(name, data)
+            for member in members:
+                with writer.open_member(member.name, member.member_format.binary, member.size_hint) as stream:
+                    member.member_format.write(member.data, stream)
+            writer.close()
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+class MemberSource:
+    """Read access to one data member, handed to `MemberFormat.read`.
+
+    `open()` streams (decompressing if needed); `memory_map()` gives a zero-copy read-only view
+    of an uncompressed member; `read_into()` fills a caller's buffer in one copy.
+    """
+
+    def __init__(self, reader: ArchiveReader, info: zipfile.ZipInfo, path: ObjectPath) -> None:
+        self.reader = reader
+        self.info = info
+        self.name = info.filename
+        self.path = path
+
+    @property
+    def size(self) -> int:
+        """Uncompressed size in bytes."""
+        return self.info.file_size
+
+    @property
+    def compressed(self) -> bool:
+        return self.info.compress_type != zipfile.ZIP_STORED
+
+    @property
+    def want_mmap(self) -> bool:
+        """Whether the reader was asked for memory-mapped data (`read(..., mmap=True)`)."""
+        return self.reader.use_mmap
+
+    def open(self) -> IO[bytes]:
+        return self.reader.open_member(self.info)
+
+    def data_offset(self) -> int:
+        return self.reader.data_offset(self.info)
+
+    def memory_map(self) -> memoryview | None:
+        """A read-only view of the member's bytes in the mapped file, or None if compressed."""
+        if self.compressed:
+            return None
+        start = self.data_offset()
+        return memoryview(self.reader.mapped())[start : start + self.size]
+
+    def read_into(self, buffer: memoryview) -> None:
+        """Fill `buffer` (exactly `size` bytes) from the member, without intermediate copies."""
+        if buffer.nbytes != self.size:
+            raise ZanjFormatError(
+                f"member {self.name!r} of {self.reader.path}: holds {self.size} bytes, {buffer.nbytes} expected"
+            )
+        with self.open() as stream:
+            view = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
+            filled = 0
+            while filled < self.size:
+                got = stream.readinto(view[filled:])  # type: ignore[attr-defined]
+                if not got:
+                    raise ZanjFormatError(f"member {self.name!r} of {self.reader.path} is truncated")
+                filled += got
+
+
+class ArchiveReader:
+    """An open `.zanj` file: validated zip directory and lazily opened members."""
+
+    def __init__(self, path: str | os.PathLike[str], limits: ReadLimits | None = None, mmap: bool = False) -> None:
+        self.path = Path(path)
+        self.limits = limits or ReadLimits()
+        self.use_mmap = mmap
+        self._mmap: mmap_module.mmap | None = None
+        if not self.path.exists():
+            raise ZanjFileNotFoundError(f"no such file: {self.path}")
+        if not self.path.is_file():
+            raise ZanjFileNotFoundError(f"not a regular file: {self.path}")
+        self._fh: BinaryIO = open(self.path, "rb")
+        try:
+            self._zf = zipfile.ZipFile(self._fh, "r")
+            infos = self._zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as exc:
+            self._fh.close()
+            raise ZanjFormatError(
+                f"{self.path} is not a readable .zanj file (not a zip archive, or truncated): {exc}"
+            ) from exc
+        try:
+            self._infos = self._validate(infos)
+        except ZanjFormatError:
+            self.close()
+            raise
+
+    def _validate(self, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+        if len(infos) > self.limits.max_members:
+            raise ZanjLimitError(f"{self.path} has {len(infos)} members, over the limit of {self.limits.max_members}")
+        table: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = info.filename
+            if name in table:
+                raise ZanjFormatError(f"{self.path}: member name {name!r} appears twice; the file is malformed")
+            if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name):
+                raise ZanjFormatError(f"{self.path}: unsafe member name {name!r} (absolute or climbing with '..')")
+            table[name] = info
+        if MAIN_MEMBER not in table:
+            raise ZanjFormatError(f"{self.path} is a zip archive but not a .zanj file: it has no {MAIN_MEMBER} member")
+        return table
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._zf.close()
+        self._fh.close()
+
+    def names(self) -> list[str]:
+        return list(self._infos)
+
+    def has(self, name: str) -> bool:
+        return name in self._infos
+
+    def info(self, name: str) -> zipfile.ZipInfo:
+        return self._infos[name]
+
+    def open_member(self, info: zipfile.ZipInfo) -> IO[bytes]:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if (
+            info.compress_type != zipfile.ZIP_STORED
+            and ratio > self.limits.max_compression_ratio
+            and info.file_size > 1 << 20
+        ):
+            raise ZanjLimitError(
+                f"{self.path}: member {info.filename!r} expands {ratio:.0f}x "
+                f"({info.compress_size} -> {info.file_size} bytes), over the limit of "
+                f"{self.limits.max_compression_ratio}x; refusing a possible zip bomb"
+            )
+        return self._zf.open(info, "r")
+
+    def read_json(self, name: str) -> Any:
+        """Parse a JSON member, checking its size before reading it."""
+        info = self._infos.get(name)
+        if info is None:
+            raise ZanjFormatError(f"{self.path} has no {name} member")
+        if info.file_size > self.limits.max_json_bytes:
+            raise ZanjLimitError(
+                f"{self.path}: JSON member {name!r} is {info.file_size} bytes, over the limit of "
+                f"{self.limits.max_json_bytes} (raise ReadLimits.max_json_bytes if you trust the file)"
+            )
+        try:
+            with self.open_member(info) as stream:
+                raw = stream.read(self.limits.max_json_bytes + 1)
+            text = raw.decode("utf-8")
+            return json.loads(text)
+        except UnicodeDecodeError as exc:
+            raise ZanjFormatError(f"{self.path}: member {name!r} is not UTF-8 text: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise ZanjFormatError(f"{self.path}: member {name!r} is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise ZanjLimitError(f"{self.path}: member {name!r} is nested too deeply to parse") from exc
+        except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:
+            raise ZanjFormatError(f"{self.path}: member {name!r} is corrupt: {exc}") from exc
+
+    def data_offset(self, info: zipfile.ZipInfo) -> int:
+        """Offset in the file where a member's data starts (after its local header)."""
+        self._fh.seek(info.header_offset)
+        header = self._fh.read(LOCAL_HEADER_LEN)
+        if len(header) != LOCAL_HEADER_LEN or header[:4] != b"PK\x03\x04":
+            raise ZanjFormatError(f"{self.path}: bad local header for member {info.filename!r}")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        return int(info.header_offset + LOCAL_HEADER_LEN + name_len + extra_len)
+
+    def mapped(self) -> mmap_module.mmap:
+        """The whole file mapped read-only; mapped once, kept alive by the views taken of it."""
+        if self._mmap is None:
+            self._mmap = mmap_module.mmap(self._fh.fileno(), 0, access=mmap_module.ACCESS_READ)
+        return self._mmap
+
+    def source(self, ref: Any, path: ObjectPath) -> MemberSource:
+        """Validate a `$ref` and return access to its member."""
+        where = "/".join(str(p) for p in path) or "<root>"
+        if not isinstance(ref, str):
+            raise ZanjFormatError(
+                f"{self.path}: at {where}, $ref must be a member name string, got {type(ref).__name__}"
+            )
+        if ref in JSON_MEMBERS:
+            raise ZanjFormatError(f"{self.path}: at {where}, $ref points at the JSON member {ref!r}")
+        info = self._infos.get(ref)
+        if info is None:
+            raise ZanjFormatError(f"{self.path}: at {where}, $ref names member {ref!r}, which the archive lacks")
+        return MemberSource(self, info, path)

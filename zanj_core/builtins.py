@@ -1,0 +1,376 @@
+"""Python builtins, saved losslessly (core plugin).
+
+JSON-native values stay plain JSON so files remain readable; everything JSON would change
+(tuples, sets, non-string keys, bytes, big ints, NaN/inf/-0.0, complex, dates, paths, enum
+members) gets a small tagged node. Handlers match exact types: a subclass such as an
+`OrderedDict` or a named tuple is refused rather than silently saved as its base.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import enum
+import json
+import math
+import pathlib
+import struct
+from typing import Any
+
+from zanj_core.classes import class_key, resolve_class
+from zanj_core.errors import ZanjFormatError, ZanjMissingClassWarning, ZanjSerializationError
+from zanj_core.handlers import (
+    FORMAT_KEY,
+    REF_KEY,
+    JSONdict,
+    JSONitem,
+    LoaderHandler,
+    ObjectPath,
+    SerializerHandler,
+    format_path,
+)
+from zanj_core.hookspecs import hookimpl
+from zanj_core.loading import LoadContext
+from zanj_core.saving import UNSERIALIZABLE_TAG, SaveContext
+
+JSON_SAFE_INT = 2**63  # beyond this, many JSON readers lose digits: store as a string
+_RESERVED_KEYS = frozenset({FORMAT_KEY, REF_KEY})
+_PATH_KINDS: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        pathlib.Path,
+        pathlib.PosixPath,
+        pathlib.WindowsPath,
+        pathlib.PurePath,
+        pathlib.PurePosixPath,
+        pathlib.PureWindowsPath,
+    )
+}
+
+
+def _exact(kind: type):  # type: ignore[no-untyped-def]
+    return lambda obj, path, ctx: type(obj) is kind
+
+
+def _same(obj: Any, path: ObjectPath, ctx: SaveContext) -> JSONitem:
+    return obj  # type: ignore[no-any-return]
+
+
+# -- numbers -------------------------------------------------------------------------------
+
+
+def _serialize_int(obj: int, path: ObjectPath, ctx: SaveContext) -> JSONitem:
+    if -JSON_SAFE_INT <= obj < JSON_SAFE_INT:
+        return obj
+    return {FORMAT_KEY: "int", "value": str(obj)}
+
+
+def _serialize_float(obj: float, path: ObjectPath, ctx: SaveContext) -> JSONitem:
+    if math.isfinite(obj) and not (obj == 0.0 and math.copysign(1.0, obj) < 0):
+        return obj
+    node: JSONdict = {FORMAT_KEY: "float", "value": repr(obj)}
+    if math.isnan(obj):
+        node["bits"] = struct.pack(">d", obj).hex()  # keeps sign and payload of the NaN
+    return node
+
+
+def _load_int(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> int:
+    text = ctx.require(node, "value", str, path)
+    if len(text) > 10_000:
+        raise ZanjFormatError(f"{ctx.label}: integer at {format_path(path)} has more than 10000 digits")
+    return int(text)
+
+
+def _load_float(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> float:
+    bits = node.get("bits")
+    if isinstance(bits, str):
+        raw = bytes.fromhex(bits)
+        if len(raw) != 8:
+            raise ZanjFormatError(f"{ctx.label}: float at {format_path(path)} has bits of {len(raw)} bytes, 8 expected")
+        return float(struct.unpack(">d", raw)[0])
+    return float(ctx.require(node, "value", str, path))
+
+
+def _serialize_complex(obj: complex, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    return {
+        FORMAT_KEY: "complex",
+        "real": ctx.serialize(obj.real, (*path, "real")),
+        "imag": ctx.serialize(obj.imag, (*path, "imag")),
+    }
+
+
+def _load_complex(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> complex:
+    real, imag = ctx.load(node.get("real"), (*path, "real")), ctx.load(node.get("imag"), (*path, "imag"))
+    if not isinstance(real, float) or not isinstance(imag, float):
+        raise ZanjFormatError(f"{ctx.label}: complex at {format_path(path)} needs float real and imag parts")
+    return complex(real, imag)
+
+
+# -- containers ----------------------------------------------------------------------------
+
+
+def _serialize_list(obj: list[Any], path: ObjectPath, ctx: SaveContext) -> JSONitem:
+    return [ctx.serialize(item, (*path, index)) for index, item in enumerate(obj)]
+
+
+def _serialize_tuple(obj: tuple[Any, ...], path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    # "data" is the key zanj 0.6 reads for its tuple tag, so 0.6 reads these back as tuples too
+    return {FORMAT_KEY: "tuple", "data": [ctx.serialize(item, (*path, i)) for i, item in enumerate(obj)]}
+
+
+def _serialize_set(obj: set[Any] | frozenset[Any], path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    items = [ctx.serialize(item, (*path, i)) for i, item in enumerate(obj)]
+    # sort by canonical JSON so equal sets give identical files
+    items.sort(key=lambda item: json.dumps(item, sort_keys=True))
+    return {FORMAT_KEY: type(obj).__name__, "data": items}
+
+
+def _serialize_dict(obj: dict[Any, Any], path: ObjectPath, ctx: SaveContext) -> JSONitem:
+    if all(type(key) is str for key in obj) and not _RESERVED_KEYS.intersection(obj):
+        return {key: ctx.serialize(value, (*path, key)) for key, value in obj.items()}
+    # non-string keys (or keys that would read as zanj markers): a list of pairs keeps them exact
+    return {
+        FORMAT_KEY: "dict",
+        "data": [
+            [ctx.serialize(key, (*path, f"<key {i}>")), ctx.serialize(value, (*path, str(key)))]
+            for i, (key, value) in enumerate(obj.items())
+        ],
+    }
+
+
+def _items(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[Any]:
+    data = ctx.require(node, "data", list, path)
+    return [ctx.load(item, (*path, index)) for index, item in enumerate(data)]
+
+
+def _load_set(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> set[Any] | frozenset[Any]:
+    items = _items(node, path, ctx)
+    try:
+        return frozenset(items) if node[FORMAT_KEY] == "frozenset" else set(items)
+    except TypeError as exc:
+        raise ZanjFormatError(f"{ctx.label}: set at {format_path(path)} holds an unhashable item: {exc}") from exc
+
+
+def _load_dict(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> dict[Any, Any]:
+    result: dict[Any, Any] = {}
+    for index, pair in enumerate(ctx.require(node, "data", list, path)):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ZanjFormatError(f"{ctx.label}: dict at {format_path(path)}: entry {index} is not a [key, value] pair")
+        key = ctx.load(pair[0], (*path, f"<key {index}>"))
+        try:
+            result[key] = ctx.load(pair[1], (*path, str(key)))
+        except TypeError as exc:
+            raise ZanjFormatError(f"{ctx.label}: dict at {format_path(path)} has an unhashable key: {exc}") from exc
+    return result
+
+
+# -- bytes ---------------------------------------------------------------------------------
+
+
+def _serialize_bytes(obj: bytes | bytearray, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    tag = type(obj).__name__
+    if len(obj) >= ctx.zanj.external_array_threshold:
+        name = ctx.add_member(path, "bin", obj, {"format": tag, "len": len(obj)}, size_hint=len(obj))
+        return {FORMAT_KEY: tag, REF_KEY: name, "len": len(obj)}
+    return {FORMAT_KEY: tag, "base64": base64.b64encode(obj).decode("ascii")}
+
+
+def _load_bytes(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> bytes | bytearray:
+    if REF_KEY in node:
+        data = ctx.read_member(node, path, "bin")
+    else:
+        try:
+            data = bytearray(base64.b64decode(ctx.require(node, "base64", str, path), validate=True))
+        except ValueError as exc:
+            raise ZanjFormatError(f"{ctx.label}: bytes at {format_path(path)} are not valid base64: {exc}") from exc
+    return data if node[FORMAT_KEY] == "bytearray" else bytes(data)
+
+
+# -- dates and times -----------------------------------------------------------------------
+
+
+def _tz_fields(tz: datetime.tzinfo | None, path: ObjectPath) -> tuple[bool, JSONdict]:
+    """(keep the UTC offset in the ISO text?, extra fields) for a tzinfo we can restore exactly."""
+    if tz is None:
+        return False, {}
+    if type(tz) is datetime.timezone:
+        name = tz.tzname(None)
+        default = datetime.timezone(tz.utcoffset(None)).tzname(None)  # type: ignore[arg-type]
+        return True, ({"tzname": name} if name != default else {})
+    zone_key = getattr(tz, "key", None)
+    if type(tz).__module__ == "zoneinfo" and isinstance(zone_key, str):
+        return False, {"zone": zone_key}
+    raise ZanjSerializationError(
+        f"cannot save the time zone {tz!r} ({type(tz).__module__}.{type(tz).__qualname__}) at "
+        f"{format_path(path)} exactly: convert it to zoneinfo.ZoneInfo or datetime.timezone first"
+    )
+
+
+def _serialize_datetime(obj: datetime.datetime | datetime.time, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    keep_offset, extra = _tz_fields(obj.tzinfo, path)
+    text = obj.isoformat() if keep_offset else obj.replace(tzinfo=None).isoformat()
+    node: JSONdict = {FORMAT_KEY: f"datetime.{type(obj).__name__}", "iso": text, **extra}
+    if obj.fold:
+        node["fold"] = 1
+    return node
+
+
+def _load_datetime(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> datetime.datetime | datetime.time:
+    kind = datetime.datetime if node[FORMAT_KEY] == "datetime.datetime" else datetime.time
+    value = kind.fromisoformat(ctx.require(node, "iso", str, path))
+    zone = node.get("zone")
+    if isinstance(zone, str):
+        import zoneinfo
+
+        value = value.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+    tzname = node.get("tzname")
+    if isinstance(tzname, str) and value.tzinfo is not None:
+        value = value.replace(tzinfo=datetime.timezone(value.utcoffset(), tzname))  # type: ignore[arg-type]
+    if node.get("fold") == 1:
+        value = value.replace(fold=1)
+    return value
+
+
+def _serialize_date(obj: datetime.date, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    return {FORMAT_KEY: "datetime.date", "iso": obj.isoformat()}
+
+
+def _load_date(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> datetime.date:
+    return datetime.date.fromisoformat(ctx.require(node, "iso", str, path))
+
+
+def _serialize_timedelta(obj: datetime.timedelta, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    return {
+        FORMAT_KEY: "datetime.timedelta",
+        "days": obj.days,
+        "seconds": obj.seconds,
+        "microseconds": obj.microseconds,
+    }
+
+
+def _load_timedelta(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> datetime.timedelta:
+    return datetime.timedelta(
+        days=ctx.require(node, "days", int, path),
+        seconds=ctx.require(node, "seconds", int, path),
+        microseconds=ctx.require(node, "microseconds", int, path),
+    )
+
+
+# -- paths and enums -----------------------------------------------------------------------
+
+
+def _serialize_path(obj: pathlib.PurePath, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    return {FORMAT_KEY: "pathlib.Path", "kind": type(obj).__name__, "path": str(obj)}
+
+
+def _load_path(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> pathlib.PurePath:
+    kind = ctx.require(node, "kind", str, path)
+    text = ctx.require(node, "path", str, path)
+    cls = _PATH_KINDS.get(kind)
+    if cls is None:
+        raise ZanjFormatError(f"{ctx.label}: path at {format_path(path)} has unknown kind {kind!r}")
+    if cls in (pathlib.PosixPath, pathlib.WindowsPath) and cls is not type(pathlib.Path()):
+        # a concrete path of another operating system comes back as its pure counterpart
+        cls = pathlib.PurePosixPath if cls is pathlib.PosixPath else pathlib.PureWindowsPath
+    return cls(text)  # type: ignore[no-any-return]
+
+
+def _serialize_enum(obj: enum.Enum, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    cls = type(obj)
+    node: JSONdict = {FORMAT_KEY: "enum.Enum", "class": class_key(cls)}
+    name = obj.name
+    if name is not None and name in cls.__members__ and cls.__members__[name] is obj:
+        node["name"] = name
+    else:  # a combination of flags has no single member name
+        node["value"] = ctx.serialize(obj.value, (*path, "value"))
+    return node
+
+
+def _load_enum(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
+    recorded = ctx.require(node, "class", str, path)
+    qualname = recorded.rpartition(":")[2]
+    cls = resolve_class(enum.Enum, qualname.rpartition(".")[2], recorded, "Enum", f"{ctx.label} at {format_path(path)}")
+    if cls is None:
+        return ctx.missing(
+            "enum.Enum",
+            node,
+            path,
+            reason=f"enum class {recorded!r} is not defined in this program",
+            hint="import the module that defines it before reading (zanj never imports modules named in a file)",
+            category=ZanjMissingClassWarning,
+        )
+    if "name" in node:
+        name = ctx.require(node, "name", str, path)
+        try:
+            return cls[name]  # type: ignore[index]
+        except KeyError:
+            raise ZanjFormatError(
+                f"{ctx.label}: enum {recorded} has no member {name!r} (at {format_path(path)})"
+            ) from None
+    try:
+        return cls(ctx.load(node.get("value"), (*path, "value")))
+    except ValueError as exc:
+        raise ZanjFormatError(f"{ctx.label}: enum {recorded} at {format_path(path)}: {exc}") from exc
+
+
+def _load_unserializable(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> str:
+    return str(ctx.require(node, "repr", str, path))
+
+
+@hookimpl
+def zanj_serializer_handlers() -> list[SerializerHandler]:
+    def exact(kind: type, serialize: Any, tag: str = "") -> SerializerHandler:
+        return SerializerHandler(tag=tag or kind.__name__, types=(kind,), check=_exact(kind), serialize=serialize)
+
+    return [
+        exact(str, _same),
+        exact(bool, _same),
+        exact(type(None), _same, "None"),
+        exact(int, _serialize_int),
+        exact(float, _serialize_float),
+        exact(complex, _serialize_complex),
+        exact(list, _serialize_list),
+        exact(tuple, _serialize_tuple),
+        exact(dict, _serialize_dict),
+        exact(set, _serialize_set),
+        exact(frozenset, _serialize_set),
+        exact(bytes, _serialize_bytes),
+        exact(bytearray, _serialize_bytes),
+        exact(datetime.datetime, _serialize_datetime, "datetime.datetime"),
+        exact(datetime.date, _serialize_date, "datetime.date"),
+        exact(datetime.time, _serialize_datetime, "datetime.time"),
+        exact(datetime.timedelta, _serialize_timedelta, "datetime.timedelta"),
+        SerializerHandler(
+            tag="pathlib.Path",
+            types=(pathlib.PurePath,),
+            check=lambda obj, path, ctx: type(obj).__name__ in _PATH_KINDS,
+            serialize=_serialize_path,
+        ),
+        SerializerHandler(tag="enum.Enum", types=(enum.Enum,), serialize=_serialize_enum, priority=1),
+    ]
+
+
+@hookimpl
+def zanj_loader_handlers() -> list[LoaderHandler]:
+    return [
+        LoaderHandler(tag="int", load=_load_int),
+        LoaderHandler(tag="float", load=_load_float),
+        LoaderHandler(tag="complex", load=_load_complex),
+        LoaderHandler(tag="tuple", load=lambda node, path, ctx: tuple(_items(node, path, ctx))),
+        LoaderHandler(tag="set", load=_load_set),
+        LoaderHandler(tag="frozenset", load=_load_set),
+        LoaderHandler(tag="dict", load=_load_dict),
+        LoaderHandler(tag="bytes", load=_load_bytes),
+        LoaderHandler(tag="bytearray", load=_load_bytes),
+        LoaderHandler(tag="datetime.datetime", load=_load_datetime),
+        LoaderHandler(tag="datetime.time", load=_load_datetime),
+        LoaderHandler(tag="datetime.date", load=_load_date),
+        LoaderHandler(tag="datetime.timedelta", load=_load_timedelta),
+        LoaderHandler(tag="pathlib.Path", load=_load_path),
+        LoaderHandler(tag="enum.Enum", load=_load_enum),
+        LoaderHandler(
+            tag=UNSERIALIZABLE_TAG,
+            load=_load_unserializable,
+            description="objects saved as their repr() under error_mode='warn'/'ignore'",
+        ),
+    ]

@@ -1,0 +1,121 @@
+"""Long lists and tuples as `.jsonl` members, and raw bytes as `.bin` members (core plugin).
+
+Same layout as zanj 0.6 (`list:external` / `tuple:external` nodes with a `$ref`), so files of
+either version read in the other. Items are serialized by the walk first, so an item that has
+its own member (an array inside a long list) still gets one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import IO, Any
+
+from zanj_core.archive import MemberSource
+from zanj_core.errors import ZanjLimitError
+from zanj_core.handlers import (
+    FORMAT_KEY,
+    REF_KEY,
+    JSONdict,
+    JSONitem,
+    LoaderHandler,
+    MemberFormat,
+    ObjectPath,
+    SerializerHandler,
+)
+from zanj_core.hookspecs import hookimpl
+from zanj_core.loading import LoadContext
+from zanj_core.saving import SaveContext
+
+EXTERNAL_PRIORITY = 10
+
+
+def _write_jsonl(items: list[JSONitem], stream: IO[bytes]) -> None:
+    for item in items:
+        stream.write(json.dumps(item, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+        stream.write(b"\n")
+
+
+def _read_jsonl(source: MemberSource) -> list[Any]:
+    limit = source.reader.limits.max_json_bytes
+    if source.size > limit:
+        raise ZanjLimitError(
+            f"{source.reader.path}: member {source.name!r} is {source.size} bytes, over the JSON limit of {limit}"
+        )
+    with source.open() as stream:
+        return [json.loads(line) for line in stream if line.strip()]
+
+
+def _write_bin(data: bytes | bytearray, stream: IO[bytes]) -> None:
+    stream.write(memoryview(data))
+
+
+def _read_bin(source: MemberSource) -> bytearray:
+    buffer = bytearray(source.size)
+    source.read_into(memoryview(buffer))
+    return buffer
+
+
+JSONL = MemberFormat(
+    name="jsonl",
+    extension=".jsonl",
+    write=_write_jsonl,
+    read=_read_jsonl,
+    binary=False,
+    description="one JSON value per line",
+)
+BIN = MemberFormat(name="bin", extension=".bin", write=_write_bin, read=_read_bin, binary=True, description="raw bytes")
+
+
+def _long_sequence(obj: Sequence[Any], path: ObjectPath, ctx: SaveContext) -> bool:
+    return len(obj) >= ctx.zanj.external_list_threshold
+
+
+def _serialize_external(tag: str):  # type: ignore[no-untyped-def]
+    def serialize(obj: Sequence[Any], path: ObjectPath, ctx: SaveContext) -> JSONdict:
+        items = [ctx.serialize(item, (*path, index)) for index, item in enumerate(obj)]
+        name = ctx.add_member(path, "jsonl", items, {"format": tag, "len": len(items)})
+        return {FORMAT_KEY: tag, REF_KEY: name, "len": len(items)}
+
+    return serialize
+
+
+def _load_external(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[Any] | tuple[Any, ...]:
+    items = ctx.read_member(node, path, "jsonl")
+    loaded = [ctx.load(item, (*path, index)) for index, item in enumerate(items)]
+    return tuple(loaded) if str(node[FORMAT_KEY]).startswith("tuple") else loaded
+
+
+@hookimpl
+def zanj_serializer_handlers() -> list[SerializerHandler]:
+    return [
+        SerializerHandler(
+            tag="list:external",
+            types=(list,),
+            priority=EXTERNAL_PRIORITY,
+            check=lambda obj, path, ctx: type(obj) is list and _long_sequence(obj, path, ctx),
+            serialize=_serialize_external("list:external"),
+            description="lists of external_list_threshold items or more, as a .jsonl member",
+        ),
+        SerializerHandler(
+            tag="tuple:external",
+            types=(tuple,),
+            priority=EXTERNAL_PRIORITY,
+            check=lambda obj, path, ctx: type(obj) is tuple and _long_sequence(obj, path, ctx),
+            serialize=_serialize_external("tuple:external"),
+            description="tuples of external_list_threshold items or more, as a .jsonl member",
+        ),
+    ]
+
+
+@hookimpl
+def zanj_loader_handlers() -> list[LoaderHandler]:
+    return [
+        LoaderHandler(tag="list:external", load=_load_external, description="list from a .jsonl member"),
+        LoaderHandler(tag="tuple:external", load=_load_external, description="tuple from a .jsonl member"),
+    ]
+
+
+@hookimpl
+def zanj_member_formats() -> list[MemberFormat]:
+    return [JSONL, BIN]

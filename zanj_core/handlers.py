@@ -1,0 +1,158 @@
+"""The records plugins hand to the core: serializer handlers, loader handlers, member formats.
+
+They are frozen dataclasses rather than dicts so a typo is an error at definition time,
+and so the registry can stamp each one with the distribution that provided it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Literal, Union
+
+if TYPE_CHECKING:
+    from zanj_core.archive import MemberSource
+    from zanj_core.loading import LoadContext
+    from zanj_core.saving import SaveContext
+
+FORMAT_KEY: str = "__muutils_format__"
+"""Key marking a typed JSON node; its value is the node's format tag (shared with zanj 0.6)."""
+
+REF_KEY: str = "$ref"
+"""Key of a node whose data lives in a binary or jsonl member; its value is the member name."""
+
+JSONitem = Union[None, bool, int, float, str, list["JSONitem"], dict[str, "JSONitem"]]
+JSONdict = dict[str, JSONitem]
+ObjectPath = tuple[str | int, ...]
+TypeSpec = Union[type, str]
+"""A class, or its dotted `module.QualName` so a plugin can name a type without importing it."""
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """Which installed distribution provided a handler: recorded in each file's tag table."""
+
+    distribution: str
+    version: str
+    plugin: str = ""
+
+    def as_json(self) -> JSONdict:
+        return {"dist": self.distribution, "version": self.version}
+
+
+UNKNOWN_SOURCE = PluginSource(distribution="<runtime>", version="", plugin="<runtime>")
+
+
+@dataclass(frozen=True)
+class SerializerHandler:
+    """Turns objects of some types into JSON nodes.
+
+    Dispatch: the candidates for an object's type are the handlers whose `types` match a class
+    in its MRO, plus the handlers with no `types` (predicate only); they are tried by
+    descending `priority` and the first whose `check` passes (or that has no `check`) wins.
+    """
+
+    tag: str
+    """The format tag written into the node (empty for handlers emitting plain JSON)."""
+    serialize: Callable[[Any, ObjectPath, SaveContext], JSONitem]
+    types: tuple[TypeSpec, ...] = ()
+    check: Callable[[Any, ObjectPath, SaveContext], bool] | None = None
+    priority: int = 0
+    description: str = ""
+    source: PluginSource = UNKNOWN_SOURCE
+
+    def __post_init__(self) -> None:
+        if not callable(self.serialize):
+            raise TypeError(f"SerializerHandler {self.tag!r}: serialize must be callable")
+        if self.check is not None and not callable(self.check):
+            raise TypeError(f"SerializerHandler {self.tag!r}: check must be callable or None")
+        if not isinstance(self.types, tuple):
+            object.__setattr__(self, "types", tuple(self.types))
+        for spec in self.types:
+            if not isinstance(spec, (type, str)):
+                raise TypeError(
+                    f"SerializerHandler {self.tag!r}: types must hold classes or dotted names, got {spec!r}"
+                )
+
+    def with_source(self, source: PluginSource) -> SerializerHandler:
+        return dataclasses.replace(self, source=source)
+
+
+@dataclass(frozen=True)
+class LoaderHandler:
+    """Turns a JSON node carrying a format tag back into an object.
+
+    `match` says how `tag` is compared with a node's tag: `exact` first, then the longest
+    matching `prefix`, then the longest matching `suffix` (for families such as
+    `Name(SerializableDataclass)`). Loading never scans handlers by predicate.
+    """
+
+    tag: str
+    load: Callable[[JSONdict, ObjectPath, LoadContext], Any]
+    match: Literal["exact", "prefix", "suffix"] = "exact"
+    description: str = ""
+    source: PluginSource = UNKNOWN_SOURCE
+
+    def __post_init__(self) -> None:
+        if not callable(self.load):
+            raise TypeError(f"LoaderHandler {self.tag!r}: load must be callable")
+        if self.match not in ("exact", "prefix", "suffix"):
+            raise TypeError(f"LoaderHandler {self.tag!r}: match must be exact, prefix or suffix")
+        if not self.tag:
+            raise TypeError("LoaderHandler: tag must be a non-empty string")
+
+    def with_source(self, source: PluginSource) -> LoaderHandler:
+        return dataclasses.replace(self, source=source)
+
+
+@dataclass(frozen=True)
+class MemberFormat:
+    """A kind of archive member other than the two JSON members (jsonl, npy, arrow...).
+
+    `write` streams `data` into an open member; `read` gets a `MemberSource` that can open a
+    stream, report sizes, or map an uncompressed member into memory. Binary formats are stored
+    uncompressed and 64-byte aligned unless compression is asked for; text formats are deflated.
+    """
+
+    name: str
+    extension: str
+    write: Callable[[Any, IO[bytes]], None]
+    read: Callable[[MemberSource], Any]
+    binary: bool = True
+    description: str = ""
+    source: PluginSource = UNKNOWN_SOURCE
+
+    def __post_init__(self) -> None:
+        if not self.extension.startswith("."):
+            raise TypeError(f"MemberFormat {self.name!r}: extension must start with '.'")
+        if not callable(self.write) or not callable(self.read):
+            raise TypeError(f"MemberFormat {self.name!r}: write and read must be callable")
+
+    def with_source(self, source: PluginSource) -> MemberFormat:
+        return dataclasses.replace(self, source=source)
+
+
+@dataclass
+class ZanjUnloaded:
+    """Placeholder for a node that could not be loaded (missing plugin or class).
+
+    It keeps the raw JSON node, so nothing from the file is lost; `install_hint` says
+    what would let the node load.
+    """
+
+    tag: str
+    path: ObjectPath
+    node: JSONdict
+    reason: str
+    install_hint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        where = "/".join(str(p) for p in self.path) or "<root>"
+        return f"ZanjUnloaded(tag={self.tag!r}, path={where!r}, reason={self.reason!r})"
+
+
+def format_path(path: ObjectPath) -> str:
+    """Object paths are shown as `a/0/b`, the same names members are made from."""
+    return "/".join(str(p) for p in path) if path else "<root>"

@@ -1,0 +1,194 @@
+"""`ZANJ`: the settings object users create, with `save` and `read`."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Union
+
+from zanj_core.archive import MAIN_MEMBER, META_MEMBER, ArchiveReader, ReadLimits, write_archive
+from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError, ZanjSerializationError
+from zanj_core.handlers import JSONdict, LoaderHandler, MemberFormat, SerializerHandler
+from zanj_core.loading import LoadContext
+from zanj_core.registry import REGISTRY
+from zanj_core.saving import SaveContext
+
+FORMAT_VERSION = "1.0"
+ERROR_MODES = ("except", "warn", "ignore")
+_COMPRESSION_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+
+Handler = Union[SerializerHandler, LoaderHandler, MemberFormat]
+
+
+def _normalize_error_mode(error_mode: Any) -> str:
+    # accepts muutils' ErrorMode enum as well as plain strings
+    text = str(getattr(error_mode, "value", error_mode)).lower()
+    if text not in ERROR_MODES:
+        raise ZanjError(f"error_mode must be one of {ERROR_MODES} (or a muutils ErrorMode), got {error_mode!r}")
+    return text
+
+
+class ZANJ:
+    """Saves objects to `.zanj` files and reads them back.
+
+    Settings (those of zanj 0.6, plus a few):
+
+    - `error_mode`: what saving does with an object no handler accepts: `"except"` (default)
+      raises `ZanjSerializationError`; `"warn"` stores its `repr()` with a warning; `"ignore"`
+      stores its `repr()` silently.
+    - `external_array_threshold`: arrays, tensors and byte strings with at least this many
+      elements (bytes for byte strings) go to their own binary member instead of inline JSON.
+    - `external_list_threshold`: lists and tuples with at least this many items go to a
+      `.jsonl` member.
+    - `compress`: `False` (default) stores binary members uncompressed and 64-byte aligned
+      (fast, memory-mappable) and deflates the JSON members; `True` deflates everything; an
+      int picks a `zipfile` method (`ZIP_DEFLATED`, `ZIP_BZIP2`, `ZIP_LZMA`) for everything.
+    - `custom_settings`: a free dict that handlers read through `ctx.zanj.custom_settings`.
+    - `handlers_pre`: handlers for this instance only, tried before every installed one:
+      `SerializerHandler`s, `LoaderHandler`s and `MemberFormat`s.
+    - `strict`: reading a node whose plugin is missing raises `ZanjMissingPluginError`
+      instead of warning and returning a `ZanjUnloaded` placeholder.
+    - `max_depth`: deepest nesting saved or read before a `ZanjError` (not a `RecursionError`).
+    - `read_limits`: size limits checked before reading members (`ReadLimits`).
+    """
+
+    def __init__(
+        self,
+        error_mode: Any = "except",
+        external_array_threshold: int = 256,
+        external_list_threshold: int = 256,
+        compress: bool | int = False,
+        custom_settings: dict[str, Any] | None = None,
+        handlers_pre: Iterable[Handler] = (),
+        *,
+        strict: bool = False,
+        max_depth: int = 200,
+        read_limits: ReadLimits | None = None,
+    ) -> None:
+        self.error_mode: str = _normalize_error_mode(error_mode)
+        for name, value in (
+            ("external_array_threshold", external_array_threshold),
+            ("external_list_threshold", external_list_threshold),
+            ("max_depth", max_depth),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ZanjError(f"{name} must be a non-negative int, got {value!r}")
+        self.external_array_threshold = external_array_threshold
+        self.external_list_threshold = external_list_threshold
+        self.max_depth = max_depth
+        if isinstance(compress, bool):
+            self.compress: int = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        elif isinstance(compress, int) and compress in _COMPRESSION_METHODS:
+            self.compress = compress
+        else:
+            raise ZanjError(
+                f"compress must be a bool or a zipfile method (ZIP_STORED, ZIP_DEFLATED, ZIP_BZIP2, ZIP_LZMA), got {compress!r}"
+            )
+        if custom_settings is not None and not isinstance(custom_settings, Mapping):
+            raise ZanjError(f"custom_settings must be a dict or None, got {type(custom_settings).__name__}")
+        self.custom_settings: dict[str, Any] = dict(custom_settings or {})
+        self.strict = bool(strict)
+        self.read_limits = read_limits or ReadLimits()
+        serializers: list[SerializerHandler] = []
+        loaders: dict[str, LoaderHandler] = {}
+        formats: dict[str, MemberFormat] = {}
+        for handler in handlers_pre:
+            if isinstance(handler, SerializerHandler):
+                serializers.append(handler)
+            elif isinstance(handler, LoaderHandler):
+                if handler.match != "exact":
+                    raise ZanjError(
+                        "handlers_pre loaders must match their tag exactly; register pattern loaders globally"
+                    )
+                loaders.setdefault(handler.tag, handler)
+            elif isinstance(handler, MemberFormat):
+                formats.setdefault(handler.name, handler)
+            else:
+                raise ZanjError(
+                    f"handlers_pre takes zanj_core SerializerHandler, LoaderHandler or MemberFormat objects, "
+                    f"got {type(handler).__module__}.{type(handler).__qualname__}"
+                )
+        # stable sort: by priority, then the order given
+        self.serializer_handlers_pre: tuple[SerializerHandler, ...] = tuple(
+            sorted(serializers, key=lambda h: -h.priority)
+        )
+        self.loader_handlers_pre: dict[str, LoaderHandler] = loaders
+        self.member_formats_pre: dict[str, MemberFormat] = formats
+
+    def __repr__(self) -> str:
+        return (
+            f"ZANJ(error_mode={self.error_mode!r}, external_array_threshold={self.external_array_threshold}, "
+            f"external_list_threshold={self.external_list_threshold}, compress={self.compress}, strict={self.strict})"
+        )
+
+    def settings(self) -> JSONdict:
+        """The settings recorded in each file's metadata."""
+        return {
+            "error_mode": self.error_mode,
+            "external_array_threshold": self.external_array_threshold,
+            "external_list_threshold": self.external_list_threshold,
+            "compress": self.compress,
+        }
+
+    def _meta(self, ctx: SaveContext) -> dict[str, Any]:
+        from zanj_core import __version__
+
+        return {
+            "zanj_format": FORMAT_VERSION,
+            "writer": {"dist": "zanj-core", "version": __version__, "python": platform.python_version()},
+            "zanj_cfg": self.settings(),
+            "plugins": {tag: source.as_json() for tag, source in sorted(ctx.tags_used.items())},
+            "externals_info": ctx.externals_info,
+        }
+
+    def save(self, obj: Any, file_path: str | os.PathLike[str]) -> str:
+        """Save `obj` to `file_path` (`.zanj` appended if missing); returns the path written.
+
+        Parent folders are created. The file appears only once complete: on any error the
+        previous file at that path, if any, is left untouched and no partial file remains.
+        """
+        path = os.fspath(file_path)
+        if not isinstance(path, str):
+            raise ZanjError(f"file_path must be a str or os.PathLike of str, got {type(file_path).__name__}")
+        if not path.endswith(".zanj"):
+            path += ".zanj"
+        ctx = SaveContext(self)
+        try:
+            tree = ctx.serialize(obj)
+            meta = self._meta(ctx)
+            main_bytes = json.dumps(tree, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            meta_bytes = json.dumps(meta, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except ZanjError:
+            raise
+        except RecursionError as exc:
+            raise ZanjSerializationError(f"saving {path}: the object is nested too deeply to write as JSON") from exc
+        except (TypeError, ValueError) as exc:
+            raise ZanjSerializationError(
+                f"saving {path}: a handler produced a value that is not plain JSON ({exc}); "
+                "handlers must return dict/list/str/int/finite float/bool/None"
+            ) from exc
+        write_archive(Path(path), [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)], ctx.members, self.compress)
+        return path
+
+    def read(self, file_path: str | os.PathLike[str], *, mmap: bool = False) -> Any:
+        """Read the object saved in `file_path`.
+
+        `mmap=True` asks plugins to return data backed by a read-only memory map of the file
+        (uncompressed binary members only; compressed ones are copied).
+        """
+        with ArchiveReader(file_path, self.read_limits, mmap=mmap) as reader:
+            meta = reader.read_json(META_MEMBER) if reader.has(META_MEMBER) else {}
+            if not isinstance(meta, dict):
+                raise ZanjFormatError(
+                    f"{reader.path}: {META_MEMBER} must hold a JSON object, got {type(meta).__name__}"
+                )
+            tree = reader.read_json(MAIN_MEMBER)
+            ctx = LoadContext(self, reader, meta, REGISTRY)
+            try:
+                return ctx.load(tree)
+            except RecursionError as exc:
+                raise ZanjLimitError(f"{reader.path}: the data is nested too deeply to load") from exc
