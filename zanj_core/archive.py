@@ -8,6 +8,7 @@ so readers can map them into memory. Reading validates the zip before trusting a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap as mmap_module
 import os
@@ -131,11 +132,17 @@ def write_archive(
     try:
         with open(tmp, "xb") as fh:
             writer = _AlignedWriter(fh, compression)
-            for name, data in json_members:
-                writer.write_text(name, data)
-            for member in members:
-                with writer.open_member(member.name, member.member_format.binary, member.size_hint) as stream:
-                    member.member_format.write(member.data, stream)
+            try:
+                for name, data in json_members:
+                    writer.write_text(name, data)
+                for member in members:
+                    with writer.open_member(member.name, member.member_format.binary, member.size_hint) as stream:
+                        member.member_format.write(member.data, stream)
+            except BaseException:
+                # finish the zip structure so nothing writes to the closed file later; it is deleted below
+                with contextlib.suppress(Exception):
+                    writer.close()
+                raise
             writer.close()
         os.replace(tmp, target)
     except BaseException:

@@ -1,0 +1,268 @@
+"""The .zanj archive: paths, atomic saves, compression, alignment, and bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import roundtrip
+from dataclass_defs import BasicZanj
+
+from zanj_core import (
+    ZANJ,
+    ReadLimits,
+    ZanjError,
+    ZanjFileNotFoundError,
+    ZanjFormatError,
+    ZanjLimitError,
+    ZanjSerializationError,
+)
+from zanj_core.archive import member_name_for
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_save_appends_extension_creates_parents_and_returns_path(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "model"
+    written = ZANJ().save({"x": 1}, target)
+    assert written == str(target) + ".zanj"
+    assert Path(written).is_file()
+    assert ZANJ().save({"x": 1}, str(tmp_path / "kept.zanj")) == str(tmp_path / "kept.zanj")
+
+
+def test_read_accepts_str_and_pathlike(tmp_path: Path) -> None:
+    written = ZANJ().save([1, 2], tmp_path / "x")
+    assert ZANJ().read(written) == [1, 2]
+    assert ZANJ().read(Path(written)) == [1, 2]
+
+
+def test_identical_saves_give_identical_bytes(tmp_path: Path) -> None:
+    obj = {"b": BasicZanj("x", 1), "blob": b"\x01" * 1000, "long": list(range(500)), "s": {3, 1, 2}}
+    first = Path(ZANJ().save(obj, tmp_path / "one"))
+    second = Path(ZANJ().save(obj, tmp_path / "two"))
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_failed_save_leaves_previous_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "keep.zanj"
+    ZANJ().save({"version": 1}, target)
+    before = _digest(target)
+    with pytest.raises(ZanjSerializationError):
+        ZANJ().save({"version": 2, "bad": object()}, target)
+    assert _digest(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.zanj"]
+    assert ZANJ().read(target) == {"version": 1}
+
+
+def test_failure_while_streaming_a_member_leaves_no_partial_file(tmp_path: Path) -> None:
+    from zanj_core import MemberFormat, SerializerHandler
+
+    def explode(data: Any, stream: Any) -> None:
+        stream.write(b"partial")
+        raise OSError("disk full (simulated)")
+
+    fmt = MemberFormat(name="explode", extension=".x", write=explode, read=lambda source: None)
+
+    class Payload:
+        pass
+
+    handler = SerializerHandler(
+        tag="payload", types=(Payload,),
+        serialize=lambda obj, path, ctx: {"__muutils_format__": "payload", "$ref": ctx.add_member(path, "explode", obj)},
+    )
+    target = tmp_path / "t.zanj"
+    ZANJ().save("old", target)
+    before = _digest(target)
+    with pytest.raises(OSError, match="disk full"):
+        ZANJ(handlers_pre=[handler, fmt]).save({"p": Payload()}, target)
+    assert _digest(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["t.zanj"]
+
+
+@pytest.mark.parametrize("compress", [False, True, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_compression_settings(compress: bool | int, tmp_path: Path) -> None:
+    obj = {"blob": bytes(5000), "long": list(range(1000))}
+    zanj = ZANJ(compress=compress)
+    assert roundtrip(obj, tmp_path / "c.zanj", zanj) == obj
+    with zipfile.ZipFile(tmp_path / "c.zanj") as zf:
+        blob = zf.getinfo("blob.bin").compress_type
+        text = zf.getinfo("__zanj__.json").compress_type
+    if compress is False:
+        assert blob == zipfile.ZIP_STORED and text == zipfile.ZIP_DEFLATED
+    else:
+        expected = zipfile.ZIP_DEFLATED if compress is True else compress
+        assert blob == expected and text == expected
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"compress": 99},
+        {"compress": "yes"},
+        {"error_mode": "shout"},
+        {"external_array_threshold": -1},
+        {"external_list_threshold": 1.5},
+        {"custom_settings": [1]},
+        {"handlers_pre": [object()]},
+    ],
+)
+def test_bad_settings_are_zanj_errors(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ZanjError):
+        ZANJ(**kwargs)
+
+
+def test_error_mode_accepts_muutils_errormode() -> None:
+    from muutils.errormode import ErrorMode
+
+    assert ZANJ(error_mode=ErrorMode.WARN).error_mode == "warn"
+
+
+def test_settings_are_recorded_in_meta(zpath: Path) -> None:
+    ZANJ(external_list_threshold=7, custom_settings={"secret": "not stored"}).save([1], zpath)
+    meta = json.loads(zipfile.ZipFile(zpath).read("__zanj_meta__.json"))
+    assert meta["zanj_cfg"]["external_list_threshold"] == 7
+    assert "secret" not in json.dumps(meta)
+    assert meta["writer"]["dist"] == "zanj-core" and meta["zanj_format"] == "1.0"
+
+
+def test_member_names_are_safe_and_unique() -> None:
+    taken: set[str] = set()
+    names = [
+        member_name_for(("..", "a/b", 0), ".npy", taken),
+        member_name_for(("/abs",), ".npy", taken),
+        member_name_for(("__zanj__",), ".json", taken),
+        member_name_for(("a_b",), ".npy", taken),
+        member_name_for(("a b",), ".npy", taken),
+        member_name_for((), ".jsonl", taken),
+        member_name_for(("ünïcode", "x:y"), ".bin", taken),
+    ]
+    assert names == ["_../a_b/0.npy", "_abs.npy", "___zanj__.json", "a_b.npy", "a_b~1.npy", "_root.jsonl",
+                     "ünïcode/x_y.bin"]
+    for name in names:
+        assert not name.startswith("/") and ".." not in name.split("/")
+
+
+def test_keys_with_odd_characters_roundtrip_through_members(zpath: Path) -> None:
+    obj = {"../../etc": bytes(300), "a/b": bytes(300), "a_b": bytes(301), "..": list(range(300))}
+    assert roundtrip(obj, zpath) == obj
+    for name in zipfile.ZipFile(zpath).namelist():
+        assert ".." not in name.split("/") and not name.startswith("/")
+
+
+# -- bad files ---------------------------------------------------------------------------------
+
+def _write_zip(path: Path, members: dict[str, bytes | str]) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    good = Path(ZANJ().save({"a": list(range(1000))}, tmp_path / "good"))
+    files = {}
+    files["not a zip"] = tmp_path / "text.zanj"
+    files["not a zip"].write_text("hello, I am not a zip")
+    files["empty"] = tmp_path / "empty.zanj"
+    files["empty"].write_bytes(b"")
+    files["truncated"] = tmp_path / "trunc.zanj"
+    files["truncated"].write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    files["no main member"] = tmp_path / "nomain.zanj"
+    _write_zip(files["no main member"], {"other.json": "{}"})
+    files["invalid json"] = tmp_path / "badjson.zanj"
+    _write_zip(files["invalid json"], {"__zanj__.json": "{not json"})
+    files["non-utf8 json"] = tmp_path / "latin1.zanj"
+    _write_zip(files["non-utf8 json"], {"__zanj__.json": b'{"a": "\xe9"}'})
+    files["meta not an object"] = tmp_path / "meta.zanj"
+    _write_zip(files["meta not an object"], {"__zanj__.json": "1", "__zanj_meta__.json": "[1, 2]"})
+    files["ref to missing member"] = tmp_path / "ref.zanj"
+    _write_zip(files["ref to missing member"], {"__zanj__.json": json.dumps({"__muutils_format__": "list:external", "$ref": "gone.jsonl"})})
+    files["ref to json member"] = tmp_path / "refjson.zanj"
+    _write_zip(files["ref to json member"], {"__zanj__.json": json.dumps({"__muutils_format__": "list:external", "$ref": "__zanj__.json"})})
+    files["traversal member name"] = tmp_path / "trav.zanj"
+    _write_zip(files["traversal member name"], {"__zanj__.json": "1", "../../evil.jsonl": "1\n"})
+    files["absolute member name"] = tmp_path / "abs.zanj"
+    _write_zip(files["absolute member name"], {"__zanj__.json": "1", "/etc/evil.jsonl": "1\n"})
+    files["deep nesting"] = tmp_path / "deep.zanj"
+    _write_zip(files["deep nesting"], {"__zanj__.json": "[" * 200_000 + "]" * 200_000})
+    files["moderately deep nesting"] = tmp_path / "deep2.zanj"
+    _write_zip(files["moderately deep nesting"], {"__zanj__.json": "[" * 500 + "]" * 500})
+    files["corrupt member crc"] = tmp_path / "crc.zanj"
+    raw = bytearray(Path(ZANJ(compress=False).save({"b": b"\x07" * 400}, tmp_path / "crcsrc")).read_bytes())
+    index = raw.index(b"\x07" * 400)
+    raw[index + 10] = 1
+    files["corrupt member crc"].write_bytes(bytes(raw))
+    return files
+
+
+BAD_CASES = [
+    "not a zip", "empty", "truncated", "no main member", "invalid json", "non-utf8 json", "meta not an object",
+    "ref to missing member", "ref to json member", "traversal member name", "absolute member name",
+    "deep nesting", "moderately deep nesting", "corrupt member crc",
+]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_files_give_zanj_errors_naming_the_file_and_change_nothing(case: str, tmp_path: Path) -> None:
+    path = _bad_files(tmp_path)[case]
+    before = _digest(path)
+    with pytest.raises(ZanjFormatError) as info:
+        ZANJ().read(path)
+    assert str(path) in str(info.value)
+    assert _digest(path) == before
+
+
+def test_deep_bracket_file_is_a_limit_error_not_recursion(tmp_path: Path) -> None:
+    path = _bad_files(tmp_path)["deep nesting"]
+    with pytest.raises(ZanjLimitError):
+        ZANJ().read(path)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(ZanjFileNotFoundError, match="no such file"):
+        ZANJ().read(tmp_path / "nothing.zanj")
+    with pytest.raises(FileNotFoundError):  # also a FileNotFoundError, for existing except clauses
+        ZANJ().read(tmp_path / "nothing.zanj")
+    with pytest.raises(ZanjFileNotFoundError, match="not a regular file"):
+        ZANJ().read(tmp_path)
+
+
+def test_json_size_limit_is_checked_before_reading(zpath: Path) -> None:
+    ZANJ().save(list(range(100)), zpath)
+    with pytest.raises(ZanjLimitError, match="max_json_bytes"):
+        ZANJ(read_limits=ReadLimits(max_json_bytes=50)).read(zpath)
+
+
+def test_zip_bomb_json_member_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.zanj"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("__zanj__.json", b'"' + b"a" * (20 << 20) + b'"')
+    with pytest.raises(ZanjLimitError, match="zip bomb"):
+        ZANJ().read(path)
+
+
+def test_duplicate_member_names_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.zanj"
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("__zanj__.json", "1")
+            zf.writestr("__zanj__.json", "2")
+    with pytest.raises(ZanjFormatError, match="appears twice"):
+        ZANJ().read(path)
+
+
+def test_files_are_not_left_open(tmp_path: Path) -> None:
+    path = ZANJ().save({"a": bytes(1000)}, tmp_path / "x")
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.exists():
+        pytest.skip("needs /proc")
+    before = len(os.listdir(fd_dir))
+    for _ in range(20):
+        ZANJ().read(path)
+    assert len(os.listdir(fd_dir)) <= before
