@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import math
 import os
 import struct
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ def assert_identical(a: Any, b: Any, where: str = "<root>") -> None:
         assert_identical(a.imag, b.imag, where + ".imag")
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b), f"{where}: length {len(a)} != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_identical(x, y, f"{where}/{i}")
     elif isinstance(a, dict):
         assert list(a) == list(b) or set(a) == set(b), f"{where}: keys {list(a)} != {list(b)}"
@@ -44,10 +43,7 @@ def assert_identical(a: Any, b: Any, where: str = "<root>") -> None:
         assert sorted(map(repr, a)) == sorted(map(repr, b)), f"{where}: element types differ"
     elif isinstance(a, (datetime.datetime, datetime.time)):
         assert a == b and a.tzinfo == b.tzinfo and a.fold == b.fold, f"{where}: {a!r} != {b!r}"
-        if a.tzinfo is not None:
-            assert a.tzname() == b.tzname() if isinstance(a, datetime.time) else a.tzname() == b.tzname()
-    elif isinstance(a, float) and math.isnan(a):
-        raise AssertionError("unreachable")
+        assert a.tzname() == b.tzname(), f"{where}: time zone name {a.tzname()!r} != {b.tzname()!r}"
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
 

@@ -74,8 +74,12 @@ def test_failure_while_streaming_a_member_leaves_no_partial_file(tmp_path: Path)
         pass
 
     handler = SerializerHandler(
-        tag="payload", types=(Payload,),
-        serialize=lambda obj, path, ctx: {"__muutils_format__": "payload", "$ref": ctx.add_member(path, "explode", obj)},
+        tag="payload",
+        types=(Payload,),
+        serialize=lambda obj, path, ctx: {
+            "__muutils_format__": "payload",
+            "$ref": ctx.add_member(path, "explode", obj),
+        },
     )
     target = tmp_path / "t.zanj"
     ZANJ().save("old", target)
@@ -143,8 +147,15 @@ def test_member_names_are_safe_and_unique() -> None:
         member_name_for((), ".jsonl", taken),
         member_name_for(("ünïcode", "x:y"), ".bin", taken),
     ]
-    assert names == ["_../a_b/0.npy", "_abs.npy", "___zanj__.json", "a_b.npy", "a_b~1.npy", "_root.jsonl",
-                     "ünïcode/x_y.bin"]
+    assert names == [
+        "_../a_b/0.npy",
+        "_abs.npy",
+        "___zanj__.json",
+        "a_b.npy",
+        "a_b~1.npy",
+        "_root.jsonl",
+        "ünïcode/x_y.bin",
+    ]
     for name in names:
         assert not name.startswith("/") and ".." not in name.split("/")
 
@@ -157,6 +168,7 @@ def test_keys_with_odd_characters_roundtrip_through_members(zpath: Path) -> None
 
 
 # -- bad files ---------------------------------------------------------------------------------
+
 
 def _write_zip(path: Path, members: dict[str, bytes | str]) -> None:
     with zipfile.ZipFile(path, "w") as zf:
@@ -182,9 +194,15 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     files["meta not an object"] = tmp_path / "meta.zanj"
     _write_zip(files["meta not an object"], {"__zanj__.json": "1", "__zanj_meta__.json": "[1, 2]"})
     files["ref to missing member"] = tmp_path / "ref.zanj"
-    _write_zip(files["ref to missing member"], {"__zanj__.json": json.dumps({"__muutils_format__": "list:external", "$ref": "gone.jsonl"})})
+    _write_zip(
+        files["ref to missing member"],
+        {"__zanj__.json": json.dumps({"__muutils_format__": "list:external", "$ref": "gone.jsonl"})},
+    )
     files["ref to json member"] = tmp_path / "refjson.zanj"
-    _write_zip(files["ref to json member"], {"__zanj__.json": json.dumps({"__muutils_format__": "list:external", "$ref": "__zanj__.json"})})
+    _write_zip(
+        files["ref to json member"],
+        {"__zanj__.json": json.dumps({"__muutils_format__": "list:external", "$ref": "__zanj__.json"})},
+    )
     files["traversal member name"] = tmp_path / "trav.zanj"
     _write_zip(files["traversal member name"], {"__zanj__.json": "1", "../../evil.jsonl": "1\n"})
     files["absolute member name"] = tmp_path / "abs.zanj"
@@ -202,9 +220,20 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
 
 
 BAD_CASES = [
-    "not a zip", "empty", "truncated", "no main member", "invalid json", "non-utf8 json", "meta not an object",
-    "ref to missing member", "ref to json member", "traversal member name", "absolute member name",
-    "deep nesting", "moderately deep nesting", "corrupt member crc",
+    "not a zip",
+    "empty",
+    "truncated",
+    "no main member",
+    "invalid json",
+    "non-utf8 json",
+    "meta not an object",
+    "ref to missing member",
+    "ref to json member",
+    "traversal member name",
+    "absolute member name",
+    "deep nesting",
+    "moderately deep nesting",
+    "corrupt member crc",
 ]
 
 

@@ -72,8 +72,12 @@ SAMPLES: dict[str, Any] = {
     "empty bytes": b"",
     "datetime naive": datetime.datetime(2024, 2, 29, 23, 59, 59, 999999),
     "datetime utc": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
-    "datetime offset": datetime.datetime(2024, 1, 1, 12, tzinfo=datetime.timezone(datetime.timedelta(hours=-5, minutes=-30))),
-    "datetime named offset": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=9), "JST")),
+    "datetime offset": datetime.datetime(
+        2024, 1, 1, 12, tzinfo=datetime.timezone(datetime.timedelta(hours=-5, minutes=-30))
+    ),
+    "datetime named offset": datetime.datetime(
+        2024, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=9), "JST")
+    ),
     "datetime zoneinfo": datetime.datetime(2024, 7, 1, 8, 30, tzinfo=zoneinfo.ZoneInfo("America/New_York")),
     "datetime fold": datetime.datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=zoneinfo.ZoneInfo("America/New_York")),
     "date": datetime.date(1, 1, 1),
@@ -116,8 +120,12 @@ def test_json_stays_readable(zpath: Path) -> None:
 
 
 def test_long_lists_and_tuples_go_to_jsonl(zpath: Path) -> None:
-    value = {"l": list(range(300)), "t": tuple(str(i) for i in range(256)), "short": list(range(255)),
-             "nested": [[i, {"k": i}] for i in range(400)]}
+    value = {
+        "l": list(range(300)),
+        "t": tuple(str(i) for i in range(256)),
+        "short": list(range(255)),
+        "nested": [[i, {"k": i}] for i in range(400)],
+    }
     back = roundtrip(value, zpath)
     assert_identical(back, value)
     with zipfile.ZipFile(zpath) as zf:
@@ -126,7 +134,12 @@ def test_long_lists_and_tuples_go_to_jsonl(zpath: Path) -> None:
         assert zf.read("l.jsonl").splitlines()[:2] == [b"0", b"1"]
     assert {"l.jsonl", "t.jsonl", "nested.jsonl"} <= names
     assert "short.jsonl" not in names
-    assert meta["externals_info"]["l.jsonl"] == {"item_type": "jsonl", "path": ["l"], "format": "list:external", "len": 300}
+    assert meta["externals_info"]["l.jsonl"] == {
+        "item_type": "jsonl",
+        "path": ["l"],
+        "format": "list:external",
+        "len": 300,
+    }
 
 
 def test_external_list_threshold_setting(zpath: Path) -> None:
@@ -153,8 +166,11 @@ def test_large_bytes_go_to_an_aligned_member(zpath: Path) -> None:
     assert start % 64 == 0
 
 
-@pytest.mark.parametrize("value", [OrderedDict(a=1), namedtuple("P", "x y")(1, 2), type("MyList", (list,), {})([1])],
-                         ids=["OrderedDict", "namedtuple", "list subclass"])
+@pytest.mark.parametrize(
+    "value",
+    [OrderedDict(a=1), namedtuple("P", "x y")(1, 2), type("MyList", (list,), {})([1])],
+    ids=["OrderedDict", "namedtuple", "list subclass"],
+)
 def test_subclasses_of_builtins_are_refused_not_flattened(value: Any, zpath: Path) -> None:
     with pytest.raises(ZanjSerializationError, match="no installed handler"):
         ZANJ().save({"x": value}, zpath)
@@ -271,7 +287,9 @@ scalars = (
     | st.timedeltas()
     | st.sampled_from(list(Color) + list(Level))
 )
-hashables = st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.tuples(st.integers(), st.text(max_size=3))
+hashables = (
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.tuples(st.integers(), st.text(max_size=3))
+)
 
 
 def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

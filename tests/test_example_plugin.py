@@ -17,9 +17,21 @@ def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Install the example into a throwaway folder layered over this environment."""
     target = tmp_path_factory.mktemp("site")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(EXAMPLE)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         pytest.fail(f"installing the example plugin failed:\n{result.stdout}\n{result.stderr}")
@@ -57,9 +69,7 @@ def test_example_plugin_roundtrip_through_entry_point(installed_example: Path, t
     assert saved.returncode == 0, saved.stderr
     read = _run(READ, installed_example, str(path))
     assert read.returncode == 0, read.stderr
-    assert read.stdout.split() == [
-        "Fraction(1,", "3)", f"Fraction({10**40 + 1},", "7)", "Fraction", "[1,", "2]"
-    ]
+    assert read.stdout.split() == ["Fraction(1,", "3)", f"Fraction({10**40 + 1},", "7)", "Fraction", "[1,", "2]"]
 
 
 def test_without_the_example_plugin_the_warning_names_the_package(installed_example: Path, tmp_path: Path) -> None:

@@ -135,11 +135,15 @@ BROKEN_VARIANTS = {
     ),
     "hook raises": (
         {"broken": "zanj_hook_raises"},
-        {"zanj_hook_raises": "from zanj_core import hookimpl\n@hookimpl\ndef zanj_loader_handlers():\n    raise ValueError('bad')\n"},
+        {
+            "zanj_hook_raises": "from zanj_core import hookimpl\n@hookimpl\ndef zanj_loader_handlers():\n    raise ValueError('bad')\n"
+        },
     ),
     "hook returns junk": (
         {"broken": "zanj_junk"},
-        {"zanj_junk": "from zanj_core import hookimpl\n@hookimpl\ndef zanj_loader_handlers():\n    return [{'tag': 'x'}]\n"},
+        {
+            "zanj_junk": "from zanj_core import hookimpl\n@hookimpl\ndef zanj_loader_handlers():\n    return [{'tag': 'x'}]\n"
+        },
     ),
 }
 
@@ -163,8 +167,12 @@ def test_broken_plugin_warns_by_name_and_the_rest_works(variant: str, plugin_dir
 
 def test_runtime_registration_and_priority(runtime_point: None, zpath: Path) -> None:
     assert ZANJ().read(ZANJ().save({"p": Point(1, 2)}, zpath)) == {"p": Point(1, 2)}
-    louder = SerializerHandler(tag="test.Point2", types=(Point,), priority=100,
-                               serialize=lambda p, path, ctx: {FORMAT_KEY: "test.Point", "xy": [p.y, p.x]})
+    louder = SerializerHandler(
+        tag="test.Point2",
+        types=(Point,),
+        priority=100,
+        serialize=lambda p, path, ctx: {FORMAT_KEY: "test.Point", "xy": [p.y, p.x]},
+    )
     register_serializer_handler(louder)
     try:
         assert ZANJ().read(ZANJ().save(Point(1, 2), zpath)) == Point(2, 1)
@@ -178,8 +186,9 @@ def test_handlers_pre_apply_to_one_instance_only(zpath: Path) -> None:
         def __init__(self, cents: int) -> None:
             self.cents = cents
 
-    save = SerializerHandler(tag="test.Money", types=(Money,),
-                             serialize=lambda m, path, ctx: {FORMAT_KEY: "test.Money", "cents": m.cents})
+    save = SerializerHandler(
+        tag="test.Money", types=(Money,), serialize=lambda m, path, ctx: {FORMAT_KEY: "test.Money", "cents": m.cents}
+    )
     load = LoaderHandler(tag="test.Money", load=lambda node, path, ctx: Money(node["cents"]))
     zanj = ZANJ(handlers_pre=[save, load])
     back = zanj.read(zanj.save([Money(5)], zpath))
@@ -199,7 +208,8 @@ def test_predicate_only_handler_and_check(runtime_point: None, zpath: Path) -> N
         zanj_tag = "test.tagged"
 
     handler = SerializerHandler(
-        tag="test.tagged", check=lambda obj, path, ctx: getattr(obj, "zanj_tag", None) == "test.tagged",
+        tag="test.tagged",
+        check=lambda obj, path, ctx: getattr(obj, "zanj_tag", None) == "test.tagged",
         serialize=lambda obj, path, ctx: {FORMAT_KEY: "test.tagged"},
     )
     loader = LoaderHandler(tag="test.tagged", load=lambda node, path, ctx: "loaded-tagged")
@@ -222,8 +232,12 @@ def test_type_cache_is_cleared_on_registration(fresh_registry: None, zpath: Path
 
 
 def test_prefix_and_suffix_loaders(fresh_registry: None, zpath: Path) -> None:
-    prefix = LoaderHandler(tag="test.family:", match="prefix", load=lambda node, path, ctx: ("prefix", node[FORMAT_KEY]))
-    longer = LoaderHandler(tag="test.family:v2", match="prefix", load=lambda node, path, ctx: ("longer", node[FORMAT_KEY]))
+    prefix = LoaderHandler(
+        tag="test.family:", match="prefix", load=lambda node, path, ctx: ("prefix", node[FORMAT_KEY])
+    )
+    longer = LoaderHandler(
+        tag="test.family:v2", match="prefix", load=lambda node, path, ctx: ("longer", node[FORMAT_KEY])
+    )
     exact = LoaderHandler(tag="test.family:exact", load=lambda node, path, ctx: ("exact", node[FORMAT_KEY]))
     for handler in (prefix, longer, exact):
         register_loader_handler(handler)
@@ -231,8 +245,11 @@ def test_prefix_and_suffix_loaders(fresh_registry: None, zpath: Path) -> None:
     with zipfile.ZipFile(zpath, "w") as zf:
         zf.writestr("__zanj__.json", json.dumps(tree))
     try:
-        assert ZANJ().read(zpath) == [("prefix", "test.family:a"), ("longer", "test.family:v2.1"),
-                                      ("exact", "test.family:exact")]
+        assert ZANJ().read(zpath) == [
+            ("prefix", "test.family:a"),
+            ("longer", "test.family:v2.1"),
+            ("exact", "test.family:exact"),
+        ]
     finally:
         for handler in (prefix, longer, exact):
             REGISTRY.unregister(handler)
@@ -262,6 +279,7 @@ def test_handler_exception_is_wrapped_with_path(zpath: Path) -> None:
 
 # -- missing plugins ---------------------------------------------------------------------------
 
+
 def _file_with_nodes(path: Path, tree: Any, plugins: dict[str, Any] | None = None) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("__zanj__.json", json.dumps(tree))
@@ -284,8 +302,9 @@ def test_missing_plugin_named_in_file_table(zpath: Path) -> None:
     ("tag", "dist"),
     [("numpy.ndarray:external", "zanj-numpy"), ("torch.Tensor", "zanj-torch"), ("pandas.DataFrame", "zanj-pandas")],
 )
-def test_missing_standard_plugin_from_known_table(tag: str, dist: str, zpath: Path, fresh_registry: None,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_standard_plugin_from_known_table(
+    tag: str, dist: str, zpath: Path, fresh_registry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # hide any installed plugin for this tag so the test means the same everywhere
     monkeypatch.setattr(REGISTRY, "loader_for", lambda t: None if t == tag else PluginRegistry.loader_for(REGISTRY, t))
     _file_with_nodes(zpath, [{FORMAT_KEY: tag, "$ref": "x.npy"}])

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mmap as mmap_module
 import os
 import re
-import secrets
 import struct
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from zanj_core.errors import ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError
 from zanj_core.handlers import MemberFormat, ObjectPath
+
+if TYPE_CHECKING:
+    import mmap as mmap_module
 
 MAIN_MEMBER = "__zanj__.json"
 META_MEMBER = "__zanj_meta__.json"
@@ -128,7 +129,7 @@ def write_archive(
 ) -> None:
     """Write a complete archive to a temporary file, then atomically rename it to `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
     try:
         with open(tmp, "xb") as fh:
             writer = _AlignedWriter(fh, compression)
@@ -320,6 +321,8 @@ class ArchiveReader:
     def mapped(self) -> mmap_module.mmap:
         """The whole file mapped read-only; mapped once, kept alive by the views taken of it."""
         if self._mmap is None:
+            import mmap as mmap_module
+
             self._mmap = mmap_module.mmap(self._fh.fileno(), 0, access=mmap_module.ACCESS_READ)
         return self._mmap
 

@@ -8,8 +8,6 @@ a `ZanjBrokenPluginWarning` naming it, and everything else keeps working.
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -92,6 +90,8 @@ class PluginRegistry:
             self._discover()
 
     def _discover(self) -> None:
+        import importlib.metadata  # deferred: it costs more to import than the rest of the core
+
         pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         pm.add_hookspecs(hookspecs)
         self.plugins = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
+import sys
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -139,7 +139,7 @@ class ZANJ:
 
         return {
             "zanj_format": FORMAT_VERSION,
-            "writer": {"dist": "zanj-core", "version": __version__, "python": platform.python_version()},
+            "writer": {"dist": "zanj-core", "version": __version__, "python": ".".join(map(str, sys.version_info[:3]))},
             "zanj_cfg": self.settings(),
             "plugins": {tag: source.as_json() for tag, source in sorted(ctx.tags_used.items())},
             "externals_info": ctx.externals_info,

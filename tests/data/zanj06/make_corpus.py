@@ -37,7 +37,9 @@ def main(out: Path) -> None:
     ZANJ(compress=False).save(basic, out / "basic_stored.zanj")
     nested = Nested06("n", Basic06("x", 1, []), [Basic06("y", 2, [5]), Basic06("z", 3, [6, 7])], {"k": [1, 2]})
     ZANJ().save(nested, out / "nested.zanj")
-    ZANJ().save({"long": list(range(300)), "tup": tuple(range(260)), "short": [1, 2], "s": "text"}, out / "externals.zanj")
+    ZANJ().save(
+        {"long": list(range(300)), "tup": tuple(range(260)), "short": [1, 2], "s": "text"}, out / "externals.zanj"
+    )
     ZANJ().save(
         {"small": np.arange(10.0), "big": np.arange(1000, dtype=np.int32).reshape(10, 100)},
         out / "arrays.zanj",

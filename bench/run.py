@@ -1,0 +1,139 @@
+"""Benchmarks against peers, reported as medians and ratios measured in one run.
+
+    nox -s bench                     # every scenario
+    nox -s bench -- --only basic     # one scenario
+
+Each contender is timed in its own process doing the same work (zanj 0.6 in its own
+environment, given by --zanj06-python); timings are medians over repeated rounds, and the
+figures that matter are the ratios between contenders of the same run, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+# The README's small dataclass, saved and read in a loop; prints median seconds and file size.
+BASIC_SCRIPT = """
+import json, statistics, sys, time, os, warnings
+warnings.simplefilter("ignore")
+from muutils.json_serialize import SerializableDataclass, serializable_dataclass, serializable_field
+try:
+    from zanj_core import ZANJ
+except ImportError:
+    from zanj import ZANJ
+
+@serializable_dataclass
+class BasicZanj(SerializableDataclass):
+    a: str
+    q: int = serializable_field(default=42)
+    c: list[int] = serializable_field(default_factory=list)
+
+path = os.path.join(sys.argv[1], "basic.zanj")
+rounds = int(sys.argv[2])
+obj = BasicZanj("hello", 42, [1, 2, 3])
+z = ZANJ()
+z.save(obj, path); z.read(path)  # warm up: plugin discovery, imports
+save, read = [], []
+for _ in range(rounds):
+    t = time.perf_counter(); z.save(obj, path); save.append(time.perf_counter() - t)
+    t = time.perf_counter(); back = z.read(path); read.append(time.perf_counter() - t)
+assert back == obj
+print(json.dumps({"save_s": statistics.median(save), "read_s": statistics.median(read),
+                  "size_bytes": os.path.getsize(path)}))
+"""
+
+
+def _run_json(python: str, script: str, *args: str) -> dict[str, float]:
+    out = subprocess.run([python, "-c", script, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{python} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def scenario_import(args: argparse.Namespace) -> dict[str, object]:
+    """Wall time of a fresh interpreter importing zanj_core, minus a bare interpreter."""
+
+    def timed(code: str) -> float:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - t
+
+    bare, with_core = [], []
+    for _ in range(args.rounds):  # alternate, so drift hits both alike
+        bare.append(timed("pass"))
+        with_core.append(timed("import zanj_core"))
+    heavy = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, zanj_core; print([m for m in ('numpy','torch','pandas') if m in sys.modules])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return {
+        "bare_python_s": statistics.median(bare),
+        "import_zanj_core_s": statistics.median(with_core),
+        "import_cost_s": statistics.median(with_core) - statistics.median(bare),
+        "heavy_modules_imported": heavy,
+    }
+
+
+def scenario_basic(args: argparse.Namespace) -> dict[str, object]:
+    """Save and read the README's BasicZanj: zanj-core vs zanj 0.6."""
+    with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as peer_dir:
+        ours, peer = [], []
+        for _ in range(args.processes):  # alternate contenders across processes
+            ours.append(_run_json(sys.executable, BASIC_SCRIPT, ours_dir, str(args.rounds)))
+            if args.zanj06_python:
+                peer.append(_run_json(args.zanj06_python, BASIC_SCRIPT, peer_dir, str(args.rounds)))
+    result: dict[str, object] = {
+        "zanj_core": {k: statistics.median(r[k] for r in ours) for k in ours[0]},
+    }
+    if peer:
+        result["zanj_0.6"] = {k: statistics.median(r[k] for r in peer) for k in peer[0]}
+        o, p = result["zanj_core"], result["zanj_0.6"]
+        assert isinstance(o, dict) and isinstance(p, dict)
+        result["speedup_save_vs_zanj06"] = p["save_s"] / o["save_s"]
+        result["speedup_read_vs_zanj06"] = p["read_s"] / o["read_s"]
+        result["size_ratio_vs_zanj06"] = o["size_bytes"] / p["size_bytes"]
+    return result
+
+
+SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
+    "import": scenario_import,
+    "basic": scenario_basic,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append", help="run only these scenarios")
+    parser.add_argument("--rounds", type=int, default=50, help="timed repetitions per process")
+    parser.add_argument("--processes", type=int, default=5, help="processes per contender (alternated)")
+    parser.add_argument("--zanj06-python", default=None, help="python of an environment with zanj==0.6.0")
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    report = {}
+    for name in args.only or list(SCENARIOS):
+        print(f"== {name}", flush=True)
+        report[name] = SCENARIOS[name](args)
+        print(json.dumps(report[name], indent=2), flush=True)
+    machine = {"python": sys.version.split()[0], "platform": sys.platform}
+    (RESULTS / "latest.json").write_text(json.dumps({"machine": machine, "results": report}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

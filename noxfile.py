@@ -1,0 +1,80 @@
+"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, demo, bench.
+
+Plugins under plugins/ are installed into the sessions that need them as they land.
+Set ZANJ_NOX_REUSE=1 to reuse virtual environments between runs on a developer machine;
+CI starts from a fresh clone and builds them anew.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PLUGINS = sorted(str(p) for p in (ROOT / "plugins").glob("*/pyproject.toml"))
+# the CPU build of torch that lies on disk; an unpinned torch pulls a multi-GB CUDA build
+TORCH_PIN = "torch==2.13.0"
+
+nox.options.sessions = ["tests", "core", "lint", "typecheck"]
+nox.options.reuse_venv = "yes" if os.environ.get("ZANJ_NOX_REUSE") else "no"
+nox.options.error_on_missing_interpreters = True
+
+
+def _install_everything(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+    for pyproject in PLUGINS:
+        session.install("-e", str(Path(pyproject).parent))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite with the core and every plugin installed."""
+    _install_everything(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """zanj-core alone, with numpy absent: the core works and imports no framework."""
+    session.install("-e", ".[test]")
+    session.run(
+        "python",
+        "-c",
+        "import importlib.util, sys; "
+        "found = [m for m in ('numpy', 'torch', 'pandas') if importlib.util.find_spec(m)]; "
+        "sys.exit(f'core session must not have {found} installed' if found else 0)",
+    )
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("mypy", "-e", ".")
+    session.run("mypy")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The README's objects saved and read back."""
+    _install_everything(session)
+    session.run("python", "demo/demo.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against peers; zanj 0.6 runs in its own environment, driven as a subprocess."""
+    _install_everything(session)
+    peer_env = Path(session.create_tmp()) / "zanj06-env"
+    if not (peer_env / "bin" / "python").exists():
+        session.run("python", "-m", "venv", str(peer_env))
+        session.run(str(peer_env / "bin" / "python"), "-m", "pip", "install", "--quiet", "zanj==0.6.0", external=True)
+    session.run("python", "bench/run.py", "--zanj06-python", str(peer_env / "bin" / "python"), *session.posargs)
