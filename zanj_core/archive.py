@@ -13,14 +13,16 @@ import json
 import os
 import re
 import struct
+import threading
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from zanj_core.errors import ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError
-from zanj_core.handlers import MemberFormat, ObjectPath
+from zanj_core.handlers import MemberFormat, ObjectPath, format_path
 
 if TYPE_CHECKING:
     import mmap as mmap_module
@@ -187,42 +189,88 @@ class MemberSource:
     def data_offset(self) -> int:
         return self.reader.data_offset(self.info)
 
-    def memory_map(self) -> memoryview | None:
+    def memory_map(self, start: int = 0, length: int | None = None) -> memoryview | None:
         """A read-only view of the member's bytes in the mapped file, or None if compressed."""
         if self.compressed:
             return None
-        start = self.data_offset()
-        return memoryview(self.reader.mapped())[start : start + self.size]
+        length = self.size - start if length is None else length
+        self._check_range(start, length)
+        offset = self.data_offset() + start
+        return memoryview(self.reader.mapped())[offset : offset + length]
 
-    def read_into(self, buffer: memoryview) -> None:
-        """Fill `buffer` (exactly `size` bytes) from the member, without intermediate copies."""
-        if buffer.nbytes != self.size:
+    def _check_range(self, start: int, length: int) -> None:
+        if start < 0 or length < 0 or start + length > self.size:
             raise ZanjFormatError(
-                f"member {self.name!r} of {self.reader.path}: holds {self.size} bytes, {buffer.nbytes} expected"
+                f"{self.reader.path}: member {self.name!r} holds {self.size} bytes; "
+                f"bytes {start}..{start + length} were asked for (at {format_path(self.path)})"
             )
+
+    def read_range(self, start: int, length: int) -> bytes:
+        """`length` bytes from `start`: for headers and other small reads."""
+        self._check_range(start, length)
+        buffer = bytearray(length)
+        self.read_into(memoryview(buffer), start)
+        return bytes(buffer)
+
+    def read_into(self, buffer: memoryview, start: int = 0) -> None:
+        """Fill `buffer` with the member's bytes from `start`, copying once.
+
+        Uncompressed members are read straight from the file into `buffer` (their CRC is
+        checked only when the reader verifies checksums, since checking costs more than the
+        read itself); compressed members are inflated through zipfile, which checks the CRC
+        when a member is read to its end.
+        """
+        view = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
+        length = view.nbytes
+        self._check_range(start, length)
+        if not self.compressed:
+            self.reader.pread_into(view, self.data_offset() + start, self.name)
+            if self.reader.verify_checksums and start == 0 and length == self.size:
+                if zlib.crc32(view) != self.info.CRC:
+                    raise ZanjFormatError(
+                        f"{self.reader.path}: member {self.name!r} fails its CRC check: the file is corrupt"
+                    )
+            return
         with self.open() as stream:
-            view = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
+            skip = start
+            while skip:
+                dropped = stream.read(min(skip, 1 << 20))
+                if not dropped:
+                    raise ZanjFormatError(f"{self.reader.path}: member {self.name!r} is truncated")
+                skip -= len(dropped)
             filled = 0
-            while filled < self.size:
+            while filled < length:
                 got = stream.readinto(view[filled:])  # type: ignore[attr-defined]
                 if not got:
-                    raise ZanjFormatError(f"member {self.name!r} of {self.reader.path} is truncated")
+                    raise ZanjFormatError(f"{self.reader.path}: member {self.name!r} is truncated")
                 filled += got
+            if start + length == self.size:
+                stream.read(1)  # reaching the end makes zipfile check the CRC
 
 
 class ArchiveReader:
     """An open `.zanj` file: validated zip directory and lazily opened members."""
 
-    def __init__(self, path: str | os.PathLike[str], limits: ReadLimits | None = None, mmap: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        limits: ReadLimits | None = None,
+        mmap: bool = False,
+        verify_checksums: bool = False,
+    ) -> None:
         self.path = Path(path)
         self.limits = limits or ReadLimits()
         self.use_mmap = mmap
+        self.verify_checksums = verify_checksums
+        self._lock = threading.Lock()
         self._mmap: mmap_module.mmap | None = None
         if not self.path.exists():
             raise ZanjFileNotFoundError(f"no such file: {self.path}")
         if not self.path.is_file():
             raise ZanjFileNotFoundError(f"not a regular file: {self.path}")
         self._fh: BinaryIO = open(self.path, "rb")
+        self._file_size = os.fstat(self._fh.fileno()).st_size
+        self._offsets: dict[str, int] = {}
         try:
             self._zf = zipfile.ZipFile(self._fh, "r")
             infos = self._zf.infolist()
@@ -311,12 +359,38 @@ class ArchiveReader:
 
     def data_offset(self, info: zipfile.ZipInfo) -> int:
         """Offset in the file where a member's data starts (after its local header)."""
-        self._fh.seek(info.header_offset)
-        header = self._fh.read(LOCAL_HEADER_LEN)
-        if len(header) != LOCAL_HEADER_LEN or header[:4] != b"PK\x03\x04":
+        cached = self._offsets.get(info.filename)
+        if cached is not None:
+            return cached
+        header = bytearray(LOCAL_HEADER_LEN)
+        try:
+            self.pread_into(memoryview(header), info.header_offset, info.filename)
+        except ZanjFormatError:
+            raise ZanjFormatError(f"{self.path}: local header of member {info.filename!r} is truncated") from None
+        if header[:4] != b"PK\x03\x04":
             raise ZanjFormatError(f"{self.path}: bad local header for member {info.filename!r}")
         name_len, extra_len = struct.unpack("<HH", header[26:30])
-        return int(info.header_offset + LOCAL_HEADER_LEN + name_len + extra_len)
+        offset = int(info.header_offset + LOCAL_HEADER_LEN + name_len + extra_len)
+        if offset + info.compress_size > self._file_size:
+            raise ZanjFormatError(f"{self.path}: member {info.filename!r} extends past the end of the file")
+        self._offsets[info.filename] = offset
+        return offset
+
+    def pread_into(self, view: memoryview, offset: int, name: str) -> None:
+        """Read exactly `view.nbytes` bytes at `offset` of the file into `view`."""
+        filled = 0
+        length = view.nbytes
+        fd = self._fh.fileno()
+        while filled < length:
+            if hasattr(os, "preadv"):
+                got = os.preadv(fd, [view[filled:]], offset + filled)
+            else:  # pragma: no cover - platforms without preadv
+                with self._lock:
+                    self._fh.seek(offset + filled)
+                    got = self._fh.readinto(view[filled:])  # type: ignore[attr-defined]
+            if not got:
+                raise ZanjFormatError(f"{self.path}: member {name!r} is truncated")
+            filled += got
 
     def mapped(self) -> mmap_module.mmap:
         """The whole file mapped read-only; mapped once, kept alive by the views taken of it."""

@@ -54,6 +54,9 @@ class ZANJ:
       instead of warning and returning a `ZanjUnloaded` placeholder.
     - `max_depth`: deepest nesting saved or read before a `ZanjError` (not a `RecursionError`).
     - `read_limits`: size limits checked before reading members (`ReadLimits`).
+    - `verify_checksums`: check the CRC of uncompressed binary members as they are read.
+      Off by default, as in torch.load and safetensors: checking costs more than the read.
+      Compressed members are always checked; `zanj verify FILE` checks every member.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class ZANJ:
         strict: bool = False,
         max_depth: int = 200,
         read_limits: ReadLimits | None = None,
+        verify_checksums: bool = False,
     ) -> None:
         self.error_mode: str = _normalize_error_mode(error_mode)
         for name, value in (
@@ -93,6 +97,7 @@ class ZANJ:
         self.custom_settings: dict[str, Any] = dict(custom_settings or {})
         self.strict = bool(strict)
         self.read_limits = read_limits or ReadLimits()
+        self.verify_checksums = bool(verify_checksums)
         serializers: list[SerializerHandler] = []
         loaders: dict[str, LoaderHandler] = {}
         formats: dict[str, MemberFormat] = {}
@@ -180,7 +185,7 @@ class ZANJ:
         `mmap=True` asks plugins to return data backed by a read-only memory map of the file
         (uncompressed binary members only; compressed ones are copied).
         """
-        with ArchiveReader(file_path, self.read_limits, mmap=mmap) as reader:
+        with ArchiveReader(file_path, self.read_limits, mmap=mmap, verify_checksums=self.verify_checksums) as reader:
             meta = reader.read_json(META_MEMBER) if reader.has(META_MEMBER) else {}
             if not isinstance(meta, dict):
                 raise ZanjFormatError(
