@@ -264,7 +264,7 @@ def test_compressed_members_are_always_crc_checked(tmp_path: Path) -> None:
     offset = info.header_offset + 30 + len(info.filename) + len(info.extra)
     raw[offset + info.compress_size // 2] ^= 0xFF
     path.write_bytes(bytes(raw))
-    with pytest.raises(ZanjFormatError, match="b.bin"):
+    with pytest.raises(ZanjFormatError, match=r"b\.bin"):
         ZANJ().read(path)
 
 
