@@ -1,0 +1,193 @@
+"""The `.npy` member format: streamed writes, validated reads, zero-copy maps.
+
+Written headers are padded so the array data starts on a 64-byte boundary of the member (and
+the archive aligns the member), so a memory map of the file is aligned too. Reads check the
+header against the member's size before allocating anything, never allow pickled (`object`)
+data, and copy exactly once: straight from the file into the result array.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import struct
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+import numpy as np
+
+from zanj_core import ZanjFormatError
+from zanj_core.archive import MemberSource
+from zanj_core.handlers import format_path
+
+MAGIC = b"\x93NUMPY"
+ALIGNMENT = 64
+MAX_HEADER_BYTES = 1 << 20
+WRITE_CHUNK_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class NpyPayload:
+    """An array ready to stream: its header and the C-contiguous array whose memory follows it."""
+
+    header: bytes
+    data: np.ndarray
+    fortran_order: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.header) + self.data.nbytes
+
+
+def build_header(dtype: np.dtype[Any], shape: tuple[int, ...], fortran_order: bool) -> bytes:
+    """An npy header (version 1.0, 2.0 or 3.0 as needed) padded to a multiple of 64 bytes."""
+    descr = np.lib.format.dtype_to_descr(dtype)
+    text = repr({"descr": descr, "fortran_order": fortran_order, "shape": tuple(shape)})
+    try:
+        encoded = text.encode("latin1")
+        version = (1, 0) if len(encoded) < 65000 else (2, 0)
+    except UnicodeEncodeError:  # unicode field names need version 3.0
+        encoded = text.encode("utf-8")
+        version = (3, 0)
+    length_bytes = 2 if version == (1, 0) else 4
+    prefix = len(MAGIC) + 2 + length_bytes
+    total = prefix + len(encoded) + 1
+    padded = encoded + b" " * ((-total) % ALIGNMENT) + b"\n"
+    length = struct.pack("<H" if length_bytes == 2 else "<I", len(padded))
+    return MAGIC + bytes(version) + length + padded
+
+
+def prepare(array: np.ndarray) -> NpyPayload:
+    """Header plus a contiguous view to stream; copies nothing for C- or Fortran-ordered arrays."""
+    if array.dtype.hasobject:
+        raise TypeError("arrays with object fields cannot be stored as .npy without pickle")
+    fortran = bool(array.flags.f_contiguous and not array.flags.c_contiguous and array.ndim > 1)
+    data = array.T if fortran else array
+    return NpyPayload(build_header(array.dtype, array.shape, fortran), data, fortran)
+
+
+def _write_data(data: np.ndarray, stream: IO[bytes]) -> None:
+    """Write the array's bytes in C order: contiguous memory directly, strided views one
+    bounded block of leading-axis rows at a time (so at most one block is ever copied)."""
+    if data.nbytes == 0:
+        return
+    if data.flags.c_contiguous:
+        view = data.reshape(-1).view(np.uint8).data
+        for start in range(0, len(view), WRITE_CHUNK_BYTES):
+            stream.write(view[start : start + WRITE_CHUNK_BYTES])
+        return
+    row_bytes = max(data[0].nbytes, 1)
+    rows = max(1, WRITE_CHUNK_BYTES // row_bytes)
+    for start in range(0, data.shape[0], rows):
+        block = np.ascontiguousarray(data[start : start + rows])
+        stream.write(block.reshape(-1).view(np.uint8).data)
+        del block  # free this block before the next one is made
+
+
+def write_npy(data: NpyPayload | np.ndarray, stream: IO[bytes]) -> None:
+    """Stream an array (or a prepared payload) into an open member."""
+    payload = data if isinstance(data, NpyPayload) else prepare(np.asarray(data))
+    stream.write(payload.header)
+    _write_data(payload.data, stream)
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+    fortran_order: bool
+    data_offset: int
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _bad(source: MemberSource, what: str) -> ZanjFormatError:
+    return ZanjFormatError(
+        f"{source.reader.path}: member {source.name!r} (at {format_path(source.path)}) is not a valid .npy: {what}"
+    )
+
+
+def descr_to_dtype(descr: Any) -> np.dtype[Any]:
+    """A dtype from an npy descr (string or list of fields), refusing object dtypes."""
+    dtype = np.lib.format.descr_to_dtype(descr)
+    if dtype.hasobject:
+        raise ValueError("object dtype: loading it would need pickle, which zanj never uses")
+    return dtype
+
+
+def read_header(source: MemberSource) -> NpyHeader:
+    """Parse and validate the header; checks the declared size against the member's."""
+    if source.size < len(MAGIC) + 4:
+        raise _bad(source, f"only {source.size} bytes")
+    start = source.read_range(0, min(source.size, len(MAGIC) + 6))
+    if start[: len(MAGIC)] != MAGIC:
+        raise _bad(source, "missing the \\x93NUMPY magic")
+    major, minor = start[6], start[7]
+    if (major, minor) not in ((1, 0), (2, 0), (3, 0)):
+        raise _bad(source, f"unknown format version {major}.{minor}")
+    if major == 1:
+        (header_len,) = struct.unpack("<H", start[8:10])
+        prefix = 10
+    else:
+        if len(start) < 12:
+            raise _bad(source, "truncated header length")
+        (header_len,) = struct.unpack("<I", start[8:12])
+        prefix = 12
+    if header_len > MAX_HEADER_BYTES or prefix + header_len > source.size:
+        raise _bad(source, f"header of {header_len} bytes does not fit the member's {source.size} bytes")
+    raw = source.read_range(prefix, header_len)
+    try:
+        text = raw.decode("utf-8" if major == 3 else "latin1")
+        header = ast.literal_eval(text)
+    except (ValueError, SyntaxError, UnicodeDecodeError, RecursionError, MemoryError, TypeError) as exc:
+        raise _bad(source, f"unparsable header ({type(exc).__name__})") from None
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise _bad(source, "header must be a dict with exactly descr, fortran_order and shape")
+    shape = header["shape"]
+    if not isinstance(shape, tuple) or not all(type(d) is int and d >= 0 for d in shape):
+        raise _bad(source, f"shape {shape!r} is not a tuple of non-negative ints")
+    if not isinstance(header["fortran_order"], bool):
+        raise _bad(source, "fortran_order is not a bool")
+    try:
+        dtype = descr_to_dtype(header["descr"])
+    except (ValueError, TypeError, KeyError, IndexError, SyntaxError) as exc:
+        raise _bad(source, f"unusable descr {header['descr']!r}: {exc}") from None
+    parsed = NpyHeader(dtype, shape, header["fortran_order"], prefix + header_len)
+    declared = parsed.data_offset + parsed.nbytes
+    if declared != source.size:
+        # checked before any allocation: a 200-byte member cannot declare 16 GiB
+        raise _bad(
+            source,
+            f"header declares {parsed.nbytes} data bytes for shape {shape} of {dtype}, "
+            f"but the member holds {source.size - parsed.data_offset}",
+        )
+    return parsed
+
+
+def read_npy(
+    source: MemberSource,
+    expect_dtype: np.dtype[Any] | None = None,
+    expect_shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Read an array member: mapped read-only when the reader asked for mmap and the member is
+    stored, else copied once into a fresh array. Mismatches with what the JSON node declared
+    are errors."""
+    header = read_header(source)
+    if expect_dtype is not None and header.dtype != expect_dtype:
+        raise _bad(source, f"its dtype {header.dtype} disagrees with the node's {expect_dtype}")
+    if expect_shape is not None and header.shape != tuple(expect_shape):
+        raise _bad(source, f"its shape {header.shape} disagrees with the node's {tuple(expect_shape)}")
+    order: Literal["C", "F"] = "F" if header.fortran_order else "C"
+    count = math.prod(header.shape)
+    if count == 0 or header.dtype.itemsize == 0:
+        return np.empty(header.shape, dtype=header.dtype, order=order)  # type: ignore[call-overload,no-any-return]
+    if source.want_mmap:
+        view = source.memory_map(header.data_offset, header.nbytes)
+        if view is not None:
+            flat = np.frombuffer(view, dtype=header.dtype, count=count)
+            return flat.reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]
+    buffer = np.empty(header.nbytes, dtype=np.uint8)
+    source.read_into(buffer.data, header.data_offset)
+    return buffer.view(header.dtype).reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]

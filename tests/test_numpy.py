@@ -1,0 +1,485 @@
+"""zanj-numpy: every dtype and layout bit for bit, scalars, object arrays, mmap, bad members."""
+
+from __future__ import annotations
+
+import json
+import mmap
+import struct
+import subprocess
+import sys
+import tracemalloc
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+np = pytest.importorskip("numpy")
+pytest.importorskip("zanj_numpy")
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+from zanj_numpy import npy  # noqa: E402
+
+from zanj_core import ZANJ, ZanjFormatError, ZanjSerializationError  # noqa: E402
+
+CORPUS = Path(__file__).parent / "data" / "zanj06"
+
+
+def assert_same_array(a: Any, b: Any) -> None:
+    assert type(b) is np.ndarray
+    assert a.dtype == b.dtype, (a.dtype, b.dtype)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert a.tobytes(order="C") == b.tobytes(order="C")
+
+
+DTYPES = [
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "longdouble",
+    "complex64",
+    "complex128",
+    "clongdouble",
+    ">i2",
+    ">i8",
+    ">u4",
+    ">f4",
+    ">f8",
+    ">c16",
+    "<U7",
+    ">U3",
+    "S5",
+    "V6",
+    *[f"datetime64[{u}]" for u in ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")],
+    *[f"timedelta64[{u}]" for u in ("D", "s", "ns", "as")],
+    [("a", "<i4"), ("b", ">f8", (2,)), ("c", "S3")],
+    [("outer", [("x", "<u2"), ("y", "<f4")]), ("flag", "?")],
+]
+
+
+def _sample(dtype: Any, count: int) -> Any:
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, size=count * dtype.itemsize, dtype=np.uint8)
+    array = raw.view(dtype) if dtype.itemsize else np.empty(count, dtype)
+    if dtype.kind == "b":
+        array = raw[:count].astype(bool)
+    if dtype.kind in "Mm":  # avoid NaT-only surprises but keep the full range
+        array = rng.integers(-(2**40), 2**40, size=count).astype(dtype)
+    if dtype.kind == "U":
+        array = np.array(["héllo"[: i % 6] + chr(0x1F600 + i % 5) for i in range(count)], dtype=dtype)
+    return array
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("count", [3, 600], ids=["inline", "external"])
+def test_every_dtype_roundtrips_bit_for_bit(dtype: Any, count: int, tmp_path: Path) -> None:
+    array = _sample(dtype, count)
+    back = ZANJ().read(ZANJ().save({"a": array}, tmp_path / "a"))["a"]
+    assert_same_array(array, back)
+
+
+def test_object_dtype_arrays_in_structured_dtypes_are_refused(zpath: Path) -> None:
+    array = np.zeros(3, dtype=[("a", "O"), ("b", "i4")])
+    with pytest.raises(ZanjSerializationError, match="object fields"):
+        ZANJ().save(array, zpath)
+
+
+LAYOUTS = {
+    "0-d": lambda: np.array(3.5, dtype=np.float32),
+    "empty": lambda: np.zeros((0,), dtype=np.int16),
+    "empty 2-d": lambda: np.zeros((3, 0), dtype=np.float64),
+    "fortran": lambda: np.asfortranarray(np.arange(600.0).reshape(20, 30)),
+    "transposed view": lambda: np.arange(600, dtype=np.int32).reshape(20, 30).T,
+    "strided slice": lambda: np.arange(3000, dtype=np.int64).reshape(30, 100)[::3, 1::7],
+    "negative strides": lambda: np.arange(1000.0)[::-1],
+    "broadcast view": lambda: np.broadcast_to(np.arange(30.0), (20, 30)),
+    "3-d fortran slice": lambda: np.asfortranarray(np.arange(8000.0).reshape(20, 20, 20))[:, ::2, 1:],
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("threshold", [0, 256, 10**9], ids=["all external", "default", "all inline"])
+def test_layouts_roundtrip(layout: str, threshold: int, tmp_path: Path) -> None:
+    array = LAYOUTS[layout]()
+    zanj = ZANJ(external_array_threshold=threshold)
+    back = zanj.read(zanj.save([array], tmp_path / "l"))[0]
+    assert_same_array(array, back)
+    assert back.flags.writeable
+
+
+def test_nan_payloads_and_negative_zero(zpath: Path) -> None:
+    f32 = np.array([0x7FC00001, 0xFF800002, 0x7F800001, 0x80000000], dtype=np.uint32).view(np.float32)
+    f16 = np.array([0x7E01, 0xFC01, 0x8000], dtype=np.uint16).view(np.float16)
+    f64 = np.array([struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000BAD))[0], -0.0])
+    for threshold in (0, 10**9):
+        zanj = ZANJ(external_array_threshold=threshold)
+        back = zanj.read(zanj.save({"f32": f32, "f16": f16, "f64": f64}, zpath))
+        assert_same_array(f32, back["f32"])
+        assert_same_array(f16, back["f16"])
+        assert_same_array(f64, back["f64"])
+
+
+def test_inline_arrays_are_readable_json(zpath: Path) -> None:
+    ZANJ().save({"a": np.array([[1, 2], [3, 4]], dtype=np.int16), "c": np.array([1 + 2j])}, zpath)
+    tree = json.loads(zipfile.ZipFile(zpath).read("__zanj__.json"))
+    assert tree["a"] == {
+        "__muutils_format__": "numpy.ndarray:array_list_meta",
+        "dtype": "int16",
+        "shape": [2, 2],
+        "n_elements": 4,
+        "data": [[1, 2], [3, 4]],
+    }
+    assert tree["c"]["__muutils_format__"] == "numpy.ndarray:array_b64_meta"
+
+
+def test_external_node_carries_shape_dtype_and_meta_info(zpath: Path) -> None:
+    ZANJ().save({"layers": [{"w": np.zeros((16, 32), dtype=">f4")}]}, zpath)
+    with zipfile.ZipFile(zpath) as zf:
+        tree = json.loads(zf.read("__zanj__.json"))
+        meta = json.loads(zf.read("__zanj_meta__.json"))
+        info = zf.getinfo("layers/0/w.npy")
+    node = tree["layers"][0]["w"]
+    assert node == {
+        "__muutils_format__": "numpy.ndarray:external",
+        "$ref": "layers/0/w.npy",
+        "dtype": ">f4",
+        "shape": [16, 32],
+        "n_elements": 512,
+    }
+    assert meta["externals_info"]["layers/0/w.npy"]["item_type"] == "npy"
+    assert meta["externals_info"]["layers/0/w.npy"]["shape"] == [16, 32]
+    assert meta["plugins"]["numpy.ndarray:external"]["dist"] == "zanj-numpy"
+    assert info.compress_type == zipfile.ZIP_STORED
+
+
+def test_array_data_is_64_byte_aligned_in_the_file(zpath: Path) -> None:
+    arrays = {f"a{i}": np.arange(300 + i * 7, dtype=np.float64) for i in range(6)}
+    ZANJ().save(arrays, zpath)
+    with zipfile.ZipFile(zpath) as zf, open(zpath, "rb") as fh:
+        for name in arrays:
+            info = zf.getinfo(f"{name}.npy")
+            fh.seek(info.header_offset + 26)
+            name_len, extra_len = struct.unpack("<HH", fh.read(4))
+            member_start = info.header_offset + 30 + name_len + extra_len
+            fh.seek(member_start + 8)
+            header_len = struct.unpack("<H", fh.read(2))[0]
+            assert member_start % 64 == 0 and (member_start + 10 + header_len) % 64 == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.float32(1.5),
+        np.float16(-0.0),
+        np.float64("nan"),
+        np.int8(-3),
+        np.uint64(2**64 - 1),
+        np.bool_(True),
+        np.complex64(1 - 2j),
+        np.datetime64("2024-01-02T03:04", "m"),
+        np.timedelta64(5, "ns"),
+        np.str_("héllo"),
+        np.bytes_(b"ab\x00"),
+        np.str_("x\x00"),
+        np.longdouble("1.1"),
+    ],
+    ids=repr,
+)
+def test_numpy_scalars_keep_their_type(value: Any, zpath: Path) -> None:
+    back = ZANJ().read(ZANJ().save({"v": value}, zpath))["v"]
+    assert type(back) is type(value)
+    assert np.asarray(back).tobytes() == np.asarray(value).tobytes() and back.dtype == value.dtype
+    if isinstance(value, (bytes, str)):
+        assert back == value and len(back) == len(value)
+
+
+def test_object_arrays_go_element_by_element(zpath: Path) -> None:
+    array = np.empty((2, 2), dtype=object)
+    array[0, 0], array[0, 1], array[1, 0], array[1, 1] = {"k": (1, 2)}, "text", None, np.arange(3)
+    back = ZANJ().read(ZANJ().save(array, zpath))
+    assert back.dtype == object and back.shape == (2, 2)
+    assert back[0, 0] == {"k": (1, 2)} and back[0, 1] == "text" and back[1, 0] is None
+    assert_same_array(np.arange(3), back[1, 1])
+    assert b"pickle" not in zpath.read_bytes()
+
+
+def test_object_array_with_unsavable_element_names_it(zpath: Path) -> None:
+    array = np.array([1, object()], dtype=object)
+    with pytest.raises(ZanjSerializationError, match="data/1"):
+        ZANJ().save({"arr": array}, zpath)
+
+
+def test_ndarray_subclasses_are_refused(zpath: Path) -> None:
+    with pytest.raises(ZanjSerializationError, match="asarray"):
+        ZANJ().save(np.ma.masked_array([1, 2], mask=[0, 1]), zpath)
+
+
+# -- memory: mmap, one copy, streaming -------------------------------------------------------
+
+
+def test_mmap_read_is_zero_copy_and_read_only(zpath: Path) -> None:
+    array = np.arange(1 << 18, dtype=np.float32).reshape(512, 512)
+    ZANJ().save({"w": array, "small": np.arange(3)}, zpath)
+    back = ZANJ().read(zpath, mmap=True)
+    w = back["w"]
+    assert not w.flags.writeable
+    base: Any = w
+    while isinstance(base, np.ndarray):
+        base = base.base
+    assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+    assert_same_array(array, w)
+    assert back["small"].flags.writeable  # inline arrays are ordinary arrays
+
+
+def test_mmap_with_compression_falls_back_to_a_copy(zpath: Path) -> None:
+    array = np.arange(5000.0)
+    back = ZANJ(compress=True).read(ZANJ(compress=True).save([array], zpath), mmap=True)[0]
+    assert back.flags.writeable and back.base is not None
+    assert_same_array(array, back)
+
+
+def test_default_read_copies_once(zpath: Path) -> None:
+    array = np.ones((4096, 1024), dtype=np.float64)  # 32 MiB
+    ZANJ().save({"a": array}, zpath)
+    tracemalloc.start()
+    back = ZANJ().read(zpath)["a"]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert_same_array(array, back)
+    assert peak < array.nbytes * 1.05 + (1 << 20), f"peak {peak} for {array.nbytes} bytes"
+
+
+def test_save_streams_without_copying(zpath: Path) -> None:
+    array = np.ones((4096, 1024), dtype=np.float64)  # 32 MiB
+    tracemalloc.start()
+    ZANJ().save({"a": array, "t": array.T}, zpath)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 4 << 20, f"saving allocated {peak} bytes"
+
+
+def test_noncontiguous_save_copies_in_bounded_chunks(zpath: Path) -> None:
+    array = np.ones((4096, 2048), dtype=np.float64)[:, ::2]  # 32 MiB, strided
+    tracemalloc.start()
+    ZANJ().save({"a": array}, zpath)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < npy.WRITE_CHUNK_BYTES * 1.5, f"saving allocated {peak} bytes"
+    assert_same_array(array, ZANJ().read(zpath)["a"])
+
+
+# -- hostile and broken members --------------------------------------------------------------
+
+
+def _rewrite(path: Path, out: Path, members: dict[str, bytes], tree_edit: Any = None) -> Path:
+    with zipfile.ZipFile(path) as zf:
+        contents = {name: zf.read(name) for name in zf.namelist()}
+    if tree_edit is not None:
+        tree = json.loads(contents["__zanj__.json"])
+        tree_edit(tree)
+        contents["__zanj__.json"] = json.dumps(tree).encode()
+    contents.update(members)
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in contents.items():
+            zf.writestr(name, data)
+    return out
+
+
+def _npy_bytes(header: dict[str, Any] | str, payload: bytes = b"", version: int = 1) -> bytes:
+    text = (header if isinstance(header, str) else repr(header)).encode("latin1") + b"\n"
+    length = struct.pack("<H", len(text)) if version == 1 else struct.pack("<I", len(text))
+    return b"\x93NUMPY" + bytes([version, 0]) + length + text + payload
+
+
+@pytest.fixture
+def good_file(tmp_path: Path) -> Path:
+    return Path(ZANJ().save({"w": np.arange(400, dtype=np.float32)}, tmp_path / "good"))
+
+
+BAD_MEMBERS: dict[str, tuple[bytes, str]] = {
+    "declares 16 GiB in a few bytes": (
+        _npy_bytes({"descr": "<f4", "fortran_order": False, "shape": (1 << 32,)}, b"\0" * 64),
+        "declares",
+    ),
+    "object dtype with pickle payload": (
+        _npy_bytes(
+            {"descr": "|O", "fortran_order": False, "shape": (400,)},
+            b"\x80\x04cposix\nsystem\n(S'touch /tmp/zanj-pwned'\ntR.",
+        ),
+        "pickle",
+    ),
+    "header longer than member": (b"\x93NUMPY\x01\x00\xff\xff{'descr'", "does not fit"),
+    "not npy": (b"PK\x03\x04 hello", "magic"),
+    "unparsable header": (_npy_bytes("{'descr': <f4, fortran_order: __import__('os')}"), "unparsable"),
+    "extra header keys": (_npy_bytes({"descr": "<f4", "fortran_order": False, "shape": (400,), "x": 1}), "exactly"),
+    "negative shape": (_npy_bytes({"descr": "<f4", "fortran_order": False, "shape": (-1,)}), "non-negative"),
+    "unknown version": (b"\x93NUMPY\x07\x00" + b"\0" * 40, "version"),
+    "shape disagrees with node": (
+        _npy_bytes({"descr": "<f4", "fortran_order": False, "shape": (20, 20)}, b"\0" * 1600),
+        "disagrees",
+    ),
+    "dtype disagrees with node": (
+        _npy_bytes({"descr": "<i4", "fortran_order": False, "shape": (400,)}, b"\0" * 1600),
+        "disagrees",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_MEMBERS))
+def test_bad_npy_members_give_errors_naming_member_and_path(case: str, good_file: Path, tmp_path: Path) -> None:
+    member, needle = BAD_MEMBERS[case]
+    bad = _rewrite(good_file, tmp_path / "bad.zanj", {"w.npy": member})
+    tracemalloc.start()
+    with pytest.raises(ZanjFormatError) as info:
+        ZANJ().read(bad)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    message = str(info.value)
+    assert "'w.npy'" in message and "at w" in message and needle in message
+    assert peak < 1 << 20
+    assert not Path("/tmp/zanj-pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda t: t["w"].update(dtype="object"), "object dtype"),
+        (lambda t: t["w"].update(dtype="not-a-dtype"), "unusable dtype"),
+        (lambda t: t["w"].update(shape=[-4]), "bad shape"),
+        (lambda t: t["w"].update(shape="400"), "shape"),
+        (lambda t: t["w"].update({"$ref": "missing.npy"}), "lacks"),
+    ],
+)
+def test_bad_external_nodes(edit: Any, needle: str, good_file: Path, tmp_path: Path) -> None:
+    bad = _rewrite(good_file, tmp_path / "bad.zanj", {}, edit)
+    with pytest.raises(ZanjFormatError, match=needle):
+        ZANJ().read(bad)
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"__muutils_format__": "numpy.ndarray:array_b64_meta", "dtype": "float32", "shape": [4], "data": "AAAA"},
+        {"__muutils_format__": "numpy.ndarray:array_list_meta", "dtype": "int8", "shape": [2], "data": [1, 2, 3]},
+        {"__muutils_format__": "numpy.ndarray:array_list_meta", "dtype": "int8", "shape": [1], "data": [1000]},
+        {"__muutils_format__": "numpy.ndarray:array_list_meta", "dtype": "|O", "shape": [1], "data": [1]},
+        {"__muutils_format__": "numpy.ndarray:array_hex_meta", "dtype": "int8", "shape": [1], "data": "zz"},
+        {"__muutils_format__": "numpy.generic:array_list_meta", "dtype": "int8", "shape": [2], "data": [1, 2]},
+    ],
+)
+def test_bad_inline_nodes(node: dict[str, Any], zpath: Path) -> None:
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("__zanj__.json", json.dumps({"x": node}))
+    with pytest.raises(ZanjFormatError, match=r"at x"):
+        ZANJ().read(zpath)
+
+
+# -- zanj 0.6 files ----------------------------------------------------------------------------
+
+
+def test_reads_zanj06_arrays() -> None:
+    back = ZANJ().read(CORPUS / "arrays.zanj")
+    assert_same_array(np.arange(10.0), back["small"])
+    assert_same_array(np.arange(1000, dtype=np.int32).reshape(10, 100), back["big"])
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        (
+            {
+                "__muutils_format__": "numpy.ndarray:zero_dim",
+                "data": 2.5,
+                "dtype": "float64",
+                "shape": [],
+                "n_elements": 1,
+            },
+            np.array(2.5),
+        ),
+        (
+            {
+                "__muutils_format__": "numpy.ndarray:array_hex_meta",
+                "data": "0100000002000000",
+                "dtype": "int32",
+                "shape": [2],
+                "n_elements": 2,
+            },
+            np.array([1, 2], dtype=np.int32),
+        ),
+        (
+            {
+                "__muutils_format__": "numpy.ndarray:array_b64_meta",
+                "data": "AQI=",
+                "dtype": "uint8",
+                "shape": [2, 1],
+                "n_elements": 2,
+            },
+            np.array([[1], [2]], dtype=np.uint8),
+        ),
+        (
+            {
+                "__muutils_format__": "numpy.ndarray:array_list_meta",
+                "data": [float("nan"), 1.0],
+                "dtype": "float32",
+                "shape": [2],
+                "n_elements": 2,
+            },
+            np.array([np.nan, 1.0], dtype=np.float32),
+        ),
+    ],
+)
+def test_reads_zanj06_inline_forms(node: dict[str, Any], expected: Any, zpath: Path) -> None:
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("__zanj__.json", json.dumps([node]))
+    assert_same_array(expected, ZANJ().read(zpath)[0])
+
+
+# -- laziness and hypothesis ---------------------------------------------------------------------
+
+
+def test_numpy_is_not_imported_for_files_without_arrays(tmp_path: Path) -> None:
+    code = (
+        "import sys, zanj_core, os\n"
+        f"p = zanj_core.ZANJ().save({{'a': [1, 2], 'b': b'x' * 500}}, {str(tmp_path / 'x')!r})\n"
+        "zanj_core.ZANJ().read(p)\n"
+        "print('numpy' in sys.modules, 'zanj_numpy.plugin' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
+
+
+@given(
+    hnp.arrays(
+        dtype=hnp.scalar_dtypes()
+        | hnp.byte_string_dtypes()
+        | hnp.unicode_string_dtypes()
+        | hnp.array_dtypes(max_size=3)
+        | st.sampled_from([np.dtype(">f4"), np.dtype(">i8"), np.dtype(">c8")]),
+        shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=6),
+    ),
+    st.sampled_from(["C", "F", "T", "slice"]),
+    st.sampled_from([0, 256]),
+)
+def test_hypothesis_arrays(tmp_path_factory: pytest.TempPathFactory, array: Any, layout: str, threshold: int) -> None:
+    if layout == "F":
+        array = np.asfortranarray(array)
+    elif layout == "T":
+        array = array.T
+    elif layout == "slice" and array.ndim:
+        array = array[::2]
+    path = tmp_path_factory.mktemp("h") / "a.zanj"
+    zanj = ZANJ(external_array_threshold=threshold)
+    back = zanj.read(zanj.save({"a": array}, path))["a"]
+    assert_same_array(array, back)
