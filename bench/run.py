@@ -111,9 +111,60 @@ def scenario_basic(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
+ARRAY_CONTENDERS = ["raw", "zanj", "zanj_mmap", "npz", "safetensors", "zanj06"]
+
+
+def scenario_arrays(args: argparse.Namespace) -> dict[str, object]:
+    """A dict of 64 float32 arrays (256 MiB): save and read against the raw floor and peers.
+
+    Every contender runs in its own processes (one per operation, so peak memory is its own),
+    alternating contenders across `--processes` passes; zanj 0.6 runs in its own environment
+    with fewer rounds (it deflates by default and takes seconds per save).
+    """
+    script = str(Path(__file__).with_name("arrays.py"))
+    samples: dict[str, dict[str, list[dict[str, float]]]] = {c: {"save": [], "read": []} for c in ARRAY_CONTENDERS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.processes):
+            for contender in ARRAY_CONTENDERS:
+                python = sys.executable
+                rounds = args.array_rounds
+                if contender == "zanj06":
+                    if not args.zanj06_python:
+                        continue
+                    python, rounds = args.zanj06_python, 1
+                for op in ("save", "read"):
+                    samples[contender][op].append(
+                        _run_json(python, _ARRAY_RUNNER.format(script=script), contender, op, tmp,
+                                  "--mib", str(args.mib), "--rounds", str(rounds))
+                    )
+    table: dict[str, object] = {}
+    for contender, ops in samples.items():
+        if not ops["save"]:
+            continue
+        table[contender] = {
+            op: {
+                "median_s": statistics.median(s["median_s"] for s in runs),
+                "peak_over_data": statistics.median((s["peak_extra_bytes"]) / s["data_bytes"] for s in runs),
+            }
+            for op, runs in ops.items()
+        }
+        table[contender]["file_bytes"] = ops["save"][0]["file_bytes"]  # type: ignore[index]
+    raw = table["raw"]
+    ratios: dict[str, dict[str, float]] = {}
+    for contender, row in table.items():
+        assert isinstance(row, dict) and isinstance(raw, dict)
+        ratios[contender] = {op: row[op]["median_s"] / raw[op]["median_s"] for op in ("save", "read")}
+    return {"mib": args.mib, "times": table, "ratio_to_raw_floor": ratios}
+
+
+# runs bench/arrays.py as a script under whichever interpreter is given
+_ARRAY_RUNNER = "import runpy, sys; sys.argv = ['arrays.py'] + sys.argv[1:]; runpy.run_path({script!r}, run_name='__main__')"
+
+
 SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
     "import": scenario_import,
     "basic": scenario_basic,
+    "arrays": scenario_arrays,
 }
 
 
@@ -123,6 +174,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=50, help="timed repetitions per process")
     parser.add_argument("--processes", type=int, default=5, help="processes per contender (alternated)")
     parser.add_argument("--zanj06-python", default=None, help="python of an environment with zanj==0.6.0")
+    parser.add_argument("--mib", type=int, default=256, help="data size of the arrays scenario")
+    parser.add_argument("--array-rounds", type=int, default=5, help="timed rounds per process in the arrays scenario")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     report = {}

@@ -8,7 +8,6 @@ so readers can map them into memory. Reading validates the zip before trusting a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from zanj_core.errors import ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError
 from zanj_core.handlers import MemberFormat, ObjectPath, format_path
+from zanj_core.zipwriter import ZipWriter
 
 if TYPE_CHECKING:
     import mmap as mmap_module
@@ -31,10 +31,7 @@ MAIN_MEMBER = "__zanj__.json"
 META_MEMBER = "__zanj_meta__.json"
 JSON_MEMBERS = frozenset({MAIN_MEMBER, META_MEMBER})
 ALIGNMENT = 64
-ALIGN_EXTRA_ID = 0xD935  # the extra-field id zipalign tools use for padding
-ZIP64_EXTRA_LEN = 20
 LOCAL_HEADER_LEN = 30
-FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # members carry no timestamp, so identical saves give identical bytes
 _UNSAFE_CHARS = re.compile(r"[^\w.\-]")
 
 
@@ -83,77 +80,62 @@ def member_name_for(path: ObjectPath, extension: str, taken: set[str]) -> str:
     return name
 
 
-class _AlignedWriter:
-    """Writes zip members to an open file, aligning stored binary members."""
-
-    def __init__(self, fh: BinaryIO, compression: int) -> None:
-        self.fh = fh
-        self.zf = zipfile.ZipFile(fh, "w", allowZip64=True)
-        self.compression = compression
-        # text members are always compressed: they are small and compress well
-        self.text_compression = compression if compression != zipfile.ZIP_STORED else zipfile.ZIP_DEFLATED
-
-    @staticmethod
-    def _zinfo(name: str, compress_type: int) -> zipfile.ZipInfo:
-        zinfo = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-        zinfo.compress_type = compress_type
-        zinfo.external_attr = 0o644 << 16
-        return zinfo
-
-    def write_text(self, name: str, data: bytes) -> None:
-        self.zf.writestr(self._zinfo(name, self.text_compression), data)
-
-    def open_member(self, name: str, binary: bool, size_hint: int | None) -> IO[bytes]:
-        if binary and self.compression == zipfile.ZIP_STORED:
-            zinfo = self._zinfo(name, zipfile.ZIP_STORED)
-            zip64 = size_hint is None or size_hint * 1.05 > zipfile.ZIP64_LIMIT
-            start = self.fh.tell() + LOCAL_HEADER_LEN + len(name.encode("utf-8"))
-            start += ZIP64_EXTRA_LEN if zip64 else 0
-            pad = (-(start + 4)) % ALIGNMENT
-            zinfo.extra = struct.pack("<HH", ALIGN_EXTRA_ID, pad) + b"\0" * pad
-            if size_hint is not None:
-                zinfo.file_size = size_hint
-            return self.zf.open(zinfo, "w", force_zip64=zip64)
-        zinfo = self._zinfo(name, self.compression if binary else self.text_compression)
-        if size_hint is not None:
-            zinfo.file_size = size_hint
-        return self.zf.open(zinfo, "w", force_zip64=size_hint is None)
-
-    def close(self) -> None:
-        self.zf.close()
-
-
 def write_archive(
     target: Path,
     json_members: Iterable[tuple[str, bytes]],
     members: Iterable[PendingMember],
-    compression: int,
+    compress: bool,
 ) -> None:
-    """Write a complete archive to a temporary file, then atomically rename it to `target`."""
+    """Write a complete archive to a temporary file, then atomically rename it to `target`.
+
+    JSON and other text members are always deflated; binary members are stored and aligned
+    unless `compress` is set.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
     try:
         with open(tmp, "xb") as fh:
-            writer = _AlignedWriter(fh, compression)
+            writer = ZipWriter(fh)
             try:
                 for name, data in json_members:
-                    writer.write_text(name, data)
+                    writer.writestr(name, data, compress=True)
                 for member in members:
-                    with writer.open_member(member.name, member.member_format.binary, member.size_hint) as stream:
-                        member.member_format.write(member.data, stream)
+                    binary = member.member_format.binary
+                    packed = compress or not binary
+                    with writer.open(member.name, packed, member.size_hint, align=binary and not packed) as stream:
+                        member.member_format.write(member.data, stream)  # type: ignore[arg-type]
             except BaseException:
-                # finish the zip structure so nothing writes to the closed file later; it is deleted below
-                with contextlib.suppress(Exception):
-                    writer.close()
+                writer.abandon()
                 raise
             writer.close()
-        os.replace(tmp, target)
+        _replace_releasing_old_in_background(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _replace_releasing_old_in_background(tmp: Path, target: Path) -> None:
+    """Atomically move `tmp` over `target`.
+
+    Dropping the last link to a large old file makes the filesystem free all its blocks inside
+    the rename call (about 0.2 s for 256 MiB here). On POSIX we hold the old file open across
+    the rename and close it in a background thread, so the space is reclaimed while the caller
+    goes on; the new file is complete and in place when this returns.
+    """
+    old_fd = None
+    if os.name == "posix":
+        try:
+            old_fd = os.open(target, os.O_RDONLY)
+        except OSError:
+            old_fd = None
+    try:
+        os.replace(tmp, target)
+    finally:
+        if old_fd is not None:
+            threading.Thread(target=os.close, args=(old_fd,), name="zanj-release-old", daemon=True).start()
 
 
 class MemberSource:

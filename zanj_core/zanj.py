@@ -19,7 +19,6 @@ from zanj_core.saving import SaveContext
 
 FORMAT_VERSION = "1.0"
 ERROR_MODES = ("except", "warn", "ignore")
-_COMPRESSION_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 
 Handler = Union[SerializerHandler, LoaderHandler, MemberFormat]
 
@@ -45,8 +44,8 @@ class ZANJ:
     - `external_list_threshold`: lists and tuples with at least this many items go to a
       `.jsonl` member.
     - `compress`: `False` (default) stores binary members uncompressed and 64-byte aligned
-      (fast, memory-mappable) and deflates the JSON members; `True` deflates everything; an
-      int picks a `zipfile` method (`ZIP_DEFLATED`, `ZIP_BZIP2`, `ZIP_LZMA`) for everything.
+      (fast, memory-mappable) and deflates the JSON members; `True` (or `zipfile.ZIP_DEFLATED`)
+      deflates everything.
     - `custom_settings`: a free dict that handlers read through `ctx.zanj.custom_settings`.
     - `handlers_pre`: handlers for this instance only, tried before every installed one:
       `SerializerHandler`s, `LoaderHandler`s and `MemberFormat`s.
@@ -84,13 +83,13 @@ class ZANJ:
         self.external_array_threshold = external_array_threshold
         self.external_list_threshold = external_list_threshold
         self.max_depth = max_depth
-        if isinstance(compress, bool):
-            self.compress: int = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-        elif isinstance(compress, int) and compress in _COMPRESSION_METHODS:
-            self.compress = compress
+        if isinstance(compress, bool) or compress in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            # zanj 0.6 accepted a zipfile method constant; stored and deflate are the two we write
+            self.compress: bool = compress == zipfile.ZIP_DEFLATED or compress is True
         else:
             raise ZanjError(
-                f"compress must be a bool or a zipfile method (ZIP_STORED, ZIP_DEFLATED, ZIP_BZIP2, ZIP_LZMA), got {compress!r}"
+                f"compress must be a bool, zipfile.ZIP_STORED or zipfile.ZIP_DEFLATED, got {compress!r} "
+                "(files compressed with other methods still read)"
             )
         if custom_settings is not None and not isinstance(custom_settings, Mapping):
             raise ZanjError(f"custom_settings must be a dict or None, got {type(custom_settings).__name__}")
