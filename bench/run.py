@@ -134,8 +134,17 @@ def scenario_arrays(args: argparse.Namespace) -> dict[str, object]:
                     python, rounds = args.zanj06_python, 1
                 for op in ("save", "read"):
                     samples[contender][op].append(
-                        _run_json(python, _ARRAY_RUNNER.format(script=script), contender, op, tmp,
-                                  "--mib", str(args.mib), "--rounds", str(rounds))
+                        _run_json(
+                            python,
+                            _ARRAY_RUNNER.format(script=script),
+                            contender,
+                            op,
+                            tmp,
+                            "--mib",
+                            str(args.mib),
+                            "--rounds",
+                            str(rounds),
+                        )
                     )
     table: dict[str, object] = {}
     for contender, ops in samples.items():
@@ -158,7 +167,9 @@ def scenario_arrays(args: argparse.Namespace) -> dict[str, object]:
 
 
 # runs bench/arrays.py as a script under whichever interpreter is given
-_ARRAY_RUNNER = "import runpy, sys; sys.argv = ['arrays.py'] + sys.argv[1:]; runpy.run_path({script!r}, run_name='__main__')"
+_ARRAY_RUNNER = (
+    "import runpy, sys; sys.argv = ['arrays.py'] + sys.argv[1:]; runpy.run_path({script!r}, run_name='__main__')"
+)
 
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {

@@ -11,6 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 from muutils.json_serialize import SerializableDataclass, serializable_dataclass, serializable_field
 
 from zanj_core import ZANJ
@@ -31,6 +32,22 @@ class Experiment(SerializableDataclass):
     runs: list[BasicZanj]
     losses: list[float]
     labels: dict[int, str]
+
+
+@serializable_dataclass
+class Layer(SerializableDataclass):
+    weight: np.ndarray
+    bias: np.ndarray
+    scale: np.float32
+
+
+@serializable_dataclass
+class Checkpoint(SerializableDataclass):
+    name: str
+    step: np.int64
+    layers: list[Layer]
+    embedding: np.ndarray
+    config: Experiment
 
 
 def show(path: str) -> None:
@@ -67,6 +84,33 @@ def main() -> int:
     show(path)
     assert recovered == experiment
     assert type(recovered.seeds) is tuple and type(recovered.runs[0]) is BasicZanj
+
+    rng = np.random.default_rng(0)
+    checkpoint = Checkpoint(
+        name="tiny-mlp",
+        step=np.int64(1200),
+        layers=[
+            Layer(rng.standard_normal((64, 32), dtype=np.float32), np.zeros(64, dtype=np.float32), np.float32(0.5)),
+            Layer(rng.standard_normal((10, 64), dtype=np.float32), np.arange(10, dtype=np.float32), np.float32(1.0)),
+        ],
+        embedding=rng.standard_normal((1000, 16)).astype(np.float16),
+        config=experiment,
+    )
+    path = zanj.save(checkpoint, out / "checkpoint")
+    recovered = zanj.read(path)
+    mapped = zanj.read(path, mmap=True)
+    print(
+        f"Checkpoint: {recovered.name!r} step={recovered.step!r}, layers "
+        f"{[layer.weight.shape for layer in recovered.layers]}, embedding {recovered.embedding.dtype}"
+        f"{recovered.embedding.shape}; mmap read-only: {not mapped.embedding.flags.writeable}"
+    )
+    show(path)
+    for original, back in zip(checkpoint.layers, recovered.layers, strict=True):
+        assert np.array_equal(original.weight, back.weight) and back.weight.dtype == np.float32
+        assert np.array_equal(original.bias, back.bias) and type(back.scale) is np.float32
+    assert np.array_equal(checkpoint.embedding, recovered.embedding) and type(recovered.step) is np.int64
+    assert np.array_equal(checkpoint.embedding, mapped.embedding)
+    assert recovered.config == experiment
 
     print(f"all objects read back equal; files in {out}")
     return 0

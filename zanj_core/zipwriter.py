@@ -175,8 +175,48 @@ class ZipWriter:
         return MemberWriter(self, entry, size, zip64, self.level)
 
     def writestr(self, name: str, data: bytes, compress: bool) -> None:
-        with self.open(name, compress, None if compress else len(data)) as member:
-            member.write(data)
+        """A member whose bytes are all in memory: compressed up front, so its header needs no
+        zip64 placeholder."""
+        if not compress or len(data) >= LIMIT32 // 2:  # huge text takes the streaming zip64 path
+            with self.open(name, compress, None if compress else len(data)) as member:
+                member.write(data)
+            return
+        if self._writing:
+            raise RuntimeError("close the previous member first")
+        if name in self._names:
+            raise ZanjSerializationError(f"member name {name!r} used twice")
+        self._names.add(name)
+        compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+        packed = compressor.compress(data) + compressor.flush()
+        encoded = name.encode("utf-8")
+        entry = _Entry(
+            encoded,
+            0 if encoded.isascii() else FLAG_UTF8,
+            DEFLATED,
+            self.fh.tell(),
+            zlib.crc32(data),
+            len(packed),
+            len(data),
+        )
+        self.fh.write(
+            struct.pack(
+                "<4sHHHHHIIIHH",
+                b"PK\x03\x04",
+                20,
+                entry.flags,
+                DEFLATED,
+                DOS_TIME,
+                DOS_DATE,
+                entry.crc,
+                entry.compressed_size,
+                entry.size,
+                len(encoded),
+                0,
+            )
+            + encoded
+            + packed
+        )
+        self.entries.append(entry)
 
     def close(self) -> None:
         """Write the central directory and end records."""
