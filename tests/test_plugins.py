@@ -21,6 +21,7 @@ from zanj_core import (
     MemberFormat,
     SerializerHandler,
     ZanjBrokenPluginWarning,
+    ZanjError,
     ZanjMissingPluginError,
     ZanjMissingPluginWarning,
     ZanjPluginError,
@@ -340,3 +341,14 @@ def test_importing_core_registers_nothing_eagerly() -> None:
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_read_options_reach_loaders_that_declare_them(zpath: Path) -> None:
+    seen: list[Any] = []
+    loader = LoaderHandler(tag="test.opt", options=("flavour",),
+                           load=lambda node, path, ctx: seen.append(ctx.options.get("flavour")) or "ok")
+    _file_with_nodes(zpath, {FORMAT_KEY: "test.opt"})
+    zanj = ZANJ(handlers_pre=[loader])
+    assert zanj.read(zpath, flavour="mint") == "ok" and seen == ["mint"]
+    with pytest.raises(ZanjError, match=r"unknown read option\(s\) \['flavor'\].*flavour"):
+        zanj.read(zpath, flavor="mint")

@@ -27,6 +27,7 @@ def _plugins_report() -> list[dict[str, Any]]:
             "serializer_tags": info.serializer_tags,
             "loader_tags": info.loader_tags,
             "member_formats": info.member_formats,
+            "read_options": info.read_options,
             "error": info.error,
         }
         for info in REGISTRY.plugins
@@ -42,7 +43,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for entry in report:
             status = f"FAILED: {entry['error']}" if entry["error"] else "ok"
             print(f"{entry['distribution']} {entry['version']}  [{entry['entry_point']} = {entry['value']}]  {status}")
-            for label, key in (("saves", "serializer_tags"), ("loads", "loader_tags"), ("members", "member_formats")):
+            for label, key in (("saves", "serializer_tags"), ("loads", "loader_tags"), ("members", "member_formats"), ("read options", "read_options")):
                 values = entry[key]
                 if values:
                     print(f"    {label}: {', '.join(str(v) for v in values)}")

@@ -92,6 +92,9 @@ class LoaderHandler:
     load: Callable[[JSONdict, ObjectPath, LoadContext], Any]
     match: Literal["exact", "prefix", "suffix"] = "exact"
     description: str = ""
+    options: tuple[str, ...] = ()
+    """Names of `ZANJ.read(..., **options)` keywords this loader understands (e.g. `map_location`);
+    a read given an option no installed loader declares is refused, so typos are caught."""
     source: PluginSource = UNKNOWN_SOURCE
 
     def __post_init__(self) -> None:

@@ -33,9 +33,16 @@ class LoadContext:
     """
 
     def __init__(
-        self, zanj: ZANJ, reader: ArchiveReader | None, meta: JSONdict, registry: PluginRegistry = REGISTRY
+        self,
+        zanj: ZANJ,
+        reader: ArchiveReader | None,
+        meta: JSONdict,
+        registry: PluginRegistry = REGISTRY,
+        options: dict[str, Any] | None = None,
     ) -> None:
         self.zanj = zanj
+        self.options: dict[str, Any] = dict(options or {})
+        """Keyword options given to `ZANJ.read` for plugins (e.g. `map_location` for zanj-torch)."""
         self.reader = reader
         self.meta = meta
         self.registry = registry

@@ -49,6 +49,7 @@ class PluginInfo:
     serializer_tags: list[str] = field(default_factory=list)
     loader_tags: list[str] = field(default_factory=list)
     member_formats: list[str] = field(default_factory=list)
+    read_options: list[str] = field(default_factory=list)
     error: str | None = None
 
 
@@ -159,6 +160,7 @@ class PluginRegistry:
                         info.serializer_tags.append(stamped.tag)
                     elif isinstance(stamped, LoaderHandler):
                         info.loader_tags.append(stamped.tag)
+                        info.read_options.extend(o for o in stamped.options if o not in info.read_options)
                     else:
                         info.member_formats.append(stamped.name)
 
@@ -272,6 +274,18 @@ class PluginRegistry:
             found = next((h for h in self._loaders_suffix if tag.endswith(h.tag)), None)
         self._tag_cache[tag] = found
         return found
+
+    def read_options(self) -> dict[str, list[str]]:
+        """Every read option a loader declares -> the distributions that declare it."""
+        self.ensure_discovered()
+        result: dict[str, list[str]] = {}
+        for handler in [*self._runtime_handlers, *self._plugin_handlers]:
+            if isinstance(handler, LoaderHandler):
+                for option in handler.options:
+                    result.setdefault(option, [])
+                    if handler.source.distribution not in result[option]:
+                        result[option].append(handler.source.distribution)
+        return result
 
     def member_format(self, name: str) -> MemberFormat | None:
         self.ensure_discovered()

@@ -149,6 +149,18 @@ class ZANJ:
             "externals_info": ctx.externals_info,
         }
 
+    def _check_read_options(self, options: dict[str, Any]) -> None:
+        known = REGISTRY.read_options()
+        for handler in self.loader_handlers_pre.values():
+            for option in handler.options:
+                known.setdefault(option, []).append("handlers_pre")
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            accepted = ", ".join(f"{k} ({'/'.join(v)})" for k, v in sorted(known.items())) or "none"
+            raise ZanjError(
+                f"unknown read option(s) {unknown}: no installed plugin declares them. Options accepted: {accepted}"
+            )
+
     def save(self, obj: Any, file_path: str | os.PathLike[str]) -> str:
         """Save `obj` to `file_path` (`.zanj` appended if missing); returns the path written.
 
@@ -178,12 +190,15 @@ class ZANJ:
         write_archive(Path(path), [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)], ctx.members, self.compress)
         return path
 
-    def read(self, file_path: str | os.PathLike[str], *, mmap: bool = False) -> Any:
+    def read(self, file_path: str | os.PathLike[str], *, mmap: bool = False, **options: Any) -> Any:
         """Read the object saved in `file_path`.
 
-        `mmap=True` asks plugins to return data backed by a read-only memory map of the file
-        (uncompressed binary members only; compressed ones are copied).
+        `mmap=True` asks plugins to return data backed by a memory map of the file (uncompressed
+        binary members only; compressed ones are copied). Other keyword options go to plugins
+        that declare them (`zanj plugins` lists them), e.g. `map_location="cuda"` for zanj-torch.
         """
+        if options:
+            self._check_read_options(options)
         with ArchiveReader(file_path, self.read_limits, mmap=mmap, verify_checksums=self.verify_checksums) as reader:
             meta = reader.read_json(META_MEMBER) if reader.has(META_MEMBER) else {}
             if not isinstance(meta, dict):
@@ -191,7 +206,7 @@ class ZANJ:
                     f"{reader.path}: {META_MEMBER} must hold a JSON object, got {type(meta).__name__}"
                 )
             tree = reader.read_json(MAIN_MEMBER)
-            ctx = LoadContext(self, reader, meta, REGISTRY)
+            ctx = LoadContext(self, reader, meta, REGISTRY, options)
             try:
                 return ctx.load(tree)
             except RecursionError as exc:
