@@ -23,6 +23,7 @@ nox.options.error_on_missing_interpreters = True
 
 
 def _install_everything(session: nox.Session) -> None:
+    session.install(TORCH_PIN)  # first, so zanj-torch's wide torch range is already satisfied
     session.install("-e", ".[test]")
     for pyproject in PLUGINS:
         session.install("-e", str(Path(pyproject).parent))
@@ -58,7 +59,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("mypy", "-e", ".")
+    session.install("mypy", TORCH_PIN)
+    session.install("-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS])
     session.run("mypy")
 
 

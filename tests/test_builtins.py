@@ -10,7 +10,7 @@ import pathlib
 import struct
 import zipfile
 import zoneinfo
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict, defaultdict, namedtuple
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,8 @@ SAMPLES: dict[str, Any] = {
     "dict int keys": {1: "a", 2: "b"},
     "dict mixed keys": {1: "a", "1": "b", (1, 2): "c", None: "d", 1.5: "e", frozenset({1}): "f"},
     "dict reserved key": {"__muutils_format__": "tuple", "$ref": "x.npy"},
+    "OrderedDict": OrderedDict([("b", 1), ("a", (2,))]),
+    "OrderedDict non-str keys": OrderedDict([(2, "x"), ("2", "y")]),
     "bytes": b"\x00\xff abc",
     "bytearray": bytearray(b"\x01\x02"),
     "empty bytes": b"",
@@ -168,8 +170,8 @@ def test_large_bytes_go_to_an_aligned_member(zpath: Path) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [OrderedDict(a=1), namedtuple("P", "x y")(1, 2), type("MyList", (list,), {})([1])],
-    ids=["OrderedDict", "namedtuple", "list subclass"],
+    [namedtuple("P", "x y")(1, 2), type("MyList", (list,), {})([1]), defaultdict(list)],
+    ids=["namedtuple", "list subclass", "defaultdict"],
 )
 def test_subclasses_of_builtins_are_refused_not_flattened(value: Any, zpath: Path) -> None:
     with pytest.raises(ZanjSerializationError, match="no installed handler"):

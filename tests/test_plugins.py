@@ -345,8 +345,11 @@ def test_importing_core_registers_nothing_eagerly() -> None:
 
 def test_read_options_reach_loaders_that_declare_them(zpath: Path) -> None:
     seen: list[Any] = []
-    loader = LoaderHandler(tag="test.opt", options=("flavour",),
-                           load=lambda node, path, ctx: seen.append(ctx.options.get("flavour")) or "ok")
+    loader = LoaderHandler(
+        tag="test.opt",
+        options=("flavour",),
+        load=lambda node, path, ctx: seen.append(ctx.options.get("flavour")) or "ok",
+    )
     _file_with_nodes(zpath, {FORMAT_KEY: "test.opt"})
     zanj = ZANJ(handlers_pre=[loader])
     assert zanj.read(zpath, flavour="mint") == "ok" and seen == ["mint"]

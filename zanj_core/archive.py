@@ -171,14 +171,19 @@ class MemberSource:
     def data_offset(self) -> int:
         return self.reader.data_offset(self.info)
 
-    def memory_map(self, start: int = 0, length: int | None = None) -> memoryview | None:
-        """A read-only view of the member's bytes in the mapped file, or None if compressed."""
+    def memory_map(self, start: int = 0, length: int | None = None, copy_on_write: bool = False) -> memoryview | None:
+        """A view of the member's bytes in the mapped file, or None if the member is compressed.
+
+        Read-only by default; `copy_on_write=True` gives a private mapping that can be written
+        (pages are copied on first write; the file never changes), for frameworks such as torch
+        that have no read-only tensors.
+        """
         if self.compressed:
             return None
         length = self.size - start if length is None else length
         self._check_range(start, length)
         offset = self.data_offset() + start
-        return memoryview(self.reader.mapped())[offset : offset + length]
+        return memoryview(self.reader.mapped(copy_on_write))[offset : offset + length]
 
     def _check_range(self, start: int, length: int) -> None:
         if start < 0 or length < 0 or start + length > self.size:
@@ -245,7 +250,7 @@ class ArchiveReader:
         self.use_mmap = mmap
         self.verify_checksums = verify_checksums
         self._lock = threading.Lock()
-        self._mmap: mmap_module.mmap | None = None
+        self._mmaps: dict[bool, mmap_module.mmap] = {}
         if not self.path.exists():
             raise ZanjFileNotFoundError(f"no such file: {self.path}")
         if not self.path.is_file():
@@ -374,13 +379,16 @@ class ArchiveReader:
                 raise ZanjFormatError(f"{self.path}: member {name!r} is truncated")
             filled += got
 
-    def mapped(self) -> mmap_module.mmap:
-        """The whole file mapped read-only; mapped once, kept alive by the views taken of it."""
-        if self._mmap is None:
+    def mapped(self, copy_on_write: bool = False) -> mmap_module.mmap:
+        """The whole file mapped (read-only, or private copy-on-write); mapped once per kind and
+        kept alive by the views taken of it."""
+        mapping = self._mmaps.get(copy_on_write)
+        if mapping is None:
             import mmap as mmap_module
 
-            self._mmap = mmap_module.mmap(self._fh.fileno(), 0, access=mmap_module.ACCESS_READ)
-        return self._mmap
+            access = mmap_module.ACCESS_COPY if copy_on_write else mmap_module.ACCESS_READ
+            mapping = self._mmaps[copy_on_write] = mmap_module.mmap(self._fh.fileno(), 0, access=access)
+        return mapping
 
     def source(self, ref: Any, path: ObjectPath) -> MemberSource:
         """Validate a `$ref` and return access to its member."""

@@ -3,7 +3,8 @@
 JSON-native values stay plain JSON so files remain readable; everything JSON would change
 (tuples, sets, non-string keys, bytes, big ints, NaN/inf/-0.0, complex, dates, paths, enum
 members) gets a small tagged node. Handlers match exact types: a subclass such as an
-`OrderedDict` or a named tuple is refused rather than silently saved as its base.
+named tuple or a `defaultdict` is refused rather than silently saved as its base (an
+`OrderedDict`, common as torch state dicts, has its own handler).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import math
 import pathlib
 import struct
+from collections import OrderedDict
 from typing import Any
 
 from zanj_core.classes import class_key, resolve_class
@@ -136,6 +138,24 @@ def _serialize_dict(obj: dict[Any, Any], path: ObjectPath, ctx: SaveContext) -> 
             for i, (key, value) in enumerate(obj.items())
         ],
     }
+
+
+def _serialize_ordered_dict(obj: OrderedDict[Any, Any], path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    # an OrderedDict (a torch state dict, for one) keeps its type; string keys stay readable
+    if all(type(key) is str for key in obj):
+        return {
+            FORMAT_KEY: "collections.OrderedDict",
+            "data": {k: ctx.serialize(v, (*path, k)) for k, v in obj.items()},
+        }
+    pairs = _serialize_dict(dict(obj), path, ctx)
+    return {FORMAT_KEY: "collections.OrderedDict", "pairs": pairs["data"] if isinstance(pairs, dict) else []}
+
+
+def _load_ordered_dict(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> OrderedDict[Any, Any]:
+    if "data" in node:
+        data = ctx.require(node, "data", dict, path)
+        return OrderedDict((key, ctx.load(value, (*path, key))) for key, value in data.items())
+    return OrderedDict(_load_dict({FORMAT_KEY: "dict", "data": ctx.require(node, "pairs", list, path)}, path, ctx))
 
 
 def _items(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[Any]:
@@ -332,6 +352,7 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
         exact(list, _serialize_list),
         exact(tuple, _serialize_tuple),
         exact(dict, _serialize_dict),
+        exact(OrderedDict, _serialize_ordered_dict, "collections.OrderedDict"),
         exact(set, _serialize_set),
         exact(frozenset, _serialize_set),
         exact(bytes, _serialize_bytes),
@@ -360,6 +381,7 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
         LoaderHandler(tag="set", load=_load_set),
         LoaderHandler(tag="frozenset", load=_load_set),
         LoaderHandler(tag="dict", load=_load_dict),
+        LoaderHandler(tag="collections.OrderedDict", load=_load_ordered_dict),
         LoaderHandler(tag="bytes", load=_load_bytes),
         LoaderHandler(tag="bytearray", load=_load_bytes),
         LoaderHandler(tag="datetime.datetime", load=_load_datetime),

@@ -43,7 +43,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for entry in report:
             status = f"FAILED: {entry['error']}" if entry["error"] else "ok"
             print(f"{entry['distribution']} {entry['version']}  [{entry['entry_point']} = {entry['value']}]  {status}")
-            for label, key in (("saves", "serializer_tags"), ("loads", "loader_tags"), ("members", "member_formats"), ("read options", "read_options")):
+            for label, key in (
+                ("saves", "serializer_tags"),
+                ("loads", "loader_tags"),
+                ("members", "member_formats"),
+                ("read options", "read_options"),
+            ):
                 values = entry[key]
                 if values:
                     print(f"    {label}: {', '.join(str(v) for v in values)}")

@@ -48,6 +48,8 @@ class SaveContext:
         self.members: list[PendingMember] = []
         self.externals_info: dict[str, JSONdict] = {}
         self.tags_used: dict[str, PluginSource] = {}
+        self.cache: dict[str, Any] = {}
+        """Scratch space plugins share across one save (e.g. tensors already stored, by storage)."""
         self._taken: set[str] = set()
         self._active: set[int] = set()
         self._pre: tuple[SerializerHandler, ...] = zanj.serializer_handlers_pre

@@ -83,7 +83,7 @@ def dtype_from_json(value: Any, ctx: LoadContext, path: ObjectPath) -> np.dtype[
     return dtype
 
 
-def _shape_from_json(node: JSONdict, ctx: LoadContext, path: ObjectPath) -> tuple[int, ...]:
+def shape_from_json(node: JSONdict, ctx: LoadContext, path: ObjectPath) -> tuple[int, ...]:
     shape = ctx.require(node, "shape", list, path)
     if not all(type(d) is int and d >= 0 for d in shape):
         raise ZanjFormatError(f"{ctx.label}: array at {format_path(path)} has a bad shape {shape!r}")
@@ -101,11 +101,17 @@ def _readable(array: np.ndarray) -> bool:
     return kind == "f" and array.dtype.itemsize <= 8 and bool(np.isfinite(array).all())
 
 
-def _inline(array: np.ndarray, family: str) -> JSONdict:
+def inline_form(array: np.ndarray) -> tuple[str, JSONitem]:
+    """(form, data) for an array kept in the JSON: readable nested lists where they are exact,
+    else the raw C-order bytes in base64. Shared with plugins storing other array types."""
     if _readable(array):
-        return {FORMAT_KEY: f"{family}:array_list_meta", **_meta(array), "data": array.tolist()}
-    encoded = base64.b64encode(array.tobytes(order="C")).decode("ascii")
-    return {FORMAT_KEY: f"{family}:array_b64_meta", **_meta(array), "data": encoded}
+        return "array_list_meta", array.tolist()
+    return "array_b64_meta", base64.b64encode(array.tobytes(order="C")).decode("ascii")
+
+
+def _inline(array: np.ndarray, family: str) -> JSONdict:
+    form, data = inline_form(array)
+    return {FORMAT_KEY: f"{family}:{form}", **_meta(array), "data": data}
 
 
 def serialize_array(array: np.ndarray, path: ObjectPath, ctx: SaveContext) -> JSONdict:
@@ -150,7 +156,13 @@ def serialize_scalar(value: np.generic, path: ObjectPath, ctx: SaveContext) -> J
 
 def _decode_inline(node: JSONdict, path: ObjectPath, ctx: LoadContext, form: str) -> np.ndarray:
     dtype = dtype_from_json(node.get("dtype"), ctx, path)
-    shape = _shape_from_json(node, ctx, path) if "shape" in node or form != "zero_dim" else ()
+    return decode_inline(node, path, ctx, form, dtype)
+
+
+def decode_inline(node: JSONdict, path: ObjectPath, ctx: LoadContext, form: str, dtype: np.dtype[Any]) -> np.ndarray:
+    """The array of an inline node (`array_list_meta`, `array_b64_meta`, `array_hex_meta`,
+    `zero_dim`) as `dtype`, checked against the node's shape."""
+    shape = shape_from_json(node, ctx, path) if "shape" in node or form != "zero_dim" else ()
     count = math.prod(shape)
     data = node.get("data")
     if form in ("array_b64_meta", "array_hex_meta"):
@@ -180,7 +192,7 @@ def _decode_inline(node: JSONdict, path: ObjectPath, ctx: LoadContext, form: str
 
 
 def _load_object_array(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> np.ndarray:
-    shape = _shape_from_json(node, ctx, path)
+    shape = shape_from_json(node, ctx, path)
     items = ctx.load(node.get("data"), (*path, "data"))
     if not isinstance(items, list) or len(items) != math.prod(shape):
         raise ZanjFormatError(
@@ -196,7 +208,7 @@ def load_array(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     form = tag.partition(":")[2]
     if form == "external":
         dtype = dtype_from_json(node.get("dtype"), ctx, path)
-        shape = _shape_from_json(node, ctx, path)
+        shape = shape_from_json(node, ctx, path)
         return npy.read_npy(ctx.member(node, path), expect_dtype=dtype, expect_shape=shape)
     if form == "object":
         return _load_object_array(node, path, ctx)

@@ -170,10 +170,11 @@ def read_npy(
     source: MemberSource,
     expect_dtype: np.dtype[Any] | None = None,
     expect_shape: tuple[int, ...] | None = None,
+    copy_on_write: bool = False,
 ) -> np.ndarray:
-    """Read an array member: mapped read-only when the reader asked for mmap and the member is
-    stored, else copied once into a fresh array. Mismatches with what the JSON node declared
-    are errors."""
+    """Read an array member: mapped when the reader asked for mmap and the member is stored
+    (read-only, or private copy-on-write when asked), else copied once into a fresh array.
+    Mismatches with what the JSON node declared are errors."""
     header = read_header(source)
     if expect_dtype is not None and header.dtype != expect_dtype:
         raise _bad(source, f"its dtype {header.dtype} disagrees with the node's {expect_dtype}")
@@ -184,7 +185,7 @@ def read_npy(
     if count == 0 or header.dtype.itemsize == 0:
         return np.empty(header.shape, dtype=header.dtype, order=order)  # type: ignore[call-overload,no-any-return]
     if source.want_mmap:
-        view = source.memory_map(header.data_offset, header.nbytes)
+        view = source.memory_map(header.data_offset, header.nbytes, copy_on_write=copy_on_write)
         if view is not None:
             flat = np.frombuffer(view, dtype=header.dtype, count=count)
             return flat.reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]

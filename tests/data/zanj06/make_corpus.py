@@ -14,6 +14,16 @@ import numpy as np
 from muutils.json_serialize import SerializableDataclass, serializable_dataclass, serializable_field
 from zanj import ZANJ
 
+try:
+    import torch
+    from zanj.torchutil import ConfiguredModel, set_config_class
+except ImportError:  # the corpus can be made without torch; those files are then skipped
+    torch = None  # type: ignore[assignment]
+try:
+    import pandas as pd
+except ImportError:
+    pd = None  # type: ignore[assignment]
+
 
 @serializable_dataclass
 class Basic06(SerializableDataclass):
@@ -30,6 +40,35 @@ class Nested06(SerializableDataclass):
     meta: dict
 
 
+if torch is not None:
+
+    @serializable_dataclass
+    class MyNNConfig(SerializableDataclass):
+        input_dim: int
+        hidden_dim: int
+        output_dim: int
+        act_fn: torch.nn.Module = serializable_field(
+            serialization_fn=lambda x: x.__name__,
+            loading_fn=lambda x: getattr(torch.nn, x["act_fn"]),
+        )
+        loss_kwargs: dict = serializable_field(default_factory=dict)
+        loss_factory: torch.nn.modules.loss._Loss = serializable_field(
+            default_factory=lambda: torch.nn.CrossEntropyLoss,
+            serialization_fn=lambda x: x.__name__,
+            loading_fn=lambda x: getattr(torch.nn, x["loss_factory"]),
+        )
+
+    @set_config_class(MyNNConfig)
+    class MyNN(ConfiguredModel[MyNNConfig]):
+        def __init__(self, config: MyNNConfig):
+            super().__init__(config)
+            self.net = torch.nn.Sequential(
+                torch.nn.Linear(config.input_dim, config.hidden_dim),
+                config.act_fn(),
+                torch.nn.Linear(config.hidden_dim, config.output_dim),
+            )
+
+
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     basic = Basic06("hello", 42, [1, 2, 3])
@@ -44,6 +83,21 @@ def main(out: Path) -> None:
         {"small": np.arange(10.0), "big": np.arange(1000, dtype=np.int32).reshape(10, 100)},
         out / "arrays.zanj",
     )
+    if torch is not None:
+        ZANJ().save(
+            {"small": torch.arange(10, dtype=torch.float32), "big": torch.arange(1000).reshape(10, 100)},
+            out / "torch.zanj",
+        )
+        torch.manual_seed(0)
+        config = MyNNConfig(
+            input_dim=10, hidden_dim=20, output_dim=2, act_fn=torch.nn.ReLU, loss_kwargs=dict(reduction="mean")
+        )
+        ZANJ().save(MyNN(config), out / "model.zanj")
+    if pd is not None:
+        frame = pd.DataFrame({"i": [1, 2, 3], "f": [0.5, 1.5, 2.5], "s": ["a", "b", "c"]})
+        ZANJ().save(
+            {"frame": frame, "empty": frame.iloc[:0], "big": pd.DataFrame({"x": range(300)})}, out / "frames.zanj"
+        )
 
 
 if __name__ == "__main__":
