@@ -12,9 +12,11 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import torch
 from muutils.json_serialize import SerializableDataclass, serializable_dataclass, serializable_field
 
 from zanj_core import ZANJ
+from zanj_torch import ConfiguredModel, assert_model_exact_equality, set_config_class
 
 
 @serializable_dataclass
@@ -48,6 +50,32 @@ class Checkpoint(SerializableDataclass):
     layers: list[Layer]
     embedding: np.ndarray
     config: Experiment
+
+
+@serializable_dataclass
+class MyNNConfig(SerializableDataclass):
+    input_dim: int
+    hidden_dim: int
+    output_dim: int
+    # stored by name, rebuilt by looking it up in torch.nn
+    act_fn: type = serializable_field(
+        serialization_fn=lambda x: x.__name__,
+        loading_fn=lambda x: getattr(torch.nn, x["act_fn"]),
+    )
+
+
+@set_config_class(MyNNConfig)
+class MyNN(ConfiguredModel[MyNNConfig]):
+    def __init__(self, config: MyNNConfig):
+        super().__init__(config)
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(config.input_dim, config.hidden_dim),
+            config.act_fn(),
+            torch.nn.Linear(config.hidden_dim, config.output_dim),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
 
 
 def show(path: str) -> None:
@@ -111,6 +139,18 @@ def main() -> int:
     assert np.array_equal(checkpoint.embedding, recovered.embedding) and type(recovered.step) is np.int64
     assert np.array_equal(checkpoint.embedding, mapped.embedding)
     assert recovered.config == experiment
+
+    model = MyNN(MyNNConfig(input_dim=10, hidden_dim=20, output_dim=2, act_fn=torch.nn.ReLU))
+    model.training_records = {"loss": [0.9, 0.5, 0.3]}
+    path = model.save(str(out / "model"))
+    loaded = MyNN.read(path)
+    loaded_another_way = zanj.read(path)
+    x = torch.randn(3, 10)
+    print(f"MyNN: {type(loaded_another_way).__name__}, {loaded.num_params()} parameters, "
+          f"records {loaded.training_records}, same outputs: {torch.equal(model(x), loaded(x))}")
+    show(path)
+    assert_model_exact_equality(model, loaded)
+    assert type(loaded_another_way) is MyNN and torch.equal(model(x), loaded(x))
 
     print(f"all objects read back equal; files in {out}")
     return 0
