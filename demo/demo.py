@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from muutils.json_serialize import SerializableDataclass, serializable_dataclass, serializable_field
+from zanj_torch import ConfiguredModel, assert_model_exact_equality, set_config_class
 
 from zanj_core import ZANJ
-from zanj_torch import ConfiguredModel, assert_model_exact_equality, set_config_class
 
 
 @serializable_dataclass
@@ -146,8 +146,10 @@ def main() -> int:
     loaded = MyNN.read(path)
     loaded_another_way = zanj.read(path)
     x = torch.randn(3, 10)
-    print(f"MyNN: {type(loaded_another_way).__name__}, {loaded.num_params()} parameters, "
-          f"records {loaded.training_records}, same outputs: {torch.equal(model(x), loaded(x))}")
+    print(
+        f"MyNN: {type(loaded_another_way).__name__}, {loaded.num_params()} parameters, "
+        f"records {loaded.training_records}, same outputs: {torch.equal(model(x), loaded(x))}"
+    )
     show(path)
     assert_model_exact_equality(model, loaded)
     assert type(loaded_another_way) is MyNN and torch.equal(model(x), loaded(x))

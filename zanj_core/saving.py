@@ -122,7 +122,15 @@ class SaveContext:
         hints = ["register a SerializerHandler (zanj_core.register_serializer_handler, or ZANJ(handlers_pre=...))"]
         if top in KNOWN_PLUGINS_BY_MODULE:
             dist = KNOWN_PLUGINS_BY_MODULE[top]
-            hints.insert(0, f"install the plugin for {top}: pip install {dist}")
+            installed = [p for p in self.registry.plugins if p.source.distribution == dist]
+            if not installed:
+                hints.insert(0, f"install the plugin for {top}: pip install {dist}")
+            elif any(p.error for p in installed):
+                hints.insert(0, f"{dist} is installed but failed to load ({installed[0].error}); reinstall it")
+            else:
+                hints.insert(
+                    0, f"{dist} is installed but has no handler for this type; convert the object to one it supports"
+                )
         elif dataclasses.is_dataclass(obj):
             hints.insert(0, "decorate the class with muutils' @serializable_dataclass")
         message = (

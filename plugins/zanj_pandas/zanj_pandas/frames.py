@@ -1,0 +1,205 @@
+"""DataFrames and Series to nodes with an Arrow member, and back, exactly.
+
+The node describes the frame without the member being read: row count, column labels,
+column dtypes, index names and dtypes, `attrs`. Arrow (through pandas' own metadata) restores
+nullable, categorical, tz-aware, timedelta columns and every index kind; the few things it
+changes are put back from the node: object columns of str (Arrow hands back pandas' string
+dtype), object-dtype index levels, and column labels of mixed types. Frames with duplicate
+column labels, or columns of Python objects Arrow cannot type, are refused with the column
+named; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from zanj_core import FORMAT_KEY, REF_KEY, ZanjFormatError, ZanjSerializationError
+from zanj_core.handlers import JSONdict, JSONitem, ObjectPath, format_path
+from zanj_core.loading import LoadContext
+from zanj_core.saving import SaveContext
+from zanj_pandas import arrow
+
+SERIES_COLUMN = "__zanj_series__"
+
+
+def _index_dtypes(index: pd.Index) -> list[str]:
+    if isinstance(index, pd.MultiIndex):
+        return [str(level.dtype) for level in index.levels]
+    return [str(index.dtype)]
+
+
+def _refuse_column(frame: pd.DataFrame, path: ObjectPath, kind: str, exc: Exception) -> ZanjSerializationError:
+    culprit = None
+    for position in range(frame.shape[1]):
+        try:
+            pa.array(frame.iloc[:, position], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            culprit = frame.columns[position]
+            break
+    where = (
+        f"column {culprit!r} ({frame.dtypes.iloc[list(frame.columns).index(culprit)]})"
+        if culprit is not None
+        else "its index"
+    )
+    return ZanjSerializationError(
+        f"cannot save the {kind} at {format_path(path)}: {where} holds values Arrow cannot store ({exc}). "
+        "Convert the column to one type (for example .astype(str)), or keep those objects outside the frame "
+        "(a list of them is saved item by item)"
+    )
+
+
+def serialize_pandas(obj: pd.DataFrame | pd.Series, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    is_series = isinstance(obj, pd.Series)
+    kind = "Series" if is_series else "DataFrame"
+    frame = obj.to_frame(name=SERIES_COLUMN) if is_series else obj
+    if frame.columns.has_duplicates:
+        duplicated = sorted({repr(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise ZanjSerializationError(
+            f"cannot save the DataFrame at {format_path(path)}: duplicate column labels {', '.join(duplicated)}; "
+            "rename them first"
+        )
+    try:
+        with warnings.catch_warnings():
+            # "column names of mixed type": the node keeps the exact labels and restores them
+            warnings.simplefilter("ignore", UserWarning)
+            table = pa.Table.from_pandas(frame, preserve_index=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+        raise _refuse_column(frame, path, kind, exc) from None
+    tag = f"pandas.{kind}:arrow"
+    dtypes: list[JSONitem] = [str(d) for d in frame.dtypes]
+    labels: list[JSONitem] = [str(c) for c in frame.columns]
+    index_dtypes: list[JSONitem] = list(_index_dtypes(frame.index))
+    info: JSONdict = {"format": tag, "n_rows": len(frame), "columns": labels, "dtypes": dtypes}
+    member = ctx.add_member(path, "arrow", table, info)
+    node: JSONdict = {
+        FORMAT_KEY: tag,
+        REF_KEY: member,
+        "n_rows": len(frame),
+        "dtypes": dtypes,
+        "index_dtypes": index_dtypes,
+    }
+    if isinstance(frame.index, pd.RangeIndex):
+        node["range_index"] = [frame.index.start, frame.index.stop, frame.index.step]
+    freq = getattr(frame.index, "freqstr", None)
+    if isinstance(freq, str):
+        node["index_freq"] = freq
+    if not is_series:
+        node["columns"] = ctx.serialize(list(frame.columns), (*path, "columns"))
+        node["columns_dtype"] = str(frame.columns.dtype)
+        node["columns_multi"] = isinstance(frame.columns, pd.MultiIndex)
+    else:
+        node["name"] = ctx.serialize(obj.name, (*path, "name"))
+    if obj.attrs:
+        node["attrs"] = ctx.serialize(dict(obj.attrs), (*path, "attrs"))
+    return node
+
+
+def _as_object(table: pa.Table, field: str) -> Any:
+    """A column as an object array with None for nulls, as pandas had it before Arrow."""
+    return table.column(field).to_numpy(zero_copy_only=False)
+
+
+def _restore(frame: pd.DataFrame, table: pa.Table, node: JSONdict, path: ObjectPath, ctx: LoadContext) -> pd.DataFrame:
+    metadata = table.schema.pandas_metadata or {}
+    columns_meta = metadata.get("columns", [])
+    dtypes = ctx.require(node, "dtypes", list, path)
+    if len(dtypes) != frame.shape[1] or len(columns_meta) < frame.shape[1]:
+        raise ZanjFormatError(
+            f"{ctx.label}: frame at {format_path(path)} declares {len(dtypes)} columns, its member holds {frame.shape[1]}"
+        )
+    for position, recorded in enumerate(dtypes):
+        if recorded == "object" and frame.dtypes.iloc[position] != np.dtype(object):
+            values = _as_object(table, columns_meta[position]["field_name"])
+            # a Series, so pandas keeps object dtype instead of inferring its string dtype again
+            frame.isetitem(position, pd.Series(values, index=frame.index, dtype=object, copy=False))
+    index_dtypes = node.get("index_dtypes")
+    index_fields = metadata.get("index_columns", [])
+    if isinstance(index_dtypes, list) and "object" in index_dtypes and len(index_fields) == len(index_dtypes):
+        levels = []
+        for position, (recorded, field) in enumerate(zip(index_dtypes, index_fields, strict=True)):
+            current = frame.index.get_level_values(position)
+            if recorded == "object" and isinstance(field, str) and current.dtype != object:
+                levels.append(pd.Index(_as_object(table, field), dtype=object, name=current.name))
+            else:
+                levels.append(current)
+        frame.index = levels[0] if len(levels) == 1 else pd.MultiIndex.from_arrays(levels, names=frame.index.names)
+    if "range_index" in node:
+        bounds = ctx.require(node, "range_index", list, path)
+        if len(bounds) != 3 or not all(type(b) is int for b in bounds) or bounds[2] == 0:
+            raise ZanjFormatError(f"{ctx.label}: frame at {format_path(path)} has a bad range_index {bounds!r}")
+        index = pd.RangeIndex(*bounds, name=frame.index.name)
+        if len(index) != len(frame):
+            raise ZanjFormatError(f"{ctx.label}: frame at {format_path(path)}: range_index does not match its rows")
+        if not isinstance(frame.index, pd.RangeIndex) or not frame.index.equals(index):
+            frame.index = index
+    freq = node.get("index_freq")
+    if isinstance(freq, str) and isinstance(frame.index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+        try:
+            frame.index = type(frame.index)(frame.index, freq=freq)
+        except ValueError as exc:
+            raise ZanjFormatError(
+                f"{ctx.label}: frame at {format_path(path)}: index frequency {freq!r}: {exc}"
+            ) from None
+    if "columns" in node and node.get("columns_multi") is False:
+        labels = ctx.load(node["columns"], (*path, "columns"))
+        if not isinstance(labels, list) or len(labels) != frame.shape[1]:
+            raise ZanjFormatError(f"{ctx.label}: frame at {format_path(path)} has column labels that do not fit")
+        same_labels = [type(c) for c in labels] == [type(c) for c in frame.columns] and list(labels) == list(
+            frame.columns
+        )
+        if isinstance(frame.columns, pd.MultiIndex) or not same_labels:
+            # Arrow names fields with strings and reads tuples as a MultiIndex: put the exact labels back
+            dtype = "object" if node.get("columns_dtype") == "object" else None
+            frame.columns = pd.Index(labels, dtype=dtype, name=frame.columns.names[0], tupleize_cols=False)
+    return frame
+
+
+def _load_zanj06(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> pd.DataFrame:
+    """zanj 0.6 wrote frames as one JSON object per row in a .jsonl member."""
+    records = ctx.read_member(node, path, "jsonl")
+    columns = node.get("columns")
+    if not isinstance(columns, list):
+        columns = None
+    if not records:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame.from_records(records)
+    return frame[columns] if columns is not None and set(columns) == set(frame.columns) else frame
+
+
+def load_pandas(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
+    tag = str(node[FORMAT_KEY])
+    kind, _, form = tag.partition(":")
+    if kind == "pandas.DataFrame" and form == "external":
+        return _load_zanj06(node, path, ctx)
+    if form != "arrow" or kind not in ("pandas.DataFrame", "pandas.Series"):
+        return ctx.missing(
+            tag,
+            node,
+            path,
+            reason=f"pandas form {tag!r} is unknown to zanj-pandas",
+            hint="upgrade zanj-pandas: pip install --upgrade zanj-pandas",
+        )
+    table = arrow.read_table(ctx.member(node, path))
+    frame = _restore(table.to_pandas(), table, node, path, ctx)
+    rows = node.get("n_rows")
+    if rows != len(frame):
+        raise ZanjFormatError(
+            f"{ctx.label}: frame at {format_path(path)} declares {rows} rows, its member holds {len(frame)}"
+        )
+    result: pd.DataFrame | pd.Series = frame
+    if kind == "pandas.Series":
+        if list(frame.columns) != [SERIES_COLUMN]:
+            raise ZanjFormatError(f"{ctx.label}: series at {format_path(path)} does not hold one column")
+        result = frame[SERIES_COLUMN]
+        result.name = ctx.load(node.get("name"), (*path, "name"))
+    if "attrs" in node:
+        attrs = ctx.load(node["attrs"], (*path, "attrs"))
+        if not isinstance(attrs, dict):
+            raise ZanjFormatError(f"{ctx.label}: frame at {format_path(path)} has attrs that are not a dict")
+        result.attrs = attrs
+    return result
