@@ -1,24 +1,20 @@
 """Child process for the `arrays` scenario: one contender, one operation, timed and measured.
 
-    python bench/arrays.py CONTENDER OP DIR --mib 256 --count 64 --rounds 5
+    python bench/arrays.py CONTENDER OP DIR --size MIB --rounds 5
 
-Prints one JSON line: median seconds over the rounds and the peak resident memory above the
-baseline taken once the input arrays exist. Run by bench/run.py, never imported.
+64 float32 arrays totalling MIB MiB; see harness.py for what is measured. Run by bench/run.py.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import resource
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import harness
 
 
 def make_arrays(mib: int, count: int) -> dict[str, Any]:
@@ -26,10 +22,6 @@ def make_arrays(mib: int, count: int) -> dict[str, Any]:
     per = mib * (1 << 20) // count // 4
     side = int(per**0.5)
     return {f"layer{i:02d}.weight": rng.standard_normal((side, per // side), dtype=np.float32) for i in range(count)}
-
-
-def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
 # -- contenders: save(arrays, dir) -> path; read(path) -> dict -----------------------------------
@@ -46,8 +38,8 @@ def raw_save(arrays: dict[str, Any], out: Path) -> Path:
 def raw_read(path: Path, like: dict[str, Any]) -> dict[str, Any]:
     result = {}
     with open(path, "rb", buffering=0) as fh:
-        for name, spec in like.items():
-            array = np.empty(spec.shape, spec.dtype)
+        for name, (shape, dtype) in like.items():
+            array = np.empty(shape, dtype)
             fh.readinto(array.data)
             result[name] = array
     return result
@@ -114,55 +106,12 @@ CONTENDERS = {
 }
 
 
+def describe(arrays: dict[str, Any]) -> dict[str, Any]:
+    return {name: [list(a.shape), a.dtype.str] for name, a in arrays.items()}
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("contender", choices=sorted(CONTENDERS))
-    parser.add_argument("op", choices=["save", "read"])
-    parser.add_argument("dir", type=Path)
-    parser.add_argument("--mib", type=int, default=256)
-    parser.add_argument("--count", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    save, read = CONTENDERS[args.contender]
-    args.dir.mkdir(parents=True, exist_ok=True)
-    spec_path = args.dir / f"{args.contender}.spec.json"
-    times = []
-    if args.op == "save":
-        arrays = make_arrays(args.mib, args.count)
-        baseline = peak_rss()  # the arrays exist: what saving adds is on top
-        for _ in range(args.rounds):
-            start = time.perf_counter()
-            path = save(arrays, args.dir)
-            times.append(time.perf_counter() - start)
-        extra = peak_rss() - baseline
-        spec = {"path": str(path), "arrays": {k: [list(a.shape), a.dtype.str] for k, a in arrays.items()}}
-        spec_path.write_text(json.dumps(spec))
-    else:  # a fresh process: the peak is what reading allocates
-        spec = json.loads(spec_path.read_text())
-        path = Path(spec["path"])
-        like = {
-            k: np.lib.stride_tricks.as_strided(np.empty(1, dtype), tuple(shape), (0,) * len(shape))
-            for k, (shape, dtype) in spec["arrays"].items()
-        }
-        baseline = peak_rss()
-        for _ in range(args.rounds):
-            start = time.perf_counter()
-            loaded = read(path, like)
-            times.append(time.perf_counter() - start)
-            assert len(loaded) == len(like)
-            del loaded
-        extra = peak_rss() - baseline
-    print(
-        json.dumps(
-            {
-                "median_s": statistics.median(times),
-                "peak_extra_bytes": extra,
-                "file_bytes": os.path.getsize(path),
-                "data_bytes": args.mib << 20,
-            }
-        )
-    )
-    return 0
+    return harness.run(CONTENDERS, lambda mib: make_arrays(mib, 64), describe, lambda mib: mib << 20, 256)
 
 
 if __name__ == "__main__":

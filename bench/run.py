@@ -112,22 +112,26 @@ def scenario_basic(args: argparse.Namespace) -> dict[str, object]:
 
 
 ARRAY_CONTENDERS = ["raw", "zanj", "zanj_mmap", "npz", "safetensors", "zanj06"]
+FRAME_CONTENDERS = ["parquet", "arrow_ipc", "pickle", "zanj", "zanj_mmap", "zanj06"]
+
+# runs a bench script under whichever interpreter is given
+_RUNNER = "import runpy, sys; sys.argv = [{script!r}] + sys.argv[1:]; runpy.run_path({script!r}, run_name='__main__')"
 
 
-def scenario_arrays(args: argparse.Namespace) -> dict[str, object]:
-    """A dict of 64 float32 arrays (256 MiB): save and read against the raw floor and peers.
+def _child_scenario(
+    args: argparse.Namespace, script_name: str, contenders: list[str], size: int, floor: str
+) -> dict[str, object]:
+    """Run every contender of a child-process scenario, alternating contenders across passes.
 
-    Every contender runs in its own processes (one per operation, so peak memory is its own),
-    alternating contenders across `--processes` passes; zanj 0.6 runs in its own environment
-    with fewer rounds (it deflates by default and takes seconds per save).
-    """
-    script = str(Path(__file__).with_name("arrays.py"))
-    samples: dict[str, dict[str, list[dict[str, float]]]] = {c: {"save": [], "read": []} for c in ARRAY_CONTENDERS}
+    Each contender saves in one process and reads in a fresh one (so peak memory is its own);
+    zanj 0.6 runs in its own environment with a single round (it takes seconds per save).
+    Medians over passes; ratios against `floor` from the same run."""
+    script = str(Path(__file__).with_name(script_name))
+    samples: dict[str, dict[str, list[dict[str, float]]]] = {c: {"save": [], "read": []} for c in contenders}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.processes):
-            for contender in ARRAY_CONTENDERS:
-                python = sys.executable
-                rounds = args.array_rounds
+            for contender in contenders:
+                python, rounds = sys.executable, args.child_rounds
                 if contender == "zanj06":
                     if not args.zanj06_python:
                         continue
@@ -136,46 +140,53 @@ def scenario_arrays(args: argparse.Namespace) -> dict[str, object]:
                     samples[contender][op].append(
                         _run_json(
                             python,
-                            _ARRAY_RUNNER.format(script=script),
+                            _RUNNER.format(script=script),
                             contender,
                             op,
                             tmp,
-                            "--mib",
-                            str(args.mib),
+                            "--size",
+                            str(size),
                             "--rounds",
                             str(rounds),
                         )
                     )
-    table: dict[str, object] = {}
+    table: dict[str, dict[str, object]] = {}
     for contender, ops in samples.items():
         if not ops["save"]:
             continue
-        table[contender] = {
+        row: dict[str, object] = {
             op: {
                 "median_s": statistics.median(s["median_s"] for s in runs),
-                "peak_over_data": statistics.median((s["peak_extra_bytes"]) / s["data_bytes"] for s in runs),
+                "peak_over_data": statistics.median(s["peak_extra_bytes"] / s["data_bytes"] for s in runs),
             }
             for op, runs in ops.items()
         }
-        table[contender]["file_bytes"] = ops["save"][0]["file_bytes"]  # type: ignore[index]
-    raw = table["raw"]
-    ratios: dict[str, dict[str, float]] = {}
-    for contender, row in table.items():
-        assert isinstance(row, dict) and isinstance(raw, dict)
-        ratios[contender] = {op: row[op]["median_s"] / raw[op]["median_s"] for op in ("save", "read")}
-    return {"mib": args.mib, "times": table, "ratio_to_raw_floor": ratios}
+        row["file_bytes"] = ops["save"][0]["file_bytes"]
+        table[contender] = row
+    base = table[floor]
+    ratios = {
+        contender: {op: row[op]["median_s"] / base[op]["median_s"] for op in ("save", "read")}  # type: ignore[index]
+        for contender, row in table.items()
+    }
+    return {"size": size, "times": table, f"ratio_to_{floor}": ratios}
 
 
-# runs bench/arrays.py as a script under whichever interpreter is given
-_ARRAY_RUNNER = (
-    "import runpy, sys; sys.argv = ['arrays.py'] + sys.argv[1:]; runpy.run_path({script!r}, run_name='__main__')"
-)
+def scenario_arrays(args: argparse.Namespace) -> dict[str, object]:
+    """A dict of 64 float32 arrays (256 MiB): against the raw write/read floor, np.savez,
+    safetensors and zanj 0.6."""
+    return _child_scenario(args, "arrays.py", ARRAY_CONTENDERS, args.mib, "raw")
+
+
+def scenario_frames(args: argparse.Namespace) -> dict[str, object]:
+    """A 1M-row typed DataFrame: against Parquet and Arrow IPC through pyarrow, pickle, zanj 0.6."""
+    return _child_scenario(args, "frames.py", FRAME_CONTENDERS, args.rows, "parquet")
 
 
 SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
     "import": scenario_import,
     "basic": scenario_basic,
     "arrays": scenario_arrays,
+    "frames": scenario_frames,
 }
 
 
@@ -186,7 +197,8 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=5, help="processes per contender (alternated)")
     parser.add_argument("--zanj06-python", default=None, help="python of an environment with zanj==0.6.0")
     parser.add_argument("--mib", type=int, default=256, help="data size of the arrays scenario")
-    parser.add_argument("--array-rounds", type=int, default=5, help="timed rounds per process in the arrays scenario")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the frames scenario")
+    parser.add_argument("--child-rounds", type=int, default=5, help="timed rounds per process in child scenarios")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     report = {}

@@ -1,0 +1,117 @@
+"""Child process for the `frames` scenario: a typed DataFrame of SIZE rows (1,000,000 by default).
+
+    python bench/frames.py CONTENDER OP DIR --size ROWS --rounds 5
+
+Columns: int64, float64, str, datetime (naive and tz-aware), categorical, nullable Int64.
+zanj 0.6 gets the int/float/str columns only (it fails outright on datetimes); its ratio is for
+that subset. See harness.py for what is measured. Run by bench/run.py.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+import harness
+
+ZANJ06_COLUMNS = ["int", "float", "str"]
+
+
+def make_frame(rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "int": rng.integers(0, 1 << 40, rows),
+            "float": rng.standard_normal(rows),
+            "str": pd.Series([f"item-{k % 5000}" for k in range(rows)], dtype="str"),
+            "datetime": pd.date_range("2020-01-01", periods=rows, freq="s"),
+            "datetime_tz": pd.date_range("2020-01-01", periods=rows, freq="min", tz="Europe/Paris"),
+            "category": pd.Categorical(
+                rng.choice(["red", "green", "blue"], rows), categories=["red", "green", "blue", "unused"]
+            ),
+            "nullable": pd.array(np.where(rng.random(rows) < 0.1, None, rng.integers(0, 100, rows)), dtype="Int64"),
+        }
+    )
+
+
+def parquet_save(frame: pd.DataFrame, out: Path) -> Path:
+    frame.to_parquet(out / "frame.parquet")
+    return out / "frame.parquet"
+
+
+def parquet_read(path: Path, spec: Any) -> Any:
+    return pd.read_parquet(path)
+
+
+def feather_save(frame: pd.DataFrame, out: Path) -> Path:
+    frame.to_feather(out / "frame.arrow", compression="uncompressed")
+    return out / "frame.arrow"
+
+
+def feather_read(path: Path, spec: Any) -> Any:
+    return pd.read_feather(path)
+
+
+def pickle_save(frame: pd.DataFrame, out: Path) -> Path:
+    with open(out / "frame.pkl", "wb") as fh:
+        pickle.dump(frame, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return out / "frame.pkl"
+
+
+def pickle_read(path: Path, spec: Any) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+def zanj_save(frame: pd.DataFrame, out: Path) -> Path:
+    from zanj_core import ZANJ
+
+    return Path(ZANJ().save({"frame": frame}, out / "ours.zanj"))
+
+
+def zanj_read(path: Path, spec: Any, mmap: bool = False) -> Any:
+    from zanj_core import ZANJ
+
+    return ZANJ().read(path, mmap=mmap)
+
+
+def zanj06_save(frame: pd.DataFrame, out: Path) -> Path:
+    from zanj import ZANJ  # type: ignore[import-not-found]
+
+    return Path(ZANJ().save({"frame": frame[ZANJ06_COLUMNS].astype({"str": object})}, out / "zanj06.zanj"))
+
+
+def zanj06_read(path: Path, spec: Any) -> Any:
+    from zanj import ZANJ
+
+    return ZANJ().read(path)
+
+
+CONTENDERS: dict[str, tuple[harness.Save, harness.Read]] = {
+    "parquet": (parquet_save, parquet_read),
+    "arrow_ipc": (feather_save, feather_read),
+    "pickle": (pickle_save, pickle_read),
+    "zanj": (zanj_save, zanj_read),
+    "zanj_mmap": (zanj_save, lambda path, spec: zanj_read(path, spec, mmap=True)),
+    "zanj06": (zanj06_save, zanj06_read),
+}
+
+
+def main() -> int:
+    return harness.run(
+        CONTENDERS,
+        make_frame,
+        lambda frame: {"rows": len(frame)},
+        lambda rows: int(make_frame(min(rows, 1000)).memory_usage(deep=True).sum() * rows / min(rows, 1000)),
+        1_000_000,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
