@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from muutils.json_serialize import SerializableDataclass, serializable_dataclass, serializable_field
 from zanj_torch import ConfiguredModel, assert_model_exact_equality, set_config_class
@@ -49,6 +50,7 @@ class Checkpoint(SerializableDataclass):
     step: np.int64
     layers: list[Layer]
     embedding: np.ndarray
+    metrics: pd.DataFrame
     config: Experiment
 
 
@@ -122,6 +124,12 @@ def main() -> int:
             Layer(rng.standard_normal((10, 64), dtype=np.float32), np.arange(10, dtype=np.float32), np.float32(1.0)),
         ],
         embedding=rng.standard_normal((1000, 16)).astype(np.float16),
+        metrics=pd.DataFrame({
+            "step": np.arange(0, 1200, 100),
+            "loss": np.linspace(2.0, 0.3, 12),
+            "when": pd.date_range("2026-11-28 09:00", periods=12, freq="5min", tz="UTC"),
+            "phase": pd.Categorical(["warmup"] * 3 + ["train"] * 9, categories=["warmup", "train", "eval"]),
+        }),
         config=experiment,
     )
     path = zanj.save(checkpoint, out / "checkpoint")
@@ -130,7 +138,8 @@ def main() -> int:
     print(
         f"Checkpoint: {recovered.name!r} step={recovered.step!r}, layers "
         f"{[layer.weight.shape for layer in recovered.layers]}, embedding {recovered.embedding.dtype}"
-        f"{recovered.embedding.shape}; mmap read-only: {not mapped.embedding.flags.writeable}"
+        f"{recovered.embedding.shape}, metrics {recovered.metrics.shape} {list(recovered.metrics.dtypes.astype(str))}; "
+        f"mmap read-only: {not mapped.embedding.flags.writeable}"
     )
     show(path)
     for original, back in zip(checkpoint.layers, recovered.layers, strict=True):
@@ -139,6 +148,7 @@ def main() -> int:
     assert np.array_equal(checkpoint.embedding, recovered.embedding) and type(recovered.step) is np.int64
     assert np.array_equal(checkpoint.embedding, mapped.embedding)
     assert recovered.config == experiment
+    pd.testing.assert_frame_equal(checkpoint.metrics, recovered.metrics, check_exact=True)
 
     model = MyNN(MyNNConfig(input_dim=10, hidden_dim=20, output_dim=2, act_fn=torch.nn.ReLU))
     model.training_records = {"loss": [0.9, 0.5, 0.3]}

@@ -67,7 +67,8 @@ def serialize_pandas(obj: pd.DataFrame | pd.Series, path: ObjectPath, ctx: SaveC
         with warnings.catch_warnings():
             # "column names of mixed type": the node keeps the exact labels and restores them
             warnings.simplefilter("ignore", UserWarning)
-            table = pa.Table.from_pandas(frame, preserve_index=True)
+            # a RangeIndex goes into the metadata only (and the node); other indexes become columns
+            table = pa.Table.from_pandas(frame, preserve_index=None)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
         raise _refuse_column(frame, path, kind, exc) from None
     tag = f"pandas.{kind}:arrow"
