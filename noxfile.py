@@ -81,3 +81,4 @@ def bench(session: nox.Session) -> None:
         session.run("python", "-m", "venv", str(peer_env))
         session.run(str(peer_env / "bin" / "python"), "-m", "pip", "install", "--quiet", "zanj==0.6.0", external=True)
     session.run("python", "bench/run.py", "--zanj06-python", str(peer_env / "bin" / "python"), *session.posargs)
+    session.run("python", "bench/report.py")

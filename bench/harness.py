@@ -29,10 +29,11 @@ def peak_rss() -> int:
 
 def run(
     contenders: dict[str, tuple[Save, Read]],
-    make_data: Callable[[int], Any],
+    make_data: Callable[..., Any],
     describe: Callable[[Any], dict[str, Any]],
     data_bytes: Callable[[int], int],
     default_size: int,
+    variants: tuple[str, ...] = ("default",),
 ) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("contender", choices=sorted(contenders))
@@ -40,13 +41,14 @@ def run(
     parser.add_argument("dir", type=Path)
     parser.add_argument("--size", type=int, default=default_size)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--variant", choices=variants, default=variants[0])
     args = parser.parse_args()
     save, read = contenders[args.contender]
     args.dir.mkdir(parents=True, exist_ok=True)
-    spec_path = args.dir / f"{args.contender}.spec.json"
+    spec_path = args.dir / f"{args.contender}.{args.variant}.spec.json"
     times = []
     if args.op == "save":
-        data = make_data(args.size)
+        data = make_data(args.size) if len(variants) == 1 else make_data(args.size, args.variant)
         baseline = peak_rss()  # the data exists: what saving adds is on top
         for _ in range(args.rounds):
             start = time.perf_counter()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -119,7 +120,7 @@ _RUNNER = "import runpy, sys; sys.argv = [{script!r}] + sys.argv[1:]; runpy.run_
 
 
 def _child_scenario(
-    args: argparse.Namespace, script_name: str, contenders: list[str], size: int, floor: str
+    args: argparse.Namespace, script_name: str, contenders: list[str], size: int, floor: str, variant: str | None = None
 ) -> dict[str, object]:
     """Run every contender of a child-process scenario, alternating contenders across passes.
 
@@ -133,9 +134,10 @@ def _child_scenario(
             for contender in contenders:
                 python, rounds = sys.executable, args.child_rounds
                 if contender == "zanj06":
-                    if not args.zanj06_python:
+                    if not args.zanj06_python or variant == "bfloat16":  # zanj 0.6 cannot save bfloat16
                         continue
                     python, rounds = args.zanj06_python, 1
+                extra = ["--variant", variant] if variant else []
                 for op in ("save", "read"):
                     samples[contender][op].append(
                         _run_json(
@@ -148,6 +150,7 @@ def _child_scenario(
                             str(size),
                             "--rounds",
                             str(rounds),
+                            *extra,
                         )
                     )
     table: dict[str, dict[str, object]] = {}
@@ -168,7 +171,7 @@ def _child_scenario(
         contender: {op: row[op]["median_s"] / base[op]["median_s"] for op in ("save", "read")}  # type: ignore[index]
         for contender, row in table.items()
     }
-    return {"size": size, "times": table, f"ratio_to_{floor}": ratios}
+    return {"size": size, "variant": variant, "times": table, f"ratio_to_{floor}": ratios}
 
 
 def scenario_arrays(args: argparse.Namespace) -> dict[str, object]:
@@ -182,11 +185,64 @@ def scenario_frames(args: argparse.Namespace) -> dict[str, object]:
     return _child_scenario(args, "frames.py", FRAME_CONTENDERS, args.rows, "parquet")
 
 
+TENSOR_CONTENDERS = ["torch", "torch_mmap", "safetensors", "zanj", "zanj_mmap", "zanj06"]
+
+
+def scenario_tensors(args: argparse.Namespace) -> dict[str, object]:
+    """A 256 MiB float32 state dict (64 tensors): against torch.save/torch.load(weights_only=True),
+    with and without mmap, safetensors and zanj 0.6."""
+    return _child_scenario(args, "tensors.py", TENSOR_CONTENDERS, args.mib, "torch", "float32")
+
+
+def scenario_tensors_bf16(args: argparse.Namespace) -> dict[str, object]:
+    """The same state dict in bfloat16 (zanj 0.6 cannot save it)."""
+    return _child_scenario(args, "tensors.py", TENSOR_CONTENDERS, args.mib, "torch", "bfloat16")
+
+
+def scenario_mmap_scaling(args: argparse.Namespace) -> dict[str, object]:
+    """read(mmap=True) of 64 arrays as the file grows from 64 MiB to 1 GiB: the time should not
+    grow with the data, only with the number of members."""
+    script = str(Path(__file__).with_name("arrays.py"))
+    result: dict[str, object] = {}
+    for mib in (64, 256, 1024):
+        with tempfile.TemporaryDirectory() as tmp:
+            _run_json(
+                sys.executable,
+                _RUNNER.format(script=script),
+                "zanj_mmap",
+                "save",
+                tmp,
+                "--size",
+                str(mib),
+                "--rounds",
+                "1",
+            )
+            reads = [
+                _run_json(
+                    sys.executable,
+                    _RUNNER.format(script=script),
+                    "zanj_mmap",
+                    "read",
+                    tmp,
+                    "--size",
+                    str(mib),
+                    "--rounds",
+                    str(args.child_rounds),
+                )["median_s"]
+                for _ in range(args.processes)
+            ]
+        result[f"{mib}_MiB_read_s"] = statistics.median(reads)
+    return result
+
+
 SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
     "import": scenario_import,
     "basic": scenario_basic,
     "arrays": scenario_arrays,
     "frames": scenario_frames,
+    "tensors": scenario_tensors,
+    "tensors_bf16": scenario_tensors_bf16,
+    "mmap_scaling": scenario_mmap_scaling,
 }
 
 
@@ -206,8 +262,11 @@ def main() -> int:
         print(f"== {name}", flush=True)
         report[name] = SCENARIOS[name](args)
         print(json.dumps(report[name], indent=2), flush=True)
-    machine = {"python": sys.version.split()[0], "platform": sys.platform}
-    (RESULTS / "latest.json").write_text(json.dumps({"machine": machine, "results": report}, indent=2) + "\n")
+    machine = {"python": sys.version.split()[0], "platform": sys.platform, "cpus": os.cpu_count()}
+    latest = RESULTS / "latest.json"
+    # scenarios run now replace their previous results; the others are kept
+    previous = json.loads(latest.read_text()).get("results", {}) if latest.exists() else {}
+    latest.write_text(json.dumps({"machine": machine, "results": {**previous, **report}}, indent=2) + "\n")
     return 0
 
 

@@ -124,12 +124,14 @@ def main() -> int:
             Layer(rng.standard_normal((10, 64), dtype=np.float32), np.arange(10, dtype=np.float32), np.float32(1.0)),
         ],
         embedding=rng.standard_normal((1000, 16)).astype(np.float16),
-        metrics=pd.DataFrame({
-            "step": np.arange(0, 1200, 100),
-            "loss": np.linspace(2.0, 0.3, 12),
-            "when": pd.date_range("2026-11-28 09:00", periods=12, freq="5min", tz="UTC"),
-            "phase": pd.Categorical(["warmup"] * 3 + ["train"] * 9, categories=["warmup", "train", "eval"]),
-        }),
+        metrics=pd.DataFrame(
+            {
+                "step": np.arange(0, 1200, 100),
+                "loss": np.linspace(2.0, 0.3, 12),
+                "when": pd.date_range("2026-11-28 09:00", periods=12, freq="5min", tz="UTC"),
+                "phase": pd.Categorical(["warmup"] * 3 + ["train"] * 9, categories=["warmup", "train", "eval"]),
+            }
+        ),
         config=experiment,
     )
     path = zanj.save(checkpoint, out / "checkpoint")

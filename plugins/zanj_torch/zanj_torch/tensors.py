@@ -195,10 +195,22 @@ def _storage(node: JSONdict, path: ObjectPath, ctx: LoadContext, device: torch.d
     cache: dict[tuple[str, str], torch.Tensor] = ctx.cache.setdefault(LOAD_CACHE, {})
     key = (member, str(device))
     if key not in cache:
-        array = npy.read_npy(ctx.member(node, path), copy_on_write=True)
-        if not array.flags.c_contiguous:
-            array = np.ascontiguousarray(array)
-        raw = torch.from_numpy(array.reshape(-1).view(np.uint8))
+        source = ctx.member(node, path)
+        mapped = source.memory_map(copy_on_write=True) if source.want_mmap else None
+        if mapped is not None:  # straight from the private map: no numpy round trip
+            header = npy.read_header(source, mapped)
+            if header.fortran_order and len(header.shape) > 1:
+                raise ZanjFormatError(f"{ctx.label}: tensor member {source.name!r} is Fortran-ordered")
+            raw = (
+                torch.frombuffer(mapped[header.data_offset :], dtype=torch.uint8)
+                if header.nbytes
+                else torch.empty(0, dtype=torch.uint8)
+            )
+        else:
+            array = npy.read_npy(source)
+            if not array.flags.c_contiguous:
+                array = np.ascontiguousarray(array)
+            raw = torch.from_numpy(array.reshape(-1).view(np.uint8))
         cache[key] = raw if device is None else raw.to(device)
     return cache[key]
 
@@ -212,7 +224,7 @@ def _over_storage(
     path: ObjectPath,
     ctx: LoadContext,
 ) -> torch.Tensor:
-    itemsize = torch.empty(0, dtype=dtype).element_size()
+    itemsize = dtype.itemsize
     capacity = raw.numel() // itemsize
     extent = offset + sum((s - 1) * st for s, st in zip(shape, stride, strict=True)) + 1 if math.prod(shape) else 0
     if len(stride) != len(shape) or extent > capacity:
@@ -243,7 +255,8 @@ def load_tensor(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
         raw = _storage(source_node, path, ctx, device)
         if raw.numel() != math.prod(shape) * stored.itemsize:
             raise ZanjFormatError(f"{ctx.label}: tensor at {format_path(path)}: member size disagrees with its shape")
-        tensor = _over_storage(raw, dtype, shape, _contiguous_strides(shape), 0, path, ctx)
+        # the member is exactly this tensor: a view of the bytes, sharing their storage
+        tensor = raw.view(dtype).reshape(shape) if raw.numel() else torch.empty(shape, dtype=dtype, device=raw.device)
     elif form == "view":
         stride = _shape(node, "stride", path, ctx)
         offset = ctx.require(node, "storage_offset", int, path)
