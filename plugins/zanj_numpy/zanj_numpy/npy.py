@@ -111,7 +111,7 @@ def _bad(source: MemberSource, what: str) -> ZanjFormatError:
 
 @functools.lru_cache(maxsize=256)
 def _simple_dtype(descr: str) -> np.dtype[Any]:
-    return np.lib.format.descr_to_dtype(descr)  # type: ignore[no-any-return]
+    return np.lib.format.descr_to_dtype(descr)  # type: ignore[arg-type,no-any-return]
 
 
 def descr_to_dtype(descr: Any) -> np.dtype[Any]:
