@@ -355,3 +355,15 @@ def test_read_options_reach_loaders_that_declare_them(zpath: Path) -> None:
     assert zanj.read(zpath, flavour="mint") == "ok" and seen == ["mint"]
     with pytest.raises(ZanjError, match=r"unknown read option\(s\) \['flavor'\].*flavour"):
         zanj.read(zpath, flavor="mint")
+
+
+def test_deferred_imports_on_first_call_only() -> None:
+    from zanj_core import deferred
+
+    sys.modules.pop("colorsys", None)
+    convert = deferred("colorsys:rgb_to_hsv")
+    assert "colorsys" not in sys.modules
+    assert convert(1.0, 0.0, 0.0) == (0.0, 1.0, 1.0)
+    assert "colorsys" in sys.modules
+    with pytest.raises(TypeError, match=r"package\.module:function"):
+        deferred("colorsys.rgb_to_hsv")

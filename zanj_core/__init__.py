@@ -29,6 +29,7 @@ from zanj_core.handlers import (
     PluginSource,
     SerializerHandler,
     ZanjUnloaded,
+    deferred,
 )
 from zanj_core.hookspecs import hookimpl
 from zanj_core.registry import (
@@ -61,6 +62,7 @@ __all__ = [
     "ZanjSerializationError",
     "ZanjUnloaded",
     "__version__",
+    "deferred",
     "hookimpl",
     "register_loader_handler",
     "register_member_format",

@@ -156,6 +156,28 @@ class ZanjUnloaded:
         return f"ZanjUnloaded(tag={self.tag!r}, path={where!r}, reason={self.reason!r})"
 
 
+def deferred(target: str) -> Callable[..., Any]:
+    """A stand-in for the function `"package.module:function"` that imports it on first call.
+
+    Plugins build their handler records from these, so their entry-point module stays free of
+    the framework it serves: numpy, torch or pandas is imported only when a handler runs.
+    """
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise TypeError(f"deferred() takes 'package.module:function', got {target!r}")
+    resolved: list[Callable[..., Any]] = []
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not resolved:
+            import importlib
+
+            resolved.append(getattr(importlib.import_module(module_name), attribute))
+        return resolved[0](*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = f"deferred({target})"
+    return call
+
+
 def format_path(path: ObjectPath) -> str:
     """Object paths are shown as `a/0/b`, the same names members are made from."""
     return "/".join(str(p) for p in path) if path else "<root>"

@@ -2,52 +2,24 @@
 
 from __future__ import annotations
 
-from typing import IO, Any
-
-from zanj_core import LoaderHandler, MemberFormat, SerializerHandler, hookimpl
-from zanj_core.archive import MemberSource
-from zanj_core.handlers import JSONdict, JSONitem, ObjectPath
-from zanj_core.loading import LoadContext
-from zanj_core.saving import SaveContext
-
-
-def _serialize(obj: Any, path: ObjectPath, ctx: SaveContext) -> JSONitem:
-    from zanj_pandas import frames
-
-    return frames.serialize_pandas(obj, path, ctx)
-
-
-def _load(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
-    from zanj_pandas import frames
-
-    return frames.load_pandas(node, path, ctx)
-
-
-def _write_arrow(data: Any, stream: IO[bytes]) -> None:
-    from zanj_pandas import arrow
-
-    arrow.write_table(data, stream)
-
-
-def _read_arrow(source: MemberSource) -> Any:
-    from zanj_pandas import arrow
-
-    return arrow.read_table(source)
+from zanj_core import LoaderHandler, MemberFormat, SerializerHandler, deferred, hookimpl
 
 
 @hookimpl
 def zanj_serializer_handlers() -> list[SerializerHandler]:
+    serialize = deferred("zanj_pandas.frames:serialize_pandas")
     return [
+        # pandas 3 reports its classes as pandas.DataFrame; earlier releases by their defining module
         SerializerHandler(
             tag="pandas.DataFrame:arrow",
             types=("pandas.core.frame.DataFrame", "pandas.DataFrame"),
-            serialize=_serialize,
+            serialize=serialize,
             description="DataFrames as Arrow IPC members",
         ),
         SerializerHandler(
             tag="pandas.Series:arrow",
             types=("pandas.core.series.Series", "pandas.Series"),
-            serialize=_serialize,
+            serialize=serialize,
             description="Series as one-column Arrow IPC members",
         ),
     ]
@@ -55,14 +27,15 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
 
 @hookimpl
 def zanj_loader_handlers() -> list[LoaderHandler]:
+    load = deferred("zanj_pandas.frames:load_pandas")
     return [
         LoaderHandler(
             tag="pandas.DataFrame",
             match="prefix",
-            load=_load,
+            load=load,
             description="DataFrames (Arrow members; zanj 0.6 .jsonl members)",
         ),
-        LoaderHandler(tag="pandas.Series", match="prefix", load=_load, description="Series (Arrow members)"),
+        LoaderHandler(tag="pandas.Series", match="prefix", load=load, description="Series (Arrow members)"),
     ]
 
 
@@ -72,8 +45,8 @@ def zanj_member_formats() -> list[MemberFormat]:
         MemberFormat(
             name="arrow",
             extension=".arrow",
-            write=_write_arrow,
-            read=_read_arrow,
+            write=deferred("zanj_pandas.arrow:write_table"),
+            read=deferred("zanj_pandas.arrow:read_table"),
             binary=True,
             description="Apache Arrow IPC file format, uncompressed",
         )

@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 import torch
 from muutils.json_serialize import SerializableDataclass
 
-from zanj_core import FORMAT_KEY, LoaderHandler, ZanjError, ZanjFormatError, register_loader_handler
+from zanj_core import (
+    FORMAT_KEY,
+    LoaderHandler,
+    ZanjError,
+    ZanjFormatError,
+    ZanjSerializationError,
+    register_loader_handler,
+)
 from zanj_core.classes import class_key, resolve_class
 from zanj_core.errors import ZanjMissingClassWarning
 from zanj_core.handlers import JSONdict, ObjectPath, format_path
@@ -208,6 +215,14 @@ def assert_model_exact_equality(model_a: ConfiguredModel[Any], model_b: Configur
 
 
 # -- the handlers ----------------------------------------------------------------------------------
+
+
+def refuse_module(obj: torch.nn.Module, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    raise ZanjSerializationError(
+        f"cannot save the torch module {type(obj).__module__}.{type(obj).__qualname__} at {format_path(path)}: "
+        "zanj saves modules as zanj_torch.ConfiguredModel (configuration + weights) so they can be rebuilt "
+        "without pickle; subclass ConfiguredModel, or save module.state_dict() instead"
+    )
 
 
 def serialize_model(model: ConfiguredModel[Any], path: ObjectPath, ctx: SaveContext) -> JSONdict:
