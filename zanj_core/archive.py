@@ -183,7 +183,7 @@ class MemberSource:
         length = self.size - start if length is None else length
         self._check_range(start, length)
         offset = self.data_offset() + start
-        return memoryview(self.reader.mapped(copy_on_write))[offset : offset + length]
+        return self.reader.mapped_view(copy_on_write)[offset : offset + length]
 
     def _check_range(self, start: int, length: int) -> None:
         if start < 0 or length < 0 or start + length > self.size:
@@ -251,6 +251,7 @@ class ArchiveReader:
         self.verify_checksums = verify_checksums
         self._lock = threading.Lock()
         self._mmaps: dict[bool, mmap_module.mmap] = {}
+        self._views: dict[bool, memoryview] = {}
         if not self.path.exists():
             raise ZanjFileNotFoundError(f"no such file: {self.path}")
         if not self.path.is_file():
@@ -280,7 +281,8 @@ class ArchiveReader:
             name = info.filename
             if name in table:
                 raise ZanjFormatError(f"{self.path}: member name {name!r} appears twice; the file is malformed")
-            if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name):
+            parts = name.replace("\\", "/").split("/")
+            if name.startswith(("/", "\\")) or name[1:2] == ":" or ".." in parts:
                 raise ZanjFormatError(f"{self.path}: unsafe member name {name!r} (absolute or climbing with '..')")
             table[name] = info
         if MAIN_MEMBER not in table:
@@ -349,11 +351,15 @@ class ArchiveReader:
         cached = self._offsets.get(info.filename)
         if cached is not None:
             return cached
-        header = bytearray(LOCAL_HEADER_LEN)
-        try:
-            self.pread_into(memoryview(header), info.header_offset, info.filename)
-        except ZanjFormatError:
-            raise ZanjFormatError(f"{self.path}: local header of member {info.filename!r} is truncated") from None
+        if info.header_offset + LOCAL_HEADER_LEN > self._file_size:
+            raise ZanjFormatError(f"{self.path}: local header of member {info.filename!r} is truncated")
+        if self._views:  # the file is mapped already: read the header from memory, no system call
+            view = next(iter(self._views.values()))
+            header = bytes(view[info.header_offset : info.header_offset + LOCAL_HEADER_LEN])
+        else:
+            buffer = bytearray(LOCAL_HEADER_LEN)
+            self.pread_into(memoryview(buffer), info.header_offset, info.filename)
+            header = bytes(buffer)
         if header[:4] != b"PK\x03\x04":
             raise ZanjFormatError(f"{self.path}: bad local header for member {info.filename!r}")
         name_len, extra_len = struct.unpack("<HH", header[26:30])
@@ -379,6 +385,13 @@ class ArchiveReader:
                 raise ZanjFormatError(f"{self.path}: member {name!r} is truncated")
             filled += got
 
+    def mapped_view(self, copy_on_write: bool = False) -> memoryview:
+        """A memoryview of the whole mapped file, made once per kind of mapping."""
+        view = self._views.get(copy_on_write)
+        if view is None:
+            view = self._views[copy_on_write] = memoryview(self.mapped(copy_on_write))
+        return view
+
     def mapped(self, copy_on_write: bool = False) -> mmap_module.mmap:
         """The whole file mapped (read-only, or private copy-on-write); mapped once per kind and
         kept alive by the views taken of it."""
@@ -392,7 +405,10 @@ class ArchiveReader:
 
     def source(self, ref: Any, path: ObjectPath) -> MemberSource:
         """Validate a `$ref` and return access to its member."""
-        where = "/".join(str(p) for p in path) or "<root>"
+        info = self._infos.get(ref) if isinstance(ref, str) and ref not in JSON_MEMBERS else None
+        if info is not None:
+            return MemberSource(self, info, path)
+        where = format_path(path)
         if not isinstance(ref, str):
             raise ZanjFormatError(
                 f"{self.path}: at {where}, $ref must be a member name string, got {type(ref).__name__}"

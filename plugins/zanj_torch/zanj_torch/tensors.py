@@ -251,8 +251,7 @@ def load_tensor(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     shape = _shape(node, "shape", path, ctx)
     if form == "external":
         stored, _ = dtypes.numpy_dtype(dtype)
-        source_node = dict(node)
-        raw = _storage(source_node, path, ctx, device)
+        raw = _storage(node, path, ctx, device)
         if raw.numel() != math.prod(shape) * stored.itemsize:
             raise ZanjFormatError(f"{ctx.label}: tensor at {format_path(path)}: member size disagrees with its shape")
         # the member is exactly this tensor: a view of the bytes, sharing their storage
