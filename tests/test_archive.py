@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -368,3 +369,21 @@ def test_member_format_writing_the_wrong_size_is_an_error(tmp_path: Path) -> Non
     with pytest.raises(ZanjSerializationError, match="wrote 3 bytes after declaring 10"):
         ZANJ(handlers_pre=[liar, handler]).save(Thing(), tmp_path / "t")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("use_isal", [True, False], ids=["isal", "zlib"])
+def test_crc_is_the_same_with_or_without_isal(use_isal: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zanj_core import zipwriter
+
+    if use_isal:
+        pytest.importorskip("isal")
+    else:
+        monkeypatch.setitem(sys.modules, "isal", None)  # makes `import isal...` fail
+    zipwriter.crc32_function.cache_clear()
+    try:
+        path = Path(ZANJ().save({"blob": bytes(range(256)) * 20_000, "small": b"x" * 300}, tmp_path / "c"))
+        with zipfile.ZipFile(path) as zf:
+            assert zf.testzip() is None
+        assert ZANJ(verify_checksums=True).read(path)["small"] == b"x" * 300
+    finally:
+        zipwriter.crc32_function.cache_clear()

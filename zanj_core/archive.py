@@ -14,7 +14,6 @@ import re
 import struct
 import threading
 import zipfile
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from zanj_core.errors import ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError
 from zanj_core.handlers import MemberFormat, ObjectPath, format_path
-from zanj_core.zipwriter import ZipWriter
+from zanj_core.zipwriter import ZipWriter, crc32_function
 
 if TYPE_CHECKING:
     import mmap as mmap_module
@@ -213,7 +212,7 @@ class MemberSource:
         if not self.compressed:
             self.reader.pread_into(view, self.data_offset() + start, self.name)
             if self.reader.verify_checksums and start == 0 and length == self.size:
-                if zlib.crc32(view) != self.info.CRC:
+                if crc32_function()(view) != self.info.CRC:
                     raise ZanjFormatError(
                         f"{self.reader.path}: member {self.name!r} fails its CRC check: the file is corrupt"
                     )
