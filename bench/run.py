@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -126,12 +127,16 @@ def _child_scenario(
 
     Each contender saves in one process and reads in a fresh one (so peak memory is its own);
     zanj 0.6 runs in its own environment with a single round (it takes seconds per save).
-    Medians over passes; ratios against `floor` from the same run."""
+    Before each process the page cache's dirty data is flushed (os.sync, outside the timing), and
+    the order of contenders is shuffled each pass, so one contender's writes are not billed to
+    whoever runs next. Medians over passes; ratios against `floor` from the same run."""
     script = str(Path(__file__).with_name(script_name))
     samples: dict[str, dict[str, list[dict[str, float]]]] = {c: {"save": [], "read": []} for c in contenders}
+    order = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.processes):
-            for contender in contenders:
+            # a new order each pass, so no contender always runs after the one that wrote most
+            for contender in order.sample(contenders, len(contenders)):
                 python, rounds = sys.executable, args.child_rounds
                 if contender == "zanj06":
                     if not args.zanj06_python or variant == "bfloat16":  # zanj 0.6 cannot save bfloat16
@@ -139,6 +144,8 @@ def _child_scenario(
                     python, rounds = args.zanj06_python, 1
                 extra = ["--variant", variant] if variant else []
                 for op in ("save", "read"):
+                    # flush everyone's dirty pages first: writeback throttling must not bill the next writer
+                    os.sync()
                     samples[contender][op].append(
                         _run_json(
                             python,
