@@ -77,37 +77,9 @@ def test_serialization_and_loading_functions_and_properties(zpath: Path) -> None
     assert back.area == 7.0
 
 
-def test_two_classes_with_one_name_are_told_apart_by_module(tmp_path: Path) -> None:
-    code = textwrap.dedent(
-        """
-        import sys
-        from muutils.json_serialize import SerializableDataclass, serializable_dataclass
-        from zanj_core import ZANJ
-
-        def make(module):
-            @serializable_dataclass
-            class Twin(SerializableDataclass):
-                v: int
-            Twin.__module__, Twin.__qualname__ = module, "Twin"
-            return Twin
-
-        A, B = make("pkg_a"), make("pkg_b")
-        path = sys.argv[1]
-        ZANJ().save([A(1), B(2)], path)
-        back = ZANJ().read(path)
-        assert [type(x) for x in back] == [A, B], back
-        assert [x.v for x in back] == [1, 2]
-        print("ok")
-        """
-    )
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "t.zanj")], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
-
-
-def test_ambiguous_class_without_module_is_a_clear_error(tmp_path: Path) -> None:
-    code = textwrap.dedent(
-        """
+# a child process defining two classes named Twin in different modules, and a file path
+TWINS = textwrap.dedent(
+    """
         import json, sys, zipfile
         from muutils.json_serialize import SerializableDataclass, serializable_dataclass
         from zanj_core import ZANJ, ZanjFormatError
@@ -121,6 +93,28 @@ def test_ambiguous_class_without_module_is_a_clear_error(tmp_path: Path) -> None
 
         A, B = make("pkg_a"), make("pkg_b")
         path = sys.argv[1]
+    """
+)
+
+
+def test_two_classes_with_one_name_are_told_apart_by_module(tmp_path: Path) -> None:
+    code = TWINS + textwrap.dedent(
+        """
+        ZANJ().save([A(1), B(2)], path)
+        back = ZANJ().read(path)
+        assert [type(x) for x in back] == [A, B], back
+        assert [x.v for x in back] == [1, 2]
+        print("ok")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "t.zanj")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_ambiguous_class_without_module_is_a_clear_error(tmp_path: Path) -> None:
+    code = TWINS + textwrap.dedent(
+        """
         with zipfile.ZipFile(path, "w") as zf:  # as zanj 0.6 writes it: no module recorded
             zf.writestr("__zanj__.json", json.dumps({"__muutils_format__": "Twin(SerializableDataclass)", "v": 1}))
         try:
