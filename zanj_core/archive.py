@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 MAIN_MEMBER = "__zanj__.json"
 META_MEMBER = "__zanj_meta__.json"
 JSON_MEMBERS = frozenset({MAIN_MEMBER, META_MEMBER})
-ALIGNMENT = 64
 LOCAL_HEADER_LEN = 30
 _UNSAFE_CHARS = re.compile(r"[^\w.\-]")
 

@@ -21,9 +21,9 @@ import numpy as np
 from zanj_core import ZanjFormatError
 from zanj_core.archive import MemberSource
 from zanj_core.handlers import format_path
+from zanj_core.zipwriter import ALIGNMENT  # the archive aligns the member; the header aligns the data in it
 
 MAGIC = b"\x93NUMPY"
-ALIGNMENT = 64
 MAX_HEADER_BYTES = 1 << 20
 WRITE_CHUNK_BYTES = 16 << 20
 

@@ -34,18 +34,13 @@ def _index_dtypes(index: pd.Index) -> list[str]:
 
 
 def _refuse_column(frame: pd.DataFrame, path: ObjectPath, kind: str, exc: Exception) -> ZanjSerializationError:
-    culprit = None
+    where = "its index"
     for position in range(frame.shape[1]):
         try:
             pa.array(frame.iloc[:, position], from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            culprit = frame.columns[position]
+            where = f"column {frame.columns[position]!r} ({frame.dtypes.iloc[position]})"
             break
-    where = (
-        f"column {culprit!r} ({frame.dtypes.iloc[list(frame.columns).index(culprit)]})"
-        if culprit is not None
-        else "its index"
-    )
     return ZanjSerializationError(
         f"cannot save the {kind} at {format_path(path)}: {where} holds values Arrow cannot store ({exc}). "
         "Convert the column to one type (for example .astype(str)), or keep those objects outside the frame "

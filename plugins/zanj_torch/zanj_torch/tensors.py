@@ -181,14 +181,6 @@ def _shape(node: JSONdict, key: str, path: ObjectPath, ctx: LoadContext) -> tupl
     return tuple(value)
 
 
-def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    strides, step = [], 1
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return tuple(reversed(strides))
-
-
 def _storage(node: JSONdict, path: ObjectPath, ctx: LoadContext, device: torch.device | None) -> torch.Tensor:
     """The member's bytes as a uint8 tensor, loaded once per member (and moved once)."""
     member = str(node.get(REF_KEY))
