@@ -171,11 +171,41 @@ def _load_set(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> set[Any] | 
         raise ZanjFormatError(f"{ctx.label}: set at {format_path(path)} holds an unhashable item: {exc}") from exc
 
 
-def _load_dict(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> dict[Any, Any]:
-    result: dict[Any, Any] = {}
-    for index, pair in enumerate(ctx.require(node, "data", list, path)):
+def _pairs(node: JSONdict, key: str, path: ObjectPath, ctx: LoadContext) -> list[list[Any]]:
+    pairs = ctx.require(node, key, list, path)
+    for index, pair in enumerate(pairs):
         if not isinstance(pair, list) or len(pair) != 2:
             raise ZanjFormatError(f"{ctx.label}: dict at {format_path(path)}: entry {index} is not a [key, value] pair")
+    return pairs
+
+
+def _sequence_children(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[tuple[str | int, Any]]:
+    return list(enumerate(ctx.require(node, "data", list, path)))
+
+
+def _pair_children(node: JSONdict, key: str, path: ObjectPath, ctx: LoadContext) -> list[tuple[str | int, Any]]:
+    """Items of a dict stored as [key, value] pairs, named as saving named them: the key
+    itself when it is a str or int, else its str()."""
+    children: list[tuple[str | int, Any]] = []
+    for index, (raw_key, value) in enumerate(_pairs(node, key, path, ctx)):
+        loaded = ctx.load(raw_key, (*path, f"<key {index}>"))
+        children.append((loaded if type(loaded) in (str, int) else str(loaded), value))
+    return children
+
+
+def _dict_children(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[tuple[str | int, Any]]:
+    return _pair_children(node, "data", path, ctx)
+
+
+def _ordered_dict_children(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[tuple[str | int, Any]]:
+    if "data" in node:
+        return list(ctx.require(node, "data", dict, path).items())
+    return _pair_children(node, "pairs", path, ctx)
+
+
+def _load_dict(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> dict[Any, Any]:
+    result: dict[Any, Any] = {}
+    for index, pair in enumerate(_pairs(node, "data", path, ctx)):
         key = ctx.load(pair[0], (*path, f"<key {index}>"))
         try:
             result[key] = ctx.load(pair[1], (*path, str(key)))
@@ -377,11 +407,13 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
         LoaderHandler(tag="int", load=_load_int),
         LoaderHandler(tag="float", load=_load_float),
         LoaderHandler(tag="complex", load=_load_complex),
-        LoaderHandler(tag="tuple", load=lambda node, path, ctx: tuple(_items(node, path, ctx))),
-        LoaderHandler(tag="set", load=_load_set),
-        LoaderHandler(tag="frozenset", load=_load_set),
-        LoaderHandler(tag="dict", load=_load_dict),
-        LoaderHandler(tag="collections.OrderedDict", load=_load_ordered_dict),
+        LoaderHandler(
+            tag="tuple", load=lambda node, path, ctx: tuple(_items(node, path, ctx)), children=_sequence_children
+        ),
+        LoaderHandler(tag="set", load=_load_set, children=_sequence_children),
+        LoaderHandler(tag="frozenset", load=_load_set, children=_sequence_children),
+        LoaderHandler(tag="dict", load=_load_dict, children=_dict_children),
+        LoaderHandler(tag="collections.OrderedDict", load=_load_ordered_dict, children=_ordered_dict_children),
         LoaderHandler(tag="bytes", load=_load_bytes),
         LoaderHandler(tag="bytearray", load=_load_bytes),
         LoaderHandler(tag="datetime.datetime", load=_load_datetime),

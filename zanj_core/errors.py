@@ -23,12 +23,24 @@ class ZanjFileNotFoundError(ZanjError, FileNotFoundError):
     """The path given to read does not exist or is not a regular file."""
 
 
+class ZanjKeyError(ZanjError, KeyError):
+    """A path given to an open file names no item in it; the message lists the closest keys."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
+
+
+class ZanjIndexError(ZanjError, IndexError):
+    """A row or index asked of a stored array lies outside it."""
+
+
 class ZanjLimitError(ZanjFormatError):
     """A file exceeds a safety limit (size, nesting depth, member count)."""
 
 
 class ZanjMissingPluginError(ZanjError):
-    """Strict mode only: a node's format tag has no loader installed."""
+    """A node's format tag has no loader installed: raised in strict mode, and when a path
+    steps inside such a node (its structure is unknown without the plugin)."""
 
 
 class ZanjPluginError(ZanjError):

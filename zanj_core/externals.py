@@ -86,6 +86,13 @@ def _load_external(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[A
     return tuple(loaded) if str(node[FORMAT_KEY]).startswith("tuple") else loaded
 
 
+def _external_children(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[tuple[str | int, Any]]:
+    items = ctx.read_member(node, path, "jsonl")
+    if not isinstance(items, list):  # the jsonl format is missing (overridden): nothing to step into
+        return []
+    return list(enumerate(items))
+
+
 @hookimpl
 def zanj_serializer_handlers() -> list[SerializerHandler]:
     return [
@@ -111,8 +118,18 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
 @hookimpl
 def zanj_loader_handlers() -> list[LoaderHandler]:
     return [
-        LoaderHandler(tag="list:external", load=_load_external, description="list from a .jsonl member"),
-        LoaderHandler(tag="tuple:external", load=_load_external, description="tuple from a .jsonl member"),
+        LoaderHandler(
+            tag="list:external",
+            load=_load_external,
+            children=_external_children,
+            description="list from a .jsonl member",
+        ),
+        LoaderHandler(
+            tag="tuple:external",
+            load=_load_external,
+            children=_external_children,
+            description="tuple from a .jsonl member",
+        ),
     ]
 
 

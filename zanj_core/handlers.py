@@ -7,7 +7,7 @@ and so the registry can stamp each one with the distribution that provided it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Literal, Union
 
@@ -95,11 +95,24 @@ class LoaderHandler:
     options: tuple[str, ...] = ()
     """Names of `ZANJ.read(..., **options)` keywords this loader understands (e.g. `map_location`);
     a read given an option no installed loader declares is refused, so typos are caught."""
+    children: Callable[[JSONdict, ObjectPath, LoadContext], Iterable[tuple[str | int, Any]]] | None = None
+    """For container nodes (tuples, dataclasses, models...): their items as `(key, child node)`
+    pairs, so `ZANJ.open` can step inside and load one item without the rest. Called only on
+    nodes without a `$ref` when listing (`tree`), so it may read the node's member when asked."""
+    describe: Callable[[JSONdict], dict[str, Any]] | None = None
+    """Facts about a node from its JSON alone (`shape`, `dtype`, `length`, anything else worth
+    showing), for `info()` and `zanj ls`; by default the node's own `shape`, `dtype` and `len`."""
+    load_part: Callable[[JSONdict, ObjectPath, LoadContext, Any], Any] | None = None
+    """Load `item[key]` reading only the bytes it covers (rows of an uncompressed array);
+    without it `ZanjFile.slice(path)[key]` loads the whole item and indexes it."""
     source: PluginSource = UNKNOWN_SOURCE
 
     def __post_init__(self) -> None:
         if not callable(self.load):
             raise TypeError(f"LoaderHandler {self.tag!r}: load must be callable")
+        for hook in ("children", "describe", "load_part"):
+            if getattr(self, hook) is not None and not callable(getattr(self, hook)):
+                raise TypeError(f"LoaderHandler {self.tag!r}: {hook} must be callable or None")
         if self.match not in ("exact", "prefix", "suffix"):
             raise TypeError(f"LoaderHandler {self.tag!r}: match must be exact, prefix or suffix")
         if not self.tag:

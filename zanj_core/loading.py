@@ -51,7 +51,8 @@ class LoadContext:
         plugins = meta.get("plugins", {})
         self._tag_table: dict[str, Any] = plugins if isinstance(plugins, dict) else {}
 
-    def _loader(self, tag: str) -> LoaderHandler | None:
+    def loader_for(self, tag: str) -> LoaderHandler | None:
+        """The loader for `tag`: this ZANJ's handlers_pre first, then the installed ones."""
         pre = self.zanj.loader_handlers_pre
         if pre:
             found = pre.get(tag)
@@ -75,7 +76,7 @@ class LoadContext:
                 raise ZanjFormatError(
                     f"{self.label}: at {format_path(path)}, {FORMAT_KEY} must be a string, got {type(tag).__name__}"
                 )
-            handler = self._loader(tag)
+            handler = self.loader_for(tag)
             if handler is None:
                 return self.missing(tag, node, path)
             try:

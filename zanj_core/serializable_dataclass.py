@@ -17,6 +17,7 @@ from zanj_core.classes import class_key, resolve_class
 from zanj_core.errors import ZanjFormatError, ZanjMissingClassWarning
 from zanj_core.handlers import FORMAT_KEY, JSONdict, LoaderHandler, ObjectPath, SerializerHandler, format_path
 from zanj_core.hookspecs import hookimpl
+from zanj_core.lazy import node_fields
 from zanj_core.loading import LoadContext
 from zanj_core.saving import SaveContext
 
@@ -109,6 +110,7 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
             tag=TAG_SUFFIX,
             match="suffix",
             load=load_dataclass,
+            children=node_fields,
             description="muutils SerializableDataclass, resolved among defined classes",
         ),
     ]

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Union
 
-from zanj_core.archive import MAIN_MEMBER, META_MEMBER, ArchiveReader, ReadLimits, write_archive
-from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError, ZanjSerializationError
+from zanj_core.archive import MAIN_MEMBER, META_MEMBER, ReadLimits, write_archive
+from zanj_core.errors import ZanjError, ZanjSerializationError
 from zanj_core.handlers import JSONdict, LoaderHandler, MemberFormat, SerializerHandler
-from zanj_core.loading import LoadContext
+from zanj_core.lazy import ZanjFile
 from zanj_core.registry import REGISTRY
 from zanj_core.saving import SaveContext
 
@@ -149,7 +149,8 @@ class ZANJ:
             "externals_info": ctx.externals_info,
         }
 
-    def _check_read_options(self, options: dict[str, Any]) -> None:
+    def check_read_options(self, options: dict[str, Any]) -> None:
+        """Refuse read options that no installed loader declares (typos, missing plugins)."""
         known = REGISTRY.read_options()
         for handler in self.loader_handlers_pre.values():
             for option in handler.options:
@@ -190,6 +191,15 @@ class ZANJ:
         write_archive(Path(path), [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)], ctx.members, self.compress)
         return path
 
+    def open(self, file_path: str | os.PathLike[str], *, mmap: bool = False, **options: Any) -> ZanjFile:
+        """Open a file to look inside and load only what is asked for.
+
+        Reads the zip directory and the JSON members only; `f["a/0/w"]` then loads one item,
+        `f.info(path)` / `f.tree()` describe items without reading data, `f.slice(path)[a:b]`
+        reads rows of an array. Use it as a context manager. `mmap` and `options` are as in `read`.
+        """
+        return ZanjFile(self, file_path, mmap=mmap, **options)
+
     def read(self, file_path: str | os.PathLike[str], *, mmap: bool = False, **options: Any) -> Any:
         """Read the object saved in `file_path`.
 
@@ -197,17 +207,5 @@ class ZANJ:
         binary members only; compressed ones are copied). Other keyword options go to plugins
         that declare them (`zanj plugins` lists them), e.g. `map_location="cuda"` for zanj-torch.
         """
-        if options:
-            self._check_read_options(options)
-        with ArchiveReader(file_path, self.read_limits, mmap=mmap, verify_checksums=self.verify_checksums) as reader:
-            meta = reader.read_json(META_MEMBER) if reader.has(META_MEMBER) else {}
-            if not isinstance(meta, dict):
-                raise ZanjFormatError(
-                    f"{reader.path}: {META_MEMBER} must hold a JSON object, got {type(meta).__name__}"
-                )
-            tree = reader.read_json(MAIN_MEMBER)
-            ctx = LoadContext(self, reader, meta, REGISTRY, options)
-            try:
-                return ctx.load(tree)
-            except RecursionError as exc:
-                raise ZanjLimitError(f"{reader.path}: the data is nested too deeply to load") from exc
+        with self.open(file_path, mmap=mmap, **options) as opened:
+            return opened.load()

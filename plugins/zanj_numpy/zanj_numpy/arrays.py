@@ -223,6 +223,15 @@ def load_array(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     )
 
 
+def load_array_part(node: JSONdict, path: ObjectPath, ctx: LoadContext, key: Any) -> Any:
+    """`array[key]`, reading only the rows `key` covers from an external member."""
+    if str(node[FORMAT_KEY]).partition(":")[2] == "external":
+        dtype = dtype_from_json(node.get("dtype"), ctx, path)
+        shape = shape_from_json(node, ctx, path)
+        return npy.read_part(ctx.member(node, path), key, expect_dtype=dtype, expect_shape=shape)
+    return ctx.load(node, path)[key]
+
+
 def load_scalar(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     tag = str(node[FORMAT_KEY])
     form = tag.partition(":")[2]

@@ -39,6 +39,7 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
             tag=ARRAY_TAG,
             match="prefix",
             load=deferred("zanj_numpy.arrays:load_array"),
+            load_part=deferred("zanj_numpy.arrays:load_array_part"),
             description="numpy arrays (array_list_meta, array_b64_meta, array_hex_meta, zero_dim, external, object)",
         ),
         LoaderHandler(

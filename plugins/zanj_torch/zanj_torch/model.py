@@ -28,6 +28,7 @@ from zanj_core import (
 from zanj_core.classes import class_key, resolve_class
 from zanj_core.errors import ZanjMissingClassWarning
 from zanj_core.handlers import JSONdict, ObjectPath, format_path
+from zanj_core.lazy import node_fields
 from zanj_core.loading import LoadContext
 from zanj_core.saving import SaveContext
 
@@ -166,6 +167,7 @@ def set_config_class(config_class: type[SerializableDataclass]) -> typing.Callab
                 load=lambda node, path, ctx: _load_as(cls, node, path, ctx),
                 description=f"zanj 0.6 files holding {class_key(cls)}",
                 options=("map_location",),
+                children=node_fields,
             )
         )
         return cls

@@ -8,6 +8,7 @@ dispatch nor discovery imports torch.
 from __future__ import annotations
 
 from zanj_core import LoaderHandler, SerializerHandler, deferred, hookimpl
+from zanj_core.lazy import node_fields
 
 TENSOR_TAG = "torch.Tensor"
 MODEL_TAG = "zanj_torch.ConfiguredModel"
@@ -47,12 +48,14 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
             tag=TENSOR_TAG,
             match="prefix",
             load=deferred("zanj_torch.tensors:load_tensor"),
+            load_part=deferred("zanj_torch.tensors:load_tensor_part"),
             options=READ_OPTIONS,
             description="tensors (inline, external, views of shared storage; zanj 0.6 forms)",
         ),
         LoaderHandler(
             tag=MODEL_TAG,
             load=deferred("zanj_torch.model:load_model"),
+            children=node_fields,
             options=READ_OPTIONS,
             description="ConfiguredModel subclasses the program defined",
         ),

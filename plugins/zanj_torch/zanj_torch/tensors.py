@@ -273,3 +273,20 @@ def load_tensor(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     if node.get("requires_grad") is True:
         tensor.requires_grad_(True)
     return tensor
+
+
+def load_tensor_part(node: JSONdict, path: ObjectPath, ctx: LoadContext, key: Any) -> Any:
+    """`tensor[key]`, reading only the rows `key` covers from an external member; other forms
+    (inline, views of shared storage) load whole and are indexed."""
+    if str(node[FORMAT_KEY]).partition(":")[2] != "external":
+        return load_tensor(node, path, ctx)[key]
+    dtype = dtypes.from_name(ctx.require(node, "dtype", str, path))
+    if dtype is None:
+        return load_tensor(node, path, ctx)  # reports the missing dtype
+    stored, _ = dtypes.numpy_dtype(dtype)
+    bits = npy.read_part(ctx.member(node, path), key, expect_dtype=stored, expect_shape=_shape(node, "shape", path, ctx))
+    if not (bits.flags.writeable and bits.flags.c_contiguous):
+        bits = np.array(bits, order="C")  # torch has no read-only tensors: copy the mapped rows
+    tensor = dtypes.from_numpy_bits(bits, dtype)
+    device = _device(node, ctx)
+    return tensor if device is None else tensor.to(device)

@@ -1,0 +1,485 @@
+"""`ZANJ().open(path)`: look inside a file and load only the items asked for.
+
+Opening parses the zip directory and the two JSON members, nothing else. Items are found by
+path (`"layers/17/w"` or `("layers", 17, "w")`) through the JSON tree: plain dicts and lists
+directly, typed containers (tuples, dataclasses, models...) through their loader's `children`
+hook. Loading an item reads only the members under it; `info` and `tree` read none.
+`ZANJ.read` is `open` followed by loading the root, so there is one reader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+from zanj_core.archive import MAIN_MEMBER, META_MEMBER, ArchiveReader
+from zanj_core.errors import (
+    ZanjError,
+    ZanjFormatError,
+    ZanjIndexError,
+    ZanjKeyError,
+    ZanjLimitError,
+    ZanjMissingPluginError,
+)
+from zanj_core.handlers import FORMAT_KEY, REF_KEY, JSONdict, JSONitem, LoaderHandler, ObjectPath, format_path
+from zanj_core.loading import LoadContext
+from zanj_core.registry import REGISTRY
+
+if TYPE_CHECKING:
+    from zanj_core.zanj import ZANJ
+
+ItemPath = Union[str, int, Sequence[Union[str, int]], None]
+"""How users name an item: `"a/0/b"`, `("a", 0, "b")`, one key, or None / `""` for the root."""
+
+_JSON_KINDS: dict[type, str] = {
+    dict: "dict",
+    list: "list",
+    str: "str",
+    int: "int",
+    float: "float",
+    bool: "bool",
+    type(None): "null",
+}
+
+
+def parse_path(path: ItemPath) -> ObjectPath:
+    """A user's path as a tuple of keys; string paths split on `/` (use a tuple for keys holding `/`)."""
+    if path is None:
+        return ()
+    if isinstance(path, str):
+        text = path.strip("/")
+        if not text:
+            return ()
+        parts = text.split("/")
+        if "" in parts:
+            raise ZanjKeyError(f"path {path!r} has an empty component; write keys holding '/' as a tuple")
+        return tuple(parts)
+    if isinstance(path, int) and not isinstance(path, bool):
+        return (path,)
+    if isinstance(path, (tuple, list)):
+        for part in path:
+            if isinstance(part, bool) or not isinstance(part, (str, int)):
+                raise ZanjKeyError(f"path components must be str or int, got {part!r} in {path!r}")
+        return tuple(path)
+    raise ZanjKeyError(f"a path is a '/'-separated string or a tuple of keys and indices, got {path!r}")
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """What the JSON says about one item, without reading any data member."""
+
+    path: ObjectPath
+    kind: str
+    """The format tag of a typed node, else the JSON type: dict, list, str, int, float, bool, null."""
+    tagged: bool
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    length: int | None = None
+    """Number of items of a container (keys of a dict, entries of a list or tuple, fields...)."""
+    member: str | None = None
+    """The archive member holding this item's data, if it has its own."""
+    member_bytes: int | None = None
+    """Uncompressed size of that member."""
+    stored_bytes: int | None = None
+    """Size of that member in the archive (smaller when compressed)."""
+    data_bytes: int = 0
+    """Uncompressed size of every member under this item (its own included)."""
+    plugin: str | None = None
+    """The distribution whose loader reads this item (`zanj-core` for builtins); None if missing."""
+    loadable: bool = True
+    install_hint: str | None = None
+    value: JSONitem = None
+    """Plain JSON scalars: the value itself."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Further facts from the loader's `describe` hook (columns of a frame, ...)."""
+
+    @property
+    def name(self) -> str:
+        return str(self.path[-1]) if self.path else "<root>"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": list(self.path),
+            "kind": self.kind,
+            "tagged": self.tagged,
+            "shape": list(self.shape) if self.shape is not None else None,
+            "dtype": self.dtype,
+            "length": self.length,
+            "member": self.member,
+            "member_bytes": self.member_bytes,
+            "stored_bytes": self.stored_bytes,
+            "data_bytes": self.data_bytes,
+            "plugin": self.plugin,
+            "loadable": self.loadable,
+            "install_hint": self.install_hint,
+            "value": self.value,
+            "details": self.details,
+        }
+
+
+def default_description(node: JSONdict) -> dict[str, Any]:
+    """`shape`, `dtype` and `length` read from the keys array-like nodes carry (zanj 0.6's too)."""
+    facts: dict[str, Any] = {}
+    shape = node.get("shape")
+    if isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape):
+        facts["shape"] = tuple(shape)
+    dtype = node.get("dtype")
+    if isinstance(dtype, str):
+        facts["dtype"] = dtype
+    length = node.get("len")
+    if type(length) is int and length >= 0:
+        facts["length"] = length
+    return facts
+
+
+def node_fields(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[tuple[str | int, Any]]:
+    """`children` for nodes whose keys are their fields (dataclasses, models): every key but
+    the markers (`__muutils_format__`, `__zanj_...`)."""
+    return [(key, value) for key, value in node.items() if key != FORMAT_KEY and not key.startswith("__zanj")]
+
+
+def _refs_under(node: Any) -> Iterator[str]:
+    """Every `$ref` in a JSON subtree (a walk of the JSON only, with its own stack)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is dict:
+            ref = current.get(REF_KEY)
+            if isinstance(ref, str):
+                yield ref
+            stack.extend(current.values())
+        elif type(current) is list:
+            stack.extend(current)
+
+
+class ZanjFile:
+    """An open `.zanj` file: its metadata and tree are parsed, its data members read on demand.
+
+    Use it as a context manager (or call `close()`). Arrays loaded with `mmap=True` stay valid
+    after closing: they keep the mapping alive.
+    """
+
+    def __init__(self, zanj: ZANJ, path: str | os.PathLike[str], *, mmap: bool = False, **options: Any) -> None:
+        if options:
+            zanj.check_read_options(options)
+        self.zanj = zanj
+        self.options = options
+        self.mmap = mmap
+        self._reader: ArchiveReader | None = None
+        reader = ArchiveReader(path, zanj.read_limits, mmap=mmap, verify_checksums=zanj.verify_checksums)
+        try:
+            meta = reader.read_json(META_MEMBER) if reader.has(META_MEMBER) else {}
+            if not isinstance(meta, dict):
+                raise ZanjFormatError(
+                    f"{reader.path}: {META_MEMBER} must hold a JSON object, got {type(meta).__name__}"
+                )
+            self.meta: JSONdict = meta
+            """The file's metadata: format version, writer, settings, plugins used."""
+            self.root: Any = reader.read_json(MAIN_MEMBER)
+            """The parsed JSON tree of the whole file (data members not read)."""
+        except BaseException:
+            reader.close()
+            raise
+        self._reader = reader
+        self.path = reader.path
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> ZanjFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @property
+    def closed(self) -> bool:
+        return self._reader is None
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self.reader.names())} members"
+        return f"<ZanjFile {str(self.path)!r} ({state})>"
+
+    @property
+    def reader(self) -> ArchiveReader:
+        if self._reader is None:
+            raise ZanjError(f"{self.path} is closed; open it again with ZANJ().open(path)")
+        return self._reader
+
+    def context(self) -> LoadContext:
+        """A fresh load context: each load shares storage within itself, not with earlier loads."""
+        return LoadContext(self.zanj, self.reader, self.meta, REGISTRY, self.options)
+
+    # -- finding items ---------------------------------------------------------------------
+
+    def _children(
+        self, node: Any, path: ObjectPath, ctx: LoadContext, for_lookup: bool
+    ) -> list[tuple[str | int, Any]] | None:
+        """The items of a container node, None for a leaf. Raises for a typed node whose
+        loader is missing when `for_lookup` (its layout is unknown without the plugin)."""
+        kind = type(node)
+        if kind is list:
+            return list(enumerate(node))
+        if kind is not dict:
+            return None
+        tag = node.get(FORMAT_KEY)
+        if tag is None:
+            return list(node.items())
+        handler = ctx.loader_for(tag) if isinstance(tag, str) else None
+        if handler is None:
+            if for_lookup:
+                raise ZanjMissingPluginError(
+                    f"{self.path}: cannot look inside the {tag!r} item at {format_path(path)}: no loader "
+                    f"is installed for it; {ctx.install_hint(str(tag))}"
+                )
+            return None
+        if handler.children is None:
+            return None
+        return list(handler.children(node, path, ctx))
+
+    def _step(
+        self, node: Any, path: ObjectPath, key: str | int, ctx: LoadContext
+    ) -> tuple[str | int, Any]:
+        children = self._children(node, path, ctx, for_lookup=True)
+        if children is None:
+            what = node.get(FORMAT_KEY) if type(node) is dict else _JSON_KINDS.get(type(node), type(node).__name__)
+            hint = "; use .slice(path)[rows] to read part of it" if type(node) is dict and REF_KEY in node else ""
+            raise ZanjKeyError(
+                f"{self.path}: the item at {format_path(path)} is a {what} with no items to step into "
+                f"(asked for {key!r}){hint}"
+            )
+        for child_key, child in children:
+            if child_key == key and type(child_key) is type(key):
+                return child_key, child
+        # "17" finds list index 17 and an int key 17; -1 counts from the end of a list
+        text = str(key)
+        for child_key, child in children:
+            if str(child_key) == text:
+                return child_key, child
+        if isinstance(key, int) and key < 0 and len(children) >= -key and all(
+            type(k) is int for k, _ in children
+        ):
+            return children[key]
+        keys = [str(k) for k, _ in children]
+        close = difflib.get_close_matches(text, keys, n=3, cutoff=0.5)
+        shown = ", ".join(keys[:12]) + (f", ... ({len(keys)} in all)" if len(keys) > 12 else "")
+        suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}" if close else ""
+        raise ZanjKeyError(
+            f"{self.path}: no item {key!r} at {format_path(path)}{suggestion}; it holds: {shown or 'nothing'}"
+        )
+
+    def _resolve(self, path: ItemPath, ctx: LoadContext) -> tuple[ObjectPath, Any]:
+        """The canonical path (keys as stored, indices as ints) and the JSON node it names."""
+        node = self.root
+        resolved: ObjectPath = ()
+        for key in parse_path(path):
+            child_key, node = self._step(node, resolved, key, ctx)
+            resolved = (*resolved, child_key)
+        return resolved, node
+
+    def _load(self, node: Any, path: ObjectPath, ctx: LoadContext) -> Any:
+        try:
+            return ctx.load(node, path)
+        except RecursionError as exc:
+            raise ZanjLimitError(f"{self.path}: the data at {format_path(path)} is nested too deeply to load") from exc
+
+    # -- the mapping interface -------------------------------------------------------------
+
+    def load(self, path: ItemPath = None) -> Any:
+        """Load the item at `path` (the whole file when omitted), reading only the members under it.
+
+        A typed node (dataclass, model, frame) loads whole. Stepping inside a dataclass or model
+        loads that field as stored, without the class's field hooks (`loading_fn`).
+        """
+        ctx = self.context()
+        resolved, node = self._resolve(path, ctx)
+        return self._load(node, resolved, ctx)
+
+    def __getitem__(self, path: ItemPath) -> Any:
+        return self.load(path)
+
+    def __contains__(self, path: object) -> bool:
+        try:
+            self._resolve(path, self.context())  # type: ignore[arg-type]
+        except ZanjKeyError:
+            return False
+        return True
+
+    def get(self, path: ItemPath, default: Any = None) -> Any:
+        try:
+            return self.load(path)
+        except ZanjKeyError:
+            return default
+
+    def keys(self, path: ItemPath = None) -> list[str | int]:
+        """The keys (or indices) of the container at `path`, the top level by default."""
+        ctx = self.context()
+        resolved, node = self._resolve(path, ctx)
+        children = self._children(node, resolved, ctx, for_lookup=True)
+        if children is None:
+            raise ZanjKeyError(f"{self.path}: the item at {format_path(resolved)} is not a container; it has no keys")
+        return [key for key, _ in children]
+
+    def __iter__(self) -> Iterator[str | int]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    # -- describing items ------------------------------------------------------------------
+
+    def info(self, path: ItemPath = None) -> ItemInfo:
+        """Type tag, shape, dtype, sizes, member and plugin of one item, from the JSON alone."""
+        ctx = self.context()
+        resolved, node = self._resolve(path, ctx)
+        return self._info(node, resolved, ctx, self._children(node, resolved, ctx, for_lookup=False))
+
+    def _info(
+        self, node: Any, path: ObjectPath, ctx: LoadContext, children: list[tuple[str | int, Any]] | None
+    ) -> ItemInfo:
+        kind = type(node)
+        if kind is not dict or FORMAT_KEY not in node:
+            return ItemInfo(
+                path=path,
+                kind=_JSON_KINDS.get(kind, kind.__name__),
+                tagged=False,
+                length=len(node) if kind in (dict, list) else None,
+                data_bytes=self._data_bytes(node),
+                value=None if kind in (dict, list) else node,
+            )
+        tag = node[FORMAT_KEY]
+        tag_text = tag if isinstance(tag, str) else repr(tag)
+        handler = ctx.loader_for(tag) if isinstance(tag, str) else None
+        facts = self._describe(node, handler)
+        ref = node.get(REF_KEY)
+        member_info = self.reader.info(ref) if isinstance(ref, str) and self.reader.has(ref) else None
+        shape = facts.pop("shape", None)
+        dtype = facts.pop("dtype", None)
+        length = facts.pop("length", None)
+        if length is None and children is not None:
+            length = len(children)
+        return ItemInfo(
+            path=path,
+            kind=tag_text,
+            tagged=True,
+            shape=tuple(shape) if isinstance(shape, (list, tuple)) else None,
+            dtype=str(dtype) if dtype is not None else None,
+            length=length if type(length) is int else None,
+            member=ref if member_info is not None else None,
+            member_bytes=member_info.file_size if member_info is not None else None,
+            stored_bytes=member_info.compress_size if member_info is not None else None,
+            data_bytes=self._data_bytes(node),
+            plugin=handler.source.distribution if handler is not None else None,
+            loadable=handler is not None,
+            install_hint=None if handler is not None else ctx.install_hint(tag_text),
+            details=facts,
+        )
+
+    @staticmethod
+    def _describe(node: JSONdict, handler: LoaderHandler | None) -> dict[str, Any]:
+        facts = default_description(node)
+        if handler is not None and handler.describe is not None:
+            try:
+                facts.update(handler.describe(node))
+            except Exception as exc:  # a describe hook must not break listing a file
+                facts["describe_error"] = f"{type(exc).__name__}: {exc}"
+        return facts
+
+    def _data_bytes(self, node: Any) -> int:
+        reader = self.reader
+        seen = {ref for ref in _refs_under(node) if reader.has(ref)}
+        return sum(reader.info(ref).file_size for ref in seen)
+
+    def tree(self, path: ItemPath = None, max_depth: int | None = None, expand_members: bool = False) -> list[ItemInfo]:
+        """`info` for the item at `path` and everything under it, parents before children.
+
+        Items whose content lives in a member (long lists stored as `.jsonl`) are not opened
+        unless `expand_members`; `max_depth` limits how many levels below `path` are listed.
+        """
+        ctx = self.context()
+        resolved, node = self._resolve(path, ctx)
+        out: list[ItemInfo] = []
+        stack: list[tuple[ObjectPath, Any]] = [(resolved, node)]
+        while stack:
+            item_path, item = stack.pop()
+            depth = len(item_path) - len(resolved)
+            openable = expand_members or not (type(item) is dict and REF_KEY in item)
+            children = self._children(item, item_path, ctx, for_lookup=False) if openable else None
+            out.append(self._info(item, item_path, ctx, children))
+            if children is not None and (max_depth is None or depth < max_depth):
+                stack.extend(((*item_path, key), child) for key, child in reversed(children))
+        return out
+
+    # -- partial loads ---------------------------------------------------------------------
+
+    def slice(self, path: ItemPath) -> ItemSlicer:
+        """An object to index: `f.slice("w")[100:200]` loads rows 100 to 199 of `w`.
+
+        Uncompressed arrays and tensors read only the bytes of those rows (with `mmap=True`,
+        they map them); other items load whole and are then indexed.
+        """
+        ctx = self.context()
+        resolved, node = self._resolve(path, ctx)
+        return ItemSlicer(self, resolved, node)
+
+
+class ItemSlicer:
+    """The result of `ZanjFile.slice(path)`; index it to load part of the item."""
+
+    def __init__(self, file: ZanjFile, path: ObjectPath, node: Any) -> None:
+        self._file = file
+        self.path = path
+        self._node = node
+
+    def info(self) -> ItemInfo:
+        ctx = self._file.context()
+        return self._file._info(self._node, self.path, ctx, None)
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        return self.info().shape
+
+    @property
+    def dtype(self) -> str | None:
+        return self.info().dtype
+
+    def __len__(self) -> int:
+        info = self.info()
+        if info.shape:
+            return info.shape[0]
+        if info.length is not None:
+            return info.length
+        raise TypeError(f"the item at {format_path(self.path)} has no length")
+
+    def __getitem__(self, key: Any) -> Any:
+        ctx = self._file.context()
+        node = self._node
+        if type(node) is dict and isinstance(node.get(FORMAT_KEY), str):
+            handler = ctx.loader_for(node[FORMAT_KEY])
+            if handler is not None and handler.load_part is not None:
+                try:
+                    return handler.load_part(node, self.path, ctx, key)
+                except ZanjError:
+                    raise
+                except (IndexError, KeyError, TypeError, ValueError) as exc:
+                    raise _index_error(self._file, self.path, key, exc) from exc
+        whole = self._file._load(node, self.path, ctx)
+        try:
+            return whole[key]
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            raise _index_error(self._file, self.path, key, exc) from exc
+
+    def __repr__(self) -> str:
+        return f"<ItemSlicer {format_path(self.path)} of {str(self._file.path)!r}>"
+
+
+def _index_error(file: ZanjFile, path: ObjectPath, key: Any, exc: Exception) -> ZanjError:
+    return ZanjIndexError(f"{file.path}: cannot index the item at {format_path(path)} with {key!r}: {exc}")
+
