@@ -401,11 +401,21 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
     ]
 
 
+def _shown(*keys: str):  # type: ignore[no-untyped-def]
+    """A `describe` hook showing a small node's value as text (what `zanj ls` prints after `=`)."""
+
+    def describe(node: JSONdict) -> dict[str, Any]:
+        parts = [node[key] for key in keys if isinstance(node.get(key), (str, int))]
+        return {"value": ".".join(str(p) for p in parts)} if parts else {}
+
+    return describe
+
+
 @hookimpl
 def zanj_loader_handlers() -> list[LoaderHandler]:
     return [
-        LoaderHandler(tag="int", load=_load_int),
-        LoaderHandler(tag="float", load=_load_float),
+        LoaderHandler(tag="int", load=_load_int, describe=_shown("value")),
+        LoaderHandler(tag="float", load=_load_float, describe=_shown("value")),
         LoaderHandler(tag="complex", load=_load_complex),
         LoaderHandler(
             tag="tuple", load=lambda node, path, ctx: tuple(_items(node, path, ctx)), children=_sequence_children
@@ -416,12 +426,12 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
         LoaderHandler(tag="collections.OrderedDict", load=_load_ordered_dict, children=_ordered_dict_children),
         LoaderHandler(tag="bytes", load=_load_bytes),
         LoaderHandler(tag="bytearray", load=_load_bytes),
-        LoaderHandler(tag="datetime.datetime", load=_load_datetime),
-        LoaderHandler(tag="datetime.time", load=_load_datetime),
-        LoaderHandler(tag="datetime.date", load=_load_date),
+        LoaderHandler(tag="datetime.datetime", load=_load_datetime, describe=_shown("iso")),
+        LoaderHandler(tag="datetime.time", load=_load_datetime, describe=_shown("iso")),
+        LoaderHandler(tag="datetime.date", load=_load_date, describe=_shown("iso")),
         LoaderHandler(tag="datetime.timedelta", load=_load_timedelta),
-        LoaderHandler(tag="pathlib.Path", load=_load_path),
-        LoaderHandler(tag="enum.Enum", load=_load_enum),
+        LoaderHandler(tag="pathlib.Path", load=_load_path, describe=_shown("path")),
+        LoaderHandler(tag="enum.Enum", load=_load_enum, describe=_shown("class", "name")),
         LoaderHandler(
             tag=UNSERIALIZABLE_TAG,
             load=_load_unserializable,

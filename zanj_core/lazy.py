@@ -92,7 +92,7 @@ class ItemInfo:
     loadable: bool = True
     install_hint: str | None = None
     value: JSONitem = None
-    """Plain JSON scalars: the value itself."""
+    """Plain JSON scalars: the value itself; small typed values (dates, big ints, paths): their text."""
     details: dict[str, Any] = field(default_factory=dict)
     """Further facts from the loader's `describe` hook (columns of a frame, ...)."""
 
@@ -244,9 +244,7 @@ class ZanjFile:
             return None
         return list(handler.children(node, path, ctx))
 
-    def _step(
-        self, node: Any, path: ObjectPath, key: str | int, ctx: LoadContext
-    ) -> tuple[str | int, Any]:
+    def _step(self, node: Any, path: ObjectPath, key: str | int, ctx: LoadContext) -> tuple[str | int, Any]:
         children = self._children(node, path, ctx, for_lookup=True)
         if children is None:
             what = node.get(FORMAT_KEY) if type(node) is dict else _JSON_KINDS.get(type(node), type(node).__name__)
@@ -263,9 +261,7 @@ class ZanjFile:
         for child_key, child in children:
             if str(child_key) == text:
                 return child_key, child
-        if isinstance(key, int) and key < 0 and len(children) >= -key and all(
-            type(k) is int for k, _ in children
-        ):
+        if isinstance(key, int) and key < 0 and len(children) >= -key and all(type(k) is int for k, _ in children):
             return children[key]
         keys = [str(k) for k, _ in children]
         close = difflib.get_close_matches(text, keys, n=3, cutoff=0.5)
@@ -363,6 +359,7 @@ class ZanjFile:
         shape = facts.pop("shape", None)
         dtype = facts.pop("dtype", None)
         length = facts.pop("length", None)
+        value = facts.pop("value", None)
         if length is None and children is not None:
             length = len(children)
         return ItemInfo(
@@ -379,6 +376,7 @@ class ZanjFile:
             plugin=handler.source.distribution if handler is not None else None,
             loadable=handler is not None,
             install_hint=None if handler is not None else ctx.install_hint(tag_text),
+            value=value if isinstance(value, (str, int, float, bool)) else None,
             details=facts,
         )
 
@@ -482,4 +480,3 @@ class ItemSlicer:
 
 def _index_error(file: ZanjFile, path: ObjectPath, key: Any, exc: Exception) -> ZanjError:
     return ZanjIndexError(f"{file.path}: cannot index the item at {format_path(path)} with {key!r}: {exc}")
-

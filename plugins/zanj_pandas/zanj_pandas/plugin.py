@@ -72,7 +72,11 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
             description="DataFrames (Arrow members; zanj 0.6 .jsonl members)",
         ),
         LoaderHandler(
-            tag="pandas.Series", match="prefix", load=load, describe=describe_frame, description="Series (Arrow members)"
+            tag="pandas.Series",
+            match="prefix",
+            load=load,
+            describe=describe_frame,
+            description="Series (Arrow members)",
         ),
     ]
 

@@ -284,7 +284,9 @@ def load_tensor_part(node: JSONdict, path: ObjectPath, ctx: LoadContext, key: An
     if dtype is None:
         return load_tensor(node, path, ctx)  # reports the missing dtype
     stored, _ = dtypes.numpy_dtype(dtype)
-    bits = npy.read_part(ctx.member(node, path), key, expect_dtype=stored, expect_shape=_shape(node, "shape", path, ctx))
+    bits = npy.read_part(
+        ctx.member(node, path), key, expect_dtype=stored, expect_shape=_shape(node, "shape", path, ctx)
+    )
     if not (bits.flags.writeable and bits.flags.c_contiguous):
         bits = np.array(bits, order="C")  # torch has no read-only tensors: copy the mapped rows
     tensor = dtypes.from_numpy_bits(bits, dtype)
