@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
+from dataclass_defs import BasicZanj
+from test_lazy import SAMPLE, _file_with_unknown_tag
 
-from zanj_core.cli import main
+from zanj_core import ZANJ
+from zanj_core.cli import Style, human_bytes, main
+
+ANSI = "\033["
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> str:
+    return ZANJ().save({**SAMPLE, "basic": BasicZanj("hi", 3, [1])}, tmp_path / "sample.zanj")
 
 
 def test_plugins_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,8 +54,20 @@ def test_help_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["plugins", "--help"])
     assert info.value.code == 0 and "entry-point group" in capsys.readouterr().out
+    for command, words in [
+        ("ls", "Reads the JSON members only"),
+        ("show", "first and last rows"),
+        ("meta", "metadata"),
+        ("verify", "CRC-32"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0 and words in capsys.readouterr().out.replace("\n", " ").replace("  ", " ")
     with pytest.raises(SystemExit) as info:
         main([])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["show", "file.zanj", "x", "--rows", "0"])
     assert info.value.code == 2
     with pytest.raises(SystemExit) as info:
         main(["nonsense"])
@@ -50,3 +81,208 @@ def test_console_script_installed() -> None:
     assert "zanj-core" in result.stdout
     module = subprocess.run([sys.executable, "-m", "zanj_core", "--version"], capture_output=True, text=True)
     assert module.returncode == 0 and module.stdout.startswith("zanj-core ")
+
+
+def test_ls_lists_the_tree(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "ls", sample)
+    assert code == 0 and err == "" and ANSI not in out  # plain when not on a terminal
+    lines = out.splitlines()
+    assert lines[0].startswith("<root>") and "dict" in lines[0]
+    assert any(line.split()[:4] == ["long", "list:external", "300", "items"] and "long.jsonl" in line for line in lines)
+    assert any(line.split()[:3] == ["name", "str", "="] and "'run'" in line for line in lines)
+    assert any("when" in line and "= 2026-11-28" in line for line in lines)
+    assert any("blob" in line and "1.0 KiB" in line and "blob.bin" in line for line in lines)
+    assert any(line.strip().startswith("basic") and "BasicZanj(SerializableDataclass)" in line for line in lines)
+    code, out, _ = run(capsys, "ls", sample, "layers/1", "--depth", "0")
+    assert code == 0 and out.split() == ["layers/1", "dict", "2", "items"]
+
+
+def test_ls_json(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "ls", sample, "--json", "--depth", "1")
+    rows = json.loads(out)
+    assert code == 0 and rows[0]["path"] == [] and rows[0]["depth"] == 0
+    by_path = {tuple(r["path"]): r for r in rows}
+    assert by_path[("long",)]["member"] == "long.jsonl" and by_path[("long",)]["length"] == 300
+    assert max(r["depth"] for r in rows) == 1
+
+
+def test_ls_lists_items_whose_plugin_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file_with_unknown_tag(tmp_path / "acme.zanj")
+    code, out, _ = run(capsys, "ls", str(path))
+    assert code == 0
+    widget = next(line for line in out.splitlines() if line.strip().startswith("w "))
+    assert "acme.Widget" in widget and "MISSING PLUGIN" in widget and "pip install zanj-acme" in widget
+    code, out, err = run(capsys, "show", str(path), "w")
+    assert code == 0 and "ZanjUnloaded" in out and "pip install zanj-acme" in err
+    code, out, _ = run(capsys, "meta", str(path))
+    assert code == 0 and "acme.Widget" in out and "NOT INSTALLED" in out and "pip install zanj-acme" in out
+    code, out, _ = run(capsys, "verify", str(path))
+    assert code == 1 and "no loader installed for format 'acme.Widget' (at w)" in out
+
+
+def test_show_prints_one_item(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "show", sample, "layers/0")
+    assert code == 0 and err == ""
+    assert out.splitlines()[0].startswith("layers/0") and "{'w': [1.5, 2.5], 'b': 0}" in out
+    code, out, _ = run(capsys, "show", sample, "long", "--max-lines", "5")
+    assert code == 0 and "more lines (--max-lines 0 shows all)" in out and len(out.splitlines()) == 7
+    code, out, _ = run(capsys, "show", sample, "long", "--max-lines", "0")
+    assert "299]" in out
+
+
+def test_show_a_dataclass_whose_class_is_not_defined(tmp_path: Path) -> None:
+    """In a fresh process the class is unknown: show it by its fields, say so once."""
+    path = ZANJ().save({"basic": BasicZanj("hi", 3, [1])}, tmp_path / "dc.zanj")
+    result = subprocess.run(
+        [sys.executable, "-m", "zanj_core", "show", path, "basic"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "{'a': 'hi', 'q': 3, 'c': [1]}" in result.stdout and "class is not defined here" in result.stdout
+    assert result.stderr == ""
+
+
+def test_missing_paths_and_files_exit_1(sample: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "show", sample, "layrs/0")
+    assert code == 1 and out == "" and err.startswith("zanj: error:") and "did you mean 'layers'" in err
+    code, _, err = run(capsys, "ls", sample, "nope")
+    assert code == 1 and "no item 'nope'" in err
+    for command in ("ls", "meta", "verify"):
+        code, out, err = run(capsys, command, str(tmp_path / "absent.zanj"))
+        assert code == 1 and "no such file" in (err + out)
+    (tmp_path / "junk.zanj").write_bytes(b"junk" * 100)
+    code, _, err = run(capsys, "show", str(tmp_path / "junk.zanj"), "x")
+    assert code == 1 and "not a readable .zanj file" in err
+
+
+def test_meta(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "meta", sample)
+    assert code == 0
+    assert "format" in out and "1.0" in out and "zanj-core" in out and "external_array_threshold=256" in out
+    assert "list:external" in out and "installed" in out
+    code, out, _ = run(capsys, "meta", sample, "--json")
+    assert code == 0 and json.loads(out)["zanj_format"] == "1.0"
+
+
+def test_meta_of_a_zanj_06_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "meta", str(Path(__file__).parent / "data" / "zanj06" / "basic.zanj"))
+    assert code == 0 and "zanj 0.6" in out and "serialization_handlers={" in out
+
+
+def test_verify_ok(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", sample)
+    assert code == 0 and out.startswith("OK") and "every format has a loader" in out
+    code, out, _ = run(capsys, "verify", sample, "--load")
+    assert code == 0 and "2 items loaded" in out
+    code, out, _ = run(capsys, "verify", sample, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["members_checked"] == 4 and report["problems"] == []
+
+
+def _flip_byte_in(path: str, member: str, at: int = 10) -> None:
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    with open(path, "r+b") as fh:
+        fh.seek(info.header_offset + 26)
+        name_len, extra_len = int.from_bytes(fh.read(2), "little"), int.from_bytes(fh.read(2), "little")
+        offset = info.header_offset + 30 + name_len + extra_len + at
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0x01]))
+
+
+@pytest.mark.parametrize("member", ["blob.bin", "long.jsonl", "__zanj__.json"])
+def test_verify_names_a_member_with_a_flipped_byte(
+    sample: str, member: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _flip_byte_in(sample, member)
+    code, out, _ = run(capsys, "verify", sample)
+    assert code == 1 and out.startswith("FAILED")
+    bad = [line for line in out.splitlines() if line.startswith("  member")]
+    assert len(bad) == 1 and f"member {member!r} is bad" in bad[0], out
+
+
+def test_verify_reports_bad_refs_and_unreferenced_members(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "refs.zanj"
+    tree = {
+        "a": {"__muutils_format__": "bytes", "$ref": "gone.bin"},
+        "b": {"__muutils_format__": "bytes", "$ref": "__zanj__.json"},
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("__zanj__.json", json.dumps(tree))
+        zf.writestr("stray.bin", b"x")
+    code, out, _ = run(capsys, "verify", str(path))
+    assert code == 1
+    assert "at a, $ref 'gone.bin' names a member the archive lacks" in out
+    assert "at b, $ref '__zanj__.json' names the JSON member" in out
+    assert "note: member 'stray.bin' is not referenced" in out and "no __zanj_meta__.json" in out
+
+
+def test_verify_load_finds_data_that_does_not_decode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "short.zanj"
+    tree = {
+        "blob": {"__muutils_format__": "bytes", "$ref": "blob.bin", "len": 10},
+        "long": {"__muutils_format__": "list:external", "$ref": "l.jsonl", "len": 1},
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("__zanj__.json", json.dumps(tree))
+        zf.writestr("blob.bin", b"12345")
+        zf.writestr("l.jsonl", b"[1, 2\n")
+    code, out, _ = run(capsys, "verify", str(path))
+    assert code == 1 and "member 'l.jsonl' is not valid JSON lines" in out
+    code, out, _ = run(capsys, "verify", str(path), "--load")
+    assert code == 1 and "item at blob does not load" in out and "item at long does not load" in out
+
+
+def test_verify_truncated_file(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
+    data = Path(sample).read_bytes()
+    Path(sample).write_bytes(data[: len(data) // 2])
+    code, out, _ = run(capsys, "verify", sample)
+    assert code == 1 and "FAILED" in out and "not a readable .zanj file" in out
+
+
+def test_style_colours_terminals_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert ANSI in Style(Terminal()).bold("x") and Style(io.StringIO()).bold("x") == "x"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Style(Terminal()).bad("x") == "x"
+
+
+@pytest.mark.parametrize(
+    ("count", "text"), [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (5 << 20, "5.0 MiB"), (3 << 40, "3.0 TiB")]
+)
+def test_human_bytes(count: int, text: str) -> None:
+    assert human_bytes(count) == text
+
+
+def test_commands_on_array_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("zanj_numpy")
+    big = np.arange(600_000, dtype=np.float32).reshape(100_000, 6)
+    path = ZANJ().save({"big": big, "small": np.ones(3)}, tmp_path / "arrays.zanj")
+    code, out, _ = run(capsys, "ls", path)
+    assert code == 0 and any(
+        "big" in line and "float32 (100000, 6)" in line and "2.3 MiB" in line for line in out.splitlines()
+    )
+    code, out, _ = run(capsys, "show", path, "big")
+    assert code == 0 and "first 3 of 100000 rows" in out and "last 3 rows" in out and "599999." in out
+    code, out, _ = run(capsys, "show", path, "big", "--rows", "2")
+    assert "first 2 of 100000 rows" in out
+    code, out, _ = run(capsys, "show", path, "small")
+    assert code == 0 and "array([1., 1., 1.])" in out
+    _flip_byte_in(path, "big.npy", at=1000)
+    code, out, _ = run(capsys, "verify", path)
+    assert code == 1 and "member 'big.npy' is bad: CRC-32 mismatch" in out
+
+
+def test_console_script_ls_is_plain_in_a_pipe(sample: str) -> None:
+    exe = shutil.which("zanj") or str(Path(sys.executable).with_name("zanj"))
+    result = subprocess.run([exe, "ls", sample], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and ANSI not in result.stdout and "long.jsonl" in result.stdout
+    result = subprocess.run([exe, "verify", sample], capture_output=True, text=True, check=False)
+    assert result.returncode == 0

@@ -172,7 +172,7 @@ def _load_set(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> set[Any] | 
 
 
 def _pairs(node: JSONdict, key: str, path: ObjectPath, ctx: LoadContext) -> list[list[Any]]:
-    pairs = ctx.require(node, key, list, path)
+    pairs: list[list[Any]] = ctx.require(node, key, list, path)
     for index, pair in enumerate(pairs):
         if not isinstance(pair, list) or len(pair) != 2:
             raise ZanjFormatError(f"{ctx.label}: dict at {format_path(path)}: entry {index} is not a [key, value] pair")
@@ -228,6 +228,11 @@ def _serialize_bytes(obj: bytes | bytearray, path: ObjectPath, ctx: SaveContext)
 def _load_bytes(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> bytes | bytearray:
     if REF_KEY in node:
         data = ctx.read_member(node, path, "bin")
+        declared = node.get("len")
+        if type(declared) is int and isinstance(data, bytearray) and declared != len(data):
+            raise ZanjFormatError(
+                f"{ctx.label}: bytes at {format_path(path)} declare {declared} bytes, their member holds {len(data)}"
+            )
     else:
         try:
             data = bytearray(base64.b64decode(ctx.require(node, "base64", str, path), validate=True))

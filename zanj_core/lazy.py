@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 ItemPath = Union[str, int, Sequence[Union[str, int]], None]
 """How users name an item: `"a/0/b"`, `("a", 0, "b")`, one key, or None / `""` for the root."""
 
+_INDEX = re.compile(r"-[0-9]+")
 _JSON_KINDS: dict[type, str] = {
     dict: "dict",
     list: "list",
@@ -261,8 +263,14 @@ class ZanjFile:
         for child_key, child in children:
             if str(child_key) == text:
                 return child_key, child
-        if isinstance(key, int) and key < 0 and len(children) >= -key and all(type(k) is int for k, _ in children):
-            return children[key]
+        index = int(key) if isinstance(key, str) and _INDEX.fullmatch(key) else key
+        if (
+            isinstance(index, int)
+            and index < 0
+            and len(children) >= -index
+            and all(type(k) is int for k, _ in children)
+        ):
+            return children[index]
         keys = [str(k) for k, _ in children]
         close = difflib.get_close_matches(text, keys, n=3, cutoff=0.5)
         shown = ", ".join(keys[:12]) + (f", ... ({len(keys)} in all)" if len(keys) > 12 else "")

@@ -277,7 +277,9 @@ def read_part(
             source.read_into(buffer.data, start)
         block = buffer.view(header.dtype).reshape((hi - lo, *row_shape))
     if isinstance(rows, int):
-        return block[0][rest]  # type: ignore[no-any-return]
+        within: tuple[Any, ...] = (0, *rest)
+        return block[within]  # type: ignore[no-any-return]
     if rows.step != 1:
         block = block[rows.start - lo :: rows.step][: len(rows)]
-    return block[(slice(None), *rest)]  # type: ignore[no-any-return]
+    within = (slice(None), *rest)
+    return block[within]  # type: ignore[no-any-return]
