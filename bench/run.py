@@ -242,6 +242,45 @@ def scenario_mmap_scaling(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
+LAZY_CONTENDERS = ["zanj", "zanj_mmap", "zanj_rows", "safetensors", "safetensors_rows", "npz"]
+
+
+def scenario_lazy(args: argparse.Namespace) -> dict[str, object]:
+    """Open a 256 MiB file of 64 arrays and load one 4 MiB item (or rows 100-199 of it), each in a
+    fresh process: against safetensors' safe_open and np.load of an npz. Also `zanj ls` of it."""
+    script = str(Path(__file__).with_name("lazy.py"))
+    runner = _RUNNER.format(script=script)
+    zanj_cli = str(Path(sys.executable).with_name("zanj"))
+    samples: dict[str, list[dict[str, float]]] = {c: [] for c in LAZY_CONTENDERS}
+    ls_times: list[float] = []
+    order = random.Random(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        made = _run_json(sys.executable, runner, "make", tmp, "--mib", str(args.mib))
+        os.sync()
+        for _ in range(args.processes):
+            for contender in order.sample(LAZY_CONTENDERS, len(LAZY_CONTENDERS)):
+                samples[contender].append(_run_json(sys.executable, runner, contender, tmp, "--rounds", "20"))
+            start = time.perf_counter()
+            subprocess.run([zanj_cli, "ls", str(Path(tmp) / "lazy.zanj")], check=True, stdout=subprocess.DEVNULL)
+            ls_times.append(time.perf_counter() - start)
+    table = {
+        contender: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        for contender, runs in samples.items()
+    }
+    return {
+        "file_bytes": made["file_bytes"],
+        "times": table,
+        "ratio_to_safetensors": {
+            contender: {
+                "first": row["first_s"] / table["safetensors"]["first_s"],
+                "later": row["median_s"] / table["safetensors"]["median_s"],
+            }
+            for contender, row in table.items()
+        },
+        "zanj_ls_s": statistics.median(ls_times),
+    }
+
+
 SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
     "import": scenario_import,
     "basic": scenario_basic,
@@ -250,6 +289,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
     "tensors": scenario_tensors,
     "tensors_bf16": scenario_tensors_bf16,
     "mmap_scaling": scenario_mmap_scaling,
+    "lazy": scenario_lazy,
 }
 
 

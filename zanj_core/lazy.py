@@ -9,7 +9,6 @@ hook. Loading an item reads only the members under it; `info` and `tree` read no
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -271,6 +270,8 @@ class ZanjFile:
             and all(type(k) is int for k, _ in children)
         ):
             return children[index]
+        import difflib  # only when reporting a missing key
+
         keys = [str(k) for k, _ in children]
         close = difflib.get_close_matches(text, keys, n=3, cutoff=0.5)
         shown = ", ".join(keys[:12]) + (f", ... ({len(keys)} in all)" if len(keys) > 12 else "")
