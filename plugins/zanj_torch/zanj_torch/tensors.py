@@ -181,8 +181,15 @@ def _shape(node: JSONdict, key: str, path: ObjectPath, ctx: LoadContext) -> tupl
     return tuple(value)
 
 
-def _storage(node: JSONdict, path: ObjectPath, ctx: LoadContext, device: torch.device | None) -> torch.Tensor:
-    """The member's bytes as a uint8 tensor, loaded once per member (and moved once)."""
+def _storage(
+    node: JSONdict,
+    path: ObjectPath,
+    ctx: LoadContext,
+    device: torch.device | None,
+    expect: tuple[np.dtype[Any], tuple[int, ...]] | None = None,
+) -> torch.Tensor:
+    """The member's bytes as a uint8 tensor, loaded once per member (and moved once).
+    `expect` is the (numpy dtype, shape) the node says the member holds, when it says."""
     member = str(node.get(REF_KEY))
     cache: dict[tuple[str, str], torch.Tensor] = ctx.cache.setdefault(LOAD_CACHE, {})
     key = (member, str(device))
@@ -190,7 +197,7 @@ def _storage(node: JSONdict, path: ObjectPath, ctx: LoadContext, device: torch.d
         source = ctx.member(node, path)
         mapped = source.memory_map(copy_on_write=True) if source.want_mmap else None
         if mapped is not None:  # straight from the private map: no numpy round trip
-            header = npy.read_header(source, mapped)
+            header = npy.read_header(source, mapped, *(expect or (None, None)))
             if header.fortran_order and len(header.shape) > 1:
                 raise ZanjFormatError(f"{ctx.label}: tensor member {source.name!r} is Fortran-ordered")
             raw = (
@@ -199,7 +206,7 @@ def _storage(node: JSONdict, path: ObjectPath, ctx: LoadContext, device: torch.d
                 else torch.empty(0, dtype=torch.uint8)
             )
         else:
-            array = npy.read_npy(source)
+            array = npy.read_npy(source, *(expect or (None, None)))
             if not array.flags.c_contiguous:
                 array = np.ascontiguousarray(array)
             raw = torch.from_numpy(array.reshape(-1).view(np.uint8))
@@ -243,7 +250,7 @@ def load_tensor(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     shape = _shape(node, "shape", path, ctx)
     if form == "external":
         stored, _ = dtypes.numpy_dtype(dtype)
-        raw = _storage(node, path, ctx, device)
+        raw = _storage(node, path, ctx, device, (stored, shape))
         if raw.numel() != math.prod(shape) * stored.itemsize:
             raise ZanjFormatError(f"{ctx.label}: tensor at {format_path(path)}: member size disagrees with its shape")
         # the member is exactly this tensor: a view of the bytes, sharing their storage
