@@ -222,21 +222,23 @@ def _parse_header(source: MemberSource, mapped: memoryview | None) -> NpyHeader:
     return parsed
 
 
-def read_npy(
+def _checked_header(
     source: MemberSource,
-    expect_dtype: np.dtype[Any] | None = None,
-    expect_shape: tuple[int, ...] | None = None,
-    copy_on_write: bool = False,
-) -> np.ndarray:
-    """Read an array member: mapped when the reader asked for mmap and the member is stored
-    (read-only, or private copy-on-write when asked), else copied once into a fresh array.
-    Mismatches with what the JSON node declared are errors."""
-    mapped = source.memory_map(copy_on_write=copy_on_write) if source.want_mmap else None
+    mapped: memoryview | None,
+    expect_dtype: np.dtype[Any] | None,
+    expect_shape: tuple[int, ...] | None,
+) -> NpyHeader:
+    """The member's header, which must agree with what the JSON node declared."""
     header = read_header(source, mapped, expect_dtype, expect_shape)
     if expect_dtype is not None and header.dtype != expect_dtype:
         raise _bad(source, f"its dtype {header.dtype} disagrees with the node's {expect_dtype}")
     if expect_shape is not None and header.shape != tuple(expect_shape):
         raise _bad(source, f"its shape {header.shape} disagrees with the node's {tuple(expect_shape)}")
+    return header
+
+
+def _array_from(source: MemberSource, header: NpyHeader, mapped: memoryview | None) -> np.ndarray:
+    """The whole array: a view of `mapped` when given, else copied once into a fresh array."""
     order: Literal["C", "F"] = "F" if header.fortran_order else "C"
     count = math.prod(header.shape)
     if count == 0 or header.dtype.itemsize == 0:
@@ -248,6 +250,19 @@ def read_npy(
     buffer = np.empty(header.nbytes, dtype=np.uint8)
     source.read_into(buffer.data, header.data_offset)
     return buffer.view(header.dtype).reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]
+
+
+def read_npy(
+    source: MemberSource,
+    expect_dtype: np.dtype[Any] | None = None,
+    expect_shape: tuple[int, ...] | None = None,
+    copy_on_write: bool = False,
+) -> np.ndarray:
+    """Read an array member: mapped when the reader asked for mmap and the member is stored
+    (read-only, or private copy-on-write when asked), else copied once into a fresh array.
+    Mismatches with what the JSON node declared are errors."""
+    mapped = source.memory_map(copy_on_write=copy_on_write) if source.want_mmap else None
+    return _array_from(source, _checked_header(source, mapped, expect_dtype, expect_shape), mapped)
 
 
 def _leading_rows(key: Any, length: int) -> tuple[range | int, Any] | None:
@@ -279,14 +294,10 @@ def read_part(
     array first. The result never aliases the file unless the reader maps it.
     """
     mapped = source.memory_map() if source.want_mmap else None
-    header = read_header(source, mapped, expect_dtype, expect_shape)
-    if expect_dtype is not None and header.dtype != expect_dtype:
-        raise _bad(source, f"its dtype {header.dtype} disagrees with the node's {expect_dtype}")
-    if expect_shape is not None and header.shape != tuple(expect_shape):
-        raise _bad(source, f"its shape {header.shape} disagrees with the node's {tuple(expect_shape)}")
+    header = _checked_header(source, mapped, expect_dtype, expect_shape)
     split = _leading_rows(key, header.shape[0]) if header.shape and not header.fortran_order else None
     if split is None:
-        return read_npy(source, header.dtype, header.shape)[key]  # type: ignore[no-any-return]
+        return _array_from(source, header, mapped)[key]  # type: ignore[no-any-return]
     rows, rest = split
     covered = range(rows, rows + 1) if isinstance(rows, int) else rows
     lo = min(covered) if covered else 0
