@@ -10,7 +10,6 @@ Each problem names the member or object path it concerns; nothing stops at the f
 from __future__ import annotations
 
 import copy
-import json
 import os
 import struct
 import warnings
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from zanj_core.archive import JSON_MEMBERS, LOCAL_HEADER_LEN, MAIN_MEMBER, META_MEMBER, ArchiveReader
 from zanj_core.errors import ZanjError
+from zanj_core.externals import JSONL
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, format_path
 from zanj_core.loading import LoadContext
 from zanj_core.registry import REGISTRY
@@ -158,7 +158,7 @@ def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], rep
             else:
                 referenced.add(ref)
                 with_members.append((path, node))
-                if ref.endswith(".jsonl") and ref not in bad:
+                if ref.endswith(JSONL.extension) and ref not in bad:
                     stack.extend(_jsonl_items(reader, ref, path, report))
         stack.extend(((*path, key), value) for key, value in node.items() if key not in (FORMAT_KEY, REF_KEY))
     for tag, paths in sorted(missing_tags.items()):
@@ -175,20 +175,13 @@ def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], rep
 def _jsonl_items(
     reader: ArchiveReader, name: str, path: ObjectPath, report: VerifyReport
 ) -> list[tuple[ObjectPath, Any]]:
-    info = reader.info(name)
-    if info.file_size > reader.limits.max_json_bytes:
-        report.problems.append(Problem(f"member {name!r} is over the JSON size limit", member=name))
-        return []
-    items: list[tuple[ObjectPath, Any]] = []
+    """The items of a `.jsonl` member, read by the core's own jsonl format (size limit included)."""
     try:
-        with reader.open_member(info) as stream:
-            for index, line in enumerate(stream):
-                if line.strip():
-                    items.append(((*path, index), json.loads(line)))
+        items = JSONL.read(reader.source(name, path))
     except (ValueError, RecursionError, ZanjError) as exc:
         report.problems.append(Problem(f"member {name!r} is not valid JSON lines: {exc}", member=name))
         return []
-    return items
+    return [((*path, index), item) for index, item in enumerate(items)]
 
 
 def _load_items(
