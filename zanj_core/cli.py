@@ -10,6 +10,7 @@ success, 1 when the file is bad or the path is not in it, 2 for a usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pprint
@@ -21,7 +22,10 @@ from typing import IO, Any
 
 from zanj_core.errors import ZanjError, ZanjMissingClassWarning
 from zanj_core.handlers import ZanjUnloaded, format_path
+from zanj_core.loading import LoadContext
 from zanj_core.registry import REGISTRY
+from zanj_core.verify import verify_file
+from zanj_core.zanj import ZANJ
 
 MiB = 1 << 20
 SHOW_SUMMARY_BYTES = 1 * MiB  # larger items with rows are shown by their first and last rows
@@ -78,8 +82,6 @@ def _warn_lines(messages: Sequence[str]) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from zanj_core.zanj import ZANJ
-
     return ZANJ().open(args.file)
 
 
@@ -201,17 +203,14 @@ def _pretty(value: Any, width: int) -> str:
     """pprint, with numpy and pandas summarising large values (only if already imported)."""
     numpy = sys.modules.get("numpy")
     pandas = sys.modules.get("pandas")
-    options = numpy.printoptions(threshold=100, edgeitems=3, linewidth=width) if numpy else None
-    try:
-        if options is not None:
-            options.__enter__()
+    with contextlib.ExitStack() as options:
+        if numpy is not None:
+            options.enter_context(numpy.printoptions(threshold=100, edgeitems=3, linewidth=width))
         if pandas is not None:
-            with pandas.option_context("display.max_rows", 20, "display.max_columns", 20, "display.width", width):
-                return pprint.pformat(value, width=width, sort_dicts=False)
+            options.enter_context(
+                pandas.option_context("display.max_rows", 20, "display.max_columns", 20, "display.width", width)
+            )
         return pprint.pformat(value, width=width, sort_dicts=False)
-    finally:
-        if options is not None:
-            options.__exit__(None, None, None)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -269,8 +268,6 @@ def _summary(value: Any) -> str:
 
 def cmd_meta(args: argparse.Namespace) -> int:
     """Print the file's metadata: format, writer, settings, plugins used (installed or not)."""
-    from zanj_core.loading import LoadContext
-
     with _open(args) as opened:
         meta = opened.meta
         names = opened.reader.names()
@@ -316,8 +313,6 @@ def cmd_meta(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check every member's CRC, the structure and the plugins; exit 1 if anything is wrong."""
-    from zanj_core.verify import verify_file
-
     report = verify_file(args.file, load=args.load)
     if args.json:
         print(json.dumps(report.as_json(), indent=1))
