@@ -349,6 +349,22 @@ def test_many_members_use_zip64_end_records(tmp_path: Path) -> None:
     path = Path(ZANJ(external_array_threshold=1).save(obj, tmp_path / "many"))
     assert b"PK\x06\x06" in path.read_bytes()[-200:]
     assert ZANJ().read(path) == obj
+    # the member count is read from the zip64 end record, before zipfile parses the directory
+    with pytest.raises(ZanjLimitError, match="declares 70002 members"):
+        ZANJ(read_limits=ReadLimits(max_members=1000)).read(path)
+
+
+def test_archive_comment_does_not_hide_the_end_record(zpath: Path) -> None:
+    ZANJ().save({"a": bytes(3000)}, zpath)
+    with zipfile.ZipFile(zpath, "a") as zf:
+        zf.comment = b"a comment pushes the end record back from the end of the file " * 100
+    assert ZANJ().read(zpath) == {"a": bytes(3000)}
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "10"])
+def test_read_limits_must_be_positive_ints(bad: object) -> None:
+    with pytest.raises(ZanjError, match="ReadLimits.max_members must be a positive int"):
+        ReadLimits(max_members=bad)  # type: ignore[arg-type]
 
 
 def test_member_format_writing_the_wrong_size_is_an_error(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ so readers can map them into memory. Reading validates the zip before trusting a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -19,27 +20,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from zanj_core.errors import ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError
+from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError
 from zanj_core.handlers import MemberFormat, ObjectPath, format_path
 from zanj_core.zipwriter import ZipWriter, crc32_function
 
 if TYPE_CHECKING:
     import mmap as mmap_module
 
+FORMAT_VERSION = "1.0"
+"""The file format this version writes (`zanj_format` in the metadata); it reads any 1.x."""
 MAIN_MEMBER = "__zanj__.json"
 META_MEMBER = "__zanj_meta__.json"
 JSON_MEMBERS = frozenset({MAIN_MEMBER, META_MEMBER})
 LOCAL_HEADER_LEN = 30
+END_RECORD_LEN = 22
+ZIP64_LOCATOR_LEN = 20
+ZIP64_RECORD_LEN = 56
+READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 _UNSAFE_CHARS = re.compile(r"[^\w.\-]")
 
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """Sizes a reader accepts before it allocates anything for a member."""
+    """What a reader accepts from a file, each checked before anything is allocated for it.
 
-    max_json_bytes: int = 512 * 1024 * 1024
-    max_compression_ratio: int = 1000
-    max_members: int = 1_000_000
+    The defaults let every file zanj writes for ordinary use through and stop hostile ones
+    (see docs/security.md); raise one for a file you trust with
+    `ZANJ(read_limits=ReadLimits(max_json_bytes=...))`. Nesting depth is `ZANJ(max_depth=...)`.
+    """
+
+    max_json_bytes: int = 64 * 1024 * 1024
+    """Largest JSON member (`__zanj__.json`, the metadata, each `.jsonl` member), uncompressed."""
+    max_compression_ratio: int = 200
+    """Largest uncompressed/compressed size ratio of a compressed member over 1 MiB (zip bombs:
+    deflate reaches about 1000x on repeated bytes)."""
+    max_members: int = 100_000
+    """Most members in the archive, checked from the end record before the directory is parsed."""
+    max_header_bytes: int = 64 * 1024
+    """Largest header inside a binary member (the `.npy` header's dict, say)."""
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ZanjError(f"ReadLimits.{field.name} must be a positive int, got {value!r}")
 
 
 @dataclass
@@ -258,8 +282,12 @@ class ArchiveReader:
         self._file_size = os.fstat(self._fh.fileno()).st_size
         self._offsets: dict[str, int] = {}
         try:
+            self._check_end_record()
             self._zf = zipfile.ZipFile(self._fh, "r")
             infos = self._zf.infolist()
+        except ZanjFormatError:
+            self._fh.close()
+            raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as exc:
             self._fh.close()
             raise ZanjFormatError(
@@ -271,6 +299,48 @@ class ArchiveReader:
             self.close()
             raise
 
+    def _check_end_record(self) -> None:
+        """Check the member count and directory size the zip's end record declares, before
+        zipfile parses the directory (which it holds in memory, one object per member)."""
+        size = self._file_size
+        if size < END_RECORD_LEN:
+            raise ZanjFormatError(
+                f"{self.path} is not a readable .zanj file: {size} bytes is too short for a zip archive"
+            )
+        # the record is last unless the archive has a comment (of up to 64 KiB): read the small
+        # tail first, as zipfile does, and the large one only when the record is not at its end
+        for tail_len in (min(size, END_RECORD_LEN + ZIP64_LOCATOR_LEN), min(size, END_RECORD_LEN + 0xFFFF)):
+            tail = bytearray(tail_len)
+            self.pread_into(memoryview(tail), size - tail_len, "<end record>")
+            at = tail.rfind(b"PK\x05\x06")
+            if at >= 0 and at + END_RECORD_LEN <= tail_len:
+                break
+        if at < 0 or at + END_RECORD_LEN > tail_len:
+            raise ZanjFormatError(
+                f"{self.path} is not a readable .zanj file: no zip end record (not a zip archive, or truncated)"
+            )
+        entries, directory_bytes = struct.unpack("<HL", tail[at + 10 : at + 16])
+        locator = at - ZIP64_LOCATOR_LEN
+        if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+            (record_offset,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
+            if record_offset + ZIP64_RECORD_LEN > size:
+                raise ZanjFormatError(f"{self.path}: the zip64 end record lies past the end of the file")
+            record = bytearray(ZIP64_RECORD_LEN)
+            self.pread_into(memoryview(record), record_offset, "<zip64 end record>")
+            if record[:4] != b"PK\x06\x06":
+                raise ZanjFormatError(f"{self.path}: bad zip64 end record; the file is corrupt")
+            entries, directory_bytes = struct.unpack("<QQ", record[32:48])
+        if entries > self.limits.max_members:
+            raise ZanjLimitError(
+                f"{self.path} declares {entries} members, over the limit of {self.limits.max_members} "
+                "(raise ReadLimits.max_members if you trust the file)"
+            )
+        if directory_bytes > size:
+            raise ZanjFormatError(
+                f"{self.path}: its zip directory claims {directory_bytes} bytes in a file of {size}; "
+                "the file is truncated or forged"
+            )
+
     def _validate(self, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
         if len(infos) > self.limits.max_members:
             raise ZanjLimitError(f"{self.path} has {len(infos)} members, over the limit of {self.limits.max_members}")
@@ -280,8 +350,22 @@ class ArchiveReader:
             if name in table:
                 raise ZanjFormatError(f"{self.path}: member name {name!r} appears twice; the file is malformed")
             parts = name.replace("\\", "/").split("/")
-            if name.startswith(("/", "\\")) or name[1:2] == ":" or ".." in parts:
-                raise ZanjFormatError(f"{self.path}: unsafe member name {name!r} (absolute or climbing with '..')")
+            if not name or name.startswith(("/", "\\")) or name[1:2] == ":" or ".." in parts or "\0" in name:
+                raise ZanjFormatError(
+                    f"{self.path}: unsafe member name {name!r} (empty, absolute, or climbing with '..')"
+                )
+            if info.flag_bits & 0x1:
+                raise ZanjFormatError(f"{self.path}: member {name!r} is encrypted; zanj files never are")
+            if info.compress_type not in READABLE_METHODS:
+                raise ZanjFormatError(
+                    f"{self.path}: member {name!r} uses zip compression method {info.compress_type}; "
+                    "only stored, deflate, bzip2 and lzma are read"
+                )
+            if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+                raise ZanjFormatError(
+                    f"{self.path}: stored member {name!r} declares {info.file_size} bytes but occupies "
+                    f"{info.compress_size}; the file is corrupt"
+                )
             table[name] = info
         if MAIN_MEMBER not in table:
             raise ZanjFormatError(f"{self.path} is a zip archive but not a .zanj file: it has no {MAIN_MEMBER} member")
@@ -337,12 +421,38 @@ class ArchiveReader:
             return json.loads(text)
         except UnicodeDecodeError as exc:
             raise ZanjFormatError(f"{self.path}: member {name!r} is not UTF-8 text: {exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise ZanjFormatError(f"{self.path}: member {name!r} is not valid JSON: {exc}") from exc
+        except ZanjError:
+            raise
         except RecursionError as exc:
             raise ZanjLimitError(f"{self.path}: member {name!r} is nested too deeply to parse") from exc
+        except ValueError as exc:  # invalid JSON, or an integer longer than Python converts
+            raise ZanjFormatError(f"{self.path}: member {name!r} is not valid JSON: {exc}") from exc
         except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:
             raise ZanjFormatError(f"{self.path}: member {name!r} is corrupt: {exc}") from exc
+
+    def read_meta(self) -> dict[str, Any]:
+        """The metadata member (an empty dict for files without one), checked to be a JSON object
+        of a format version this reader understands; its other fields are descriptive and read
+        defensively by whoever uses them."""
+        if META_MEMBER not in self._infos:
+            return {}
+        meta = self.read_json(META_MEMBER)
+        if not isinstance(meta, dict):
+            raise ZanjFormatError(f"{self.path}: {META_MEMBER} must hold a JSON object, got {type(meta).__name__}")
+        version = meta.get("zanj_format")
+        if version is None:  # files of zanj 0.6 do not record a format version
+            return meta
+        if not isinstance(version, str) or not re.fullmatch(r"[0-9]+\.[0-9]+", version):
+            raise ZanjFormatError(
+                f"{self.path}: {META_MEMBER} has zanj_format {version!r}; expected a version string such as "
+                f"{FORMAT_VERSION!r}"
+            )
+        if int(version.split(".")[0]) > int(FORMAT_VERSION.split(".")[0]):
+            raise ZanjFormatError(
+                f"{self.path} is in zanj format {version}, newer than the {FORMAT_VERSION} this zanj-core reads; "
+                "upgrade zanj-core (pip install -U zanj-core)"
+            )
+        return meta
 
     def data_offset(self, info: zipfile.ZipInfo) -> int:
         """Offset in the file where a member's data starts (after its local header)."""

@@ -15,10 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from zanj_core.archive import MAIN_MEMBER, META_MEMBER, ArchiveReader
+from zanj_core.archive import MAIN_MEMBER, ArchiveReader
 from zanj_core.errors import (
     ZanjError,
-    ZanjFormatError,
     ZanjIndexError,
     ZanjKeyError,
     ZanjLimitError,
@@ -172,12 +171,7 @@ class ZanjFile:
         self._reader: ArchiveReader | None = None
         reader = ArchiveReader(path, zanj.read_limits, mmap=mmap, verify_checksums=zanj.verify_checksums)
         try:
-            meta = reader.read_json(META_MEMBER) if reader.has(META_MEMBER) else {}
-            if not isinstance(meta, dict):
-                raise ZanjFormatError(
-                    f"{reader.path}: {META_MEMBER} must hold a JSON object, got {type(meta).__name__}"
-                )
-            self.meta: JSONdict = meta
+            self.meta: JSONdict = reader.read_meta()
             """The file's metadata: format version, writer, settings, plugins used."""
             self.root: Any = reader.read_json(MAIN_MEMBER)
             """The parsed JSON tree of the whole file (data members not read)."""

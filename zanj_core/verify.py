@@ -133,6 +133,11 @@ def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], rep
     stack: list[tuple[ObjectPath, Any]] = [((), root)]
     while stack:
         path, node = stack.pop()
+        if len(path) > ctx.zanj.max_depth and type(node) in (list, dict):
+            report.problems.append(
+                Problem(f"data at {format_path(path[:8])}/... is nested more than {ctx.zanj.max_depth} levels deep")
+            )
+            continue
         if type(node) is list:
             stack.extend(((*path, i), item) for i, item in enumerate(node))
             continue
@@ -223,24 +228,23 @@ def verify_file(file_path: str | os.PathLike[str], zanj: ZANJ | None = None, loa
         return report
     with reader:
         bad = _check_members(reader, report)
-        trees: dict[str, Any] = {}
-        for name in (META_MEMBER, MAIN_MEMBER):
-            if not reader.has(name) or name in bad:
-                continue
+        meta: dict[str, Any] = {}
+        if META_MEMBER not in bad:
             try:
-                trees[name] = reader.read_json(name)
+                meta = reader.read_meta()
             except ZanjError as exc:
-                report.problems.append(Problem(str(exc), member=name))
-        meta = trees.get(META_MEMBER, {})
-        if not isinstance(meta, dict):
-            report.problems.append(Problem(f"{META_MEMBER} is not a JSON object", member=META_MEMBER))
-            meta = {}
+                report.problems.append(Problem(str(exc), member=META_MEMBER))
         if not reader.has(META_MEMBER):
             report.notes.append(f"no {META_MEMBER} member: plugin hints for missing formats are guesses")
-        if MAIN_MEMBER not in trees:
+        if MAIN_MEMBER in bad:
+            return report
+        try:
+            tree = reader.read_json(MAIN_MEMBER)
+        except ZanjError as exc:
+            report.problems.append(Problem(str(exc), member=MAIN_MEMBER))
             return report
         ctx = LoadContext(zanj, reader, meta, REGISTRY)
-        with_members = _walk(reader, trees[MAIN_MEMBER], ctx, bad, report)
+        with_members = _walk(reader, tree, ctx, bad, report)
         if load:
             _load_items(zanj, reader, meta, with_members, bad, report)
     return report

@@ -10,14 +10,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Union
 
-from zanj_core.archive import MAIN_MEMBER, META_MEMBER, ReadLimits, write_archive
+from zanj_core.archive import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, ReadLimits, write_archive
 from zanj_core.errors import ZanjError, ZanjSerializationError
 from zanj_core.handlers import JSONdict, LoaderHandler, MemberFormat, SerializerHandler
 from zanj_core.lazy import ZanjFile
 from zanj_core.registry import REGISTRY
 from zanj_core.saving import SaveContext
 
-FORMAT_VERSION = "1.0"
 ERROR_MODES = ("except", "warn", "ignore")
 
 Handler = Union[SerializerHandler, LoaderHandler, MemberFormat]

@@ -18,13 +18,12 @@ from typing import IO, Any, Literal, NamedTuple
 
 import numpy as np
 
-from zanj_core import ZanjFormatError
+from zanj_core import ZanjFormatError, ZanjLimitError
 from zanj_core.archive import MemberSource
 from zanj_core.handlers import format_path
 from zanj_core.zipwriter import ALIGNMENT  # the archive aligns the member; the header aligns the data in it
 
 MAGIC = b"\x93NUMPY"
-MAX_HEADER_BYTES = 1 << 20
 WRITE_CHUNK_BYTES = 16 << 20
 
 
@@ -187,8 +186,14 @@ def _parse_header(source: MemberSource, mapped: memoryview | None) -> NpyHeader:
             raise _bad(source, "truncated header length")
         (header_len,) = struct.unpack("<I", start[8:12])
         prefix = 12
-    if header_len > MAX_HEADER_BYTES or prefix + header_len > source.size:
+    if prefix + header_len > source.size:
         raise _bad(source, f"header of {header_len} bytes does not fit the member's {source.size} bytes")
+    limit = source.reader.limits.max_header_bytes
+    if header_len > limit:
+        raise ZanjLimitError(
+            f"{source.reader.path}: member {source.name!r} (at {format_path(source.path)}) has a .npy header of "
+            f"{header_len} bytes, over the limit of {limit} (raise ReadLimits.max_header_bytes if you trust the file)"
+        )
     end = prefix + header_len
     if end <= len(start):
         raw = start[prefix:end]
