@@ -363,7 +363,7 @@ def test_archive_comment_does_not_hide_the_end_record(zpath: Path) -> None:
 
 @pytest.mark.parametrize("bad", [0, -1, True, 1.5, "10"])
 def test_read_limits_must_be_positive_ints(bad: object) -> None:
-    with pytest.raises(ZanjError, match="ReadLimits.max_members must be a positive int"):
+    with pytest.raises(ZanjError, match=r"ReadLimits\.max_members must be a positive int"):
         ReadLimits(max_members=bad)  # type: ignore[arg-type]
 
 
@@ -403,3 +403,41 @@ def test_crc_is_the_same_with_or_without_isal(use_isal: bool, tmp_path: Path, mo
         assert ZANJ(verify_checksums=True).read(path)["small"] == b"x" * 300
     finally:
         zipwriter.crc32_function.cache_clear()
+
+
+# -- replacing a file --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions, symlinks and pipes")
+def test_replacing_keeps_permissions_and_writes_through_symlinks(tmp_path: Path) -> None:
+    private = tmp_path / "private.zanj"
+    ZANJ().save({"v": 1}, private)
+    os.chmod(private, 0o600)
+    ZANJ().save({"v": 2}, private)
+    assert ZANJ().read(private) == {"v": 2}
+    assert private.stat().st_mode & 0o777 == 0o600, "a private checkpoint must stay private"
+
+    link = tmp_path / "latest.zanj"
+    link.symlink_to(private)
+    ZANJ().save({"v": 3}, link)
+    assert link.is_symlink(), "the link is kept; its destination gets the new file"
+    assert ZANJ().read(private) == {"v": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.zanj", "private.zanj"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_saving_over_something_that_is_not_a_file_is_refused(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.zanj"
+    os.mkfifo(pipe)
+    with pytest.raises(ZanjError, match="not a regular file"):
+        ZANJ().save({"v": 1}, pipe)
+    (tmp_path / "folder.zanj").mkdir()
+    with pytest.raises(ZanjError, match="not a regular file"):
+        ZANJ().save({"v": 1}, tmp_path / "folder.zanj")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.zanj", "pipe.zanj"]
+
+
+def test_a_long_file_name_leaves_room_for_the_temporary_name(tmp_path: Path) -> None:
+    path = tmp_path / ("n" * 240 + ".zanj")
+    ZANJ().save([1, 2], path)
+    assert ZANJ().read(path) == [1, 2]

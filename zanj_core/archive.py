@@ -8,14 +8,18 @@ so readers can map them into memory. Reading validates the zip before trusting a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import os
 import re
+import stat
 import struct
 import threading
 import zipfile
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -111,12 +115,24 @@ def write_archive(
     """Write a complete archive to a temporary file, then atomically rename it to `target`.
 
     JSON and other text members are always deflated; binary members are stored and aligned
-    unless `compress` is set.
+    unless `compress` is set. A symlink at `target` is written through (its destination is
+    replaced); the permission bits of a file being replaced are kept.
     """
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    try:
+        previous: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        previous = None
+    if previous is not None and not stat.S_ISREG(previous.st_mode):
+        raise ZanjError(f"cannot save to {target}: it exists and is not a regular file")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
+    # the name is kept short so a long target name still leaves room for the suffix
+    tmp = target.with_name(f".{target.name[:64]}.{os.urandom(6).hex()}.tmp")
+    created = False
     try:
         with open(tmp, "xb") as fh:
+            created = True
             writer = ZipWriter(fh)
             try:
                 for name, data in json_members:
@@ -130,12 +146,15 @@ def write_archive(
                 writer.abandon()
                 raise
             writer.close()
+            if previous is not None:
+                os.chmod(fh.fileno() if os.chmod in os.supports_fd else tmp, stat.S_IMODE(previous.st_mode))
         _replace_releasing_old_in_background(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if created:  # never remove a file another writer made
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         raise
 
 
@@ -150,7 +169,7 @@ def _replace_releasing_old_in_background(tmp: Path, target: Path) -> None:
     old_fd = None
     if os.name == "posix":
         try:
-            old_fd = os.open(target, os.O_RDONLY)
+            old_fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         except OSError:
             old_fd = None
     try:
@@ -158,6 +177,55 @@ def _replace_releasing_old_in_background(tmp: Path, target: Path) -> None:
     finally:
         if old_fd is not None:
             threading.Thread(target=os.close, args=(old_fd,), name="zanj-release-old", daemon=True).start()
+
+
+try:
+    from lzma import LZMAError
+except ImportError:  # pragma: no cover - Python built without lzma: zipfile cannot inflate it either
+    LZMAError = zlib.error  # type: ignore[misc,assignment]
+
+# what zipfile and the decompressors raise for damaged member data
+_MEMBER_DATA_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error, LZMAError, NotImplementedError)
+
+
+@contextlib.contextmanager
+def _member_errors(path: Path, name: str) -> Iterator[None]:
+    try:
+        yield
+    except ZanjError:
+        raise
+    except _MEMBER_DATA_ERRORS as exc:
+        raise ZanjFormatError(f"{path}: member {name!r} is corrupt: {type(exc).__name__}: {exc}") from exc
+
+
+class MemberStream(io.RawIOBase):
+    """A member opened through zipfile, whose damaged data (bad deflate stream, CRC mismatch,
+    truncation) raises `ZanjFormatError` naming the file and member instead of zlib's errors."""
+
+    def __init__(self, stream: IO[bytes], path: Path, name: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._path = path
+        self.name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        with _member_errors(self._path, self.name):
+            return self._stream.read(-1 if size is None else size)
+
+    def readinto(self, buffer: Any) -> int:
+        with _member_errors(self._path, self.name):
+            return self._stream.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+
+    def readline(self, size: int | None = -1) -> bytes:
+        with _member_errors(self._path, self.name):
+            return self._stream.readline(-1 if size is None else size)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 class MemberSource:
@@ -288,7 +356,7 @@ class ArchiveReader:
         except ZanjFormatError:
             self._fh.close()
             raise
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as exc:
+        except Exception as exc:  # zipfile signals a malformed directory with many types (even NotImplementedError)
             self._fh.close()
             raise ZanjFormatError(
                 f"{self.path} is not a readable .zanj file (not a zip archive, or truncated): {exc}"
@@ -402,7 +470,8 @@ class ArchiveReader:
                 f"({info.compress_size} -> {info.file_size} bytes), over the limit of "
                 f"{self.limits.max_compression_ratio}x; refusing a possible zip bomb"
             )
-        return self._zf.open(info, "r")
+        with _member_errors(self.path, info.filename):
+            return MemberStream(self._zf.open(info, "r"), self.path, info.filename)
 
     def read_json(self, name: str) -> Any:
         """Parse a JSON member, checking its size before reading it."""
