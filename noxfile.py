@@ -1,4 +1,4 @@
-"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, demo, bench.
+"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, demo, bench, fuzz.
 
 Plugins under plugins/ are installed into the sessions that need them as they land.
 Set ZANJ_NOX_REUSE=1 to reuse virtual environments between runs on a developer machine;
@@ -82,3 +82,29 @@ def bench(session: nox.Session) -> None:
         session.run(str(peer_env / "bin" / "python"), "-m", "pip", "install", "--quiet", "zanj==0.6.0", external=True)
     session.run("python", "bench/run.py", "--zanj06-python", str(peer_env / "bin" / "python"), *session.posargs)
     session.run("python", "bench/report.py")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing of the reader (atheris) for a bounded time.
+
+    `nox -s fuzz` runs 5 minutes; `nox -s fuzz -- 3600` an hour. Any exception other than a
+    ZanjError, any input over 5 s, or the process passing 2 GiB stops it with a non-zero exit;
+    the input is written to tests/hostile/found/, where the test suite keeps checking it.
+    """
+    _install_everything(session)
+    session.install("atheris>=2.3")
+    seconds = session.posargs[0] if session.posargs else "300"
+    seeds = Path(session.create_tmp()) / "fuzz-seeds"
+    found = ROOT / "tests" / "hostile" / "found"
+    session.run(
+        "python",
+        "fuzz/fuzz_reader.py",
+        str(seeds),
+        f"-max_total_time={seconds}",
+        "-timeout=5",
+        "-rss_limit_mb=2048",
+        "-max_len=65536",
+        "-print_final_stats=1",
+        f"-artifact_prefix={found}/",
+    )
