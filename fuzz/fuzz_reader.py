@@ -84,14 +84,14 @@ def custom_mutator(data: bytes, max_size: int, seed: int) -> bytes:
     """Mutate one member's content and re-zip, or (half the time, or for non-zips) raw bytes."""
     rng = random.Random(seed)
     if rng.random() < 0.5:
-        return atheris.Mutate(data, max_size)
+        return bytes(atheris.Mutate(data, max_size))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             members = [(info, zf.read(info)) for info in zf.infolist()]
     except Exception:  # not a zip (any more): raw mutation only
-        return atheris.Mutate(data, max_size)
+        return bytes(atheris.Mutate(data, max_size))
     if not members:
-        return atheris.Mutate(data, max_size)
+        return bytes(atheris.Mutate(data, max_size))
     index = rng.randrange(len(members))
     info, content = members[index]
     members[index] = (info, atheris.Mutate(content, max(len(content) * 2, 64)))
@@ -101,7 +101,7 @@ def custom_mutator(data: bytes, max_size: int, seed: int) -> bytes:
         else:
             del members[index]
     rebuilt = _rebuild(members)
-    return rebuilt if len(rebuilt) <= max_size else atheris.Mutate(data, max_size)
+    return rebuilt if len(rebuilt) <= max_size else bytes(atheris.Mutate(data, max_size))
 
 
 def write_seeds(folder: Path) -> None:

@@ -255,7 +255,7 @@ class MemberSource:
         """Whether the reader was asked for memory-mapped data (`read(..., mmap=True)`)."""
         return self.reader.use_mmap
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> MemberStream:
         return self.reader.open_member(self.info)
 
     def data_offset(self) -> int:
@@ -458,7 +458,7 @@ class ArchiveReader:
     def info(self, name: str) -> zipfile.ZipInfo:
         return self._infos[name]
 
-    def open_member(self, info: zipfile.ZipInfo) -> IO[bytes]:
+    def open_member(self, info: zipfile.ZipInfo) -> MemberStream:
         ratio = info.file_size / max(info.compress_size, 1)
         if (
             info.compress_type != zipfile.ZIP_STORED
