@@ -47,6 +47,7 @@ class Entry:
     size: int  # uncompressed size declared
     method: int = STORED
     flags: int = 0
+    declared_compressed: int | None = None  # the directory's compressed size, when it lies
 
     @classmethod
     def of(cls, name: str, content: bytes, method: int = DEFLATED) -> Entry:
@@ -90,7 +91,7 @@ def zip_bytes(entries: list[Entry], directory_entries: int | None = None, direct
             0,
             0x21,
             entry.crc,
-            len(entry.data),
+            len(entry.data) if entry.declared_compressed is None else entry.declared_compressed,
             entry.size,
             len(name),
             0,
@@ -311,6 +312,20 @@ def _stored_size_lie(folder: Path) -> bytes:
     return zanj_bytes(tree, [entry])
 
 
+def _bytes_member_declaring(size: int, method: int) -> Callable[[Path], bytes]:
+    """A `.bin` member (raw bytes) whose directory entry declares `size` bytes."""
+
+    def build(folder: Path) -> bytes:
+        tree = {"b": {FORMAT_KEY: "bytes", "$ref": "b.bin", "len": 5}, "kept": "rest"}
+        entry = Entry.of("b.bin", b"bytes", method)
+        entry.size = size
+        if method == STORED:  # the directory's compressed size must follow, or the file is refused sooner
+            entry.declared_compressed = size
+        return zanj_bytes(tree, [entry])
+
+    return build
+
+
 def _tag(tag: Any, node: dict[str, Any] | None = None) -> Callable[[Path], bytes]:
     def build(folder: Path) -> bytes:
         return zanj_bytes({"evil": {FORMAT_KEY: tag, **(node or {})}, "kept": [1, 2, 3], "name": "rest"})
@@ -376,6 +391,18 @@ CASES: list[Case] = [
     Case("encrypted_member", _member_flags(flags=0x1), "ZanjFormatError", "encrypted"),
     Case("unknown_compression", _member_flags(method=99), "ZanjFormatError", "compression method 99"),
     Case("stored_member_size_lie", _stored_size_lie, "ZanjFormatError", "declares 2147483648 bytes"),
+    Case(
+        "compressed_member_declares_2gib_in_7_bytes",
+        _bytes_member_declaring(2_315_255_813, DEFLATED),
+        "ZanjLimitError",
+        "refusing a possible zip bomb",
+    ),
+    Case(
+        "stored_member_past_end_of_file",
+        _bytes_member_declaring(1 << 30, STORED),
+        "ZanjFormatError",
+        "past the end of the",
+    ),
     # references between the JSON and the members
     Case("ref_to_missing_member", _ref_to("nope.jsonl"), "ZanjFormatError", "lacks"),
     Case("ref_to_json_member", _ref_to("__zanj_meta__.json"), "ZanjFormatError", "JSON member"),

@@ -429,6 +429,11 @@ class ArchiveReader:
                     f"{self.path}: member {name!r} uses zip compression method {info.compress_type}; "
                     "only stored, deflate, bzip2 and lzma are read"
                 )
+            if info.header_offset + LOCAL_HEADER_LEN + len(info.orig_filename) + info.compress_size > self._file_size:
+                raise ZanjFormatError(
+                    f"{self.path}: member {name!r} declares {info.compress_size} bytes at offset "
+                    f"{info.header_offset}, past the end of the {self._file_size}-byte file; it is truncated or forged"
+                )
             if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
                 raise ZanjFormatError(
                     f"{self.path}: stored member {name!r} declares {info.file_size} bytes but occupies "
@@ -458,7 +463,9 @@ class ArchiveReader:
     def info(self, name: str) -> zipfile.ZipInfo:
         return self._infos[name]
 
-    def open_member(self, info: zipfile.ZipInfo) -> MemberStream:
+    def check_expansion(self, info: zipfile.ZipInfo) -> None:
+        """Refuse a compressed member that would expand past the ratio limit (a zip bomb),
+        before anyone allocates its declared size."""
         ratio = info.file_size / max(info.compress_size, 1)
         if (
             info.compress_type != zipfile.ZIP_STORED
@@ -468,8 +475,12 @@ class ArchiveReader:
             raise ZanjLimitError(
                 f"{self.path}: member {info.filename!r} expands {ratio:.0f}x "
                 f"({info.compress_size} -> {info.file_size} bytes), over the limit of "
-                f"{self.limits.max_compression_ratio}x; refusing a possible zip bomb"
+                f"{self.limits.max_compression_ratio}x; refusing a possible zip bomb "
+                "(raise ReadLimits.max_compression_ratio if you trust the file)"
             )
+
+    def open_member(self, info: zipfile.ZipInfo) -> MemberStream:
+        self.check_expansion(info)
         with _member_errors(self.path, info.filename):
             return MemberStream(self._zf.open(info, "r"), self.path, info.filename)
 
@@ -584,6 +595,7 @@ class ArchiveReader:
         """Validate a `$ref` and return access to its member."""
         info = self._infos.get(ref) if isinstance(ref, str) and ref not in JSON_MEMBERS else None
         if info is not None:
+            self.check_expansion(info)  # loaders allocate `size` before they read
             return MemberSource(self, info, path)
         where = format_path(path)
         if not isinstance(ref, str):
@@ -592,7 +604,4 @@ class ArchiveReader:
             )
         if ref in JSON_MEMBERS:
             raise ZanjFormatError(f"{self.path}: at {where}, $ref points at the JSON member {ref!r}")
-        info = self._infos.get(ref)
-        if info is None:
-            raise ZanjFormatError(f"{self.path}: at {where}, $ref names member {ref!r}, which the archive lacks")
-        return MemberSource(self, info, path)
+        raise ZanjFormatError(f"{self.path}: at {where}, $ref names member {ref!r}, which the archive lacks")
