@@ -455,17 +455,23 @@ def test_concurrent_saves_leave_exactly_one_complete_object(
     )
 
 
-def test_reads_while_another_process_replaces_the_file_see_one_complete_version(
-    tmp_path: Path, spawn: Spawn, record_property: Callable[[str, object], None]
-) -> None:
-    """Whole reads racing a writer that alternates two objects: every read is exactly A or B."""
+def start_alternating_writer(tmp_path: Path, spawn: Spawn) -> tuple[Path, dict[str, dict[str, Any]], Path, Child]:
+    """A child saving A and B in turn over `live.zanj` (which starts as A) until `stop` appears:
+    (target, {"A": a, "B": b}, stop file, the child)."""
     target = tmp_path / "live.zanj"
     a, b = build_object(SEED_A, READ_BYTES), build_object(SEED_B, READ_BYTES)
-    candidates = {"A": a, "B": b}
     ZANJ().save(a, target)
     stop_file = tmp_path / "stop"
     writer = spawn("writer", "alternate", target, SEED_A, SEED_B, READ_BYTES, stop_file)
     writer.expect("ready")
+    return target, {"A": a, "B": b}, stop_file, writer
+
+
+def test_reads_while_another_process_replaces_the_file_see_one_complete_version(
+    tmp_path: Path, spawn: Spawn, record_property: Callable[[str, object], None]
+) -> None:
+    """Whole reads racing a writer that alternates two objects: every read is exactly A or B."""
+    target, candidates, stop_file, writer = start_alternating_writer(tmp_path, spawn)
 
     seen: Counter[str] = Counter()
     failures: list[str] = []
@@ -510,13 +516,7 @@ def test_open_handle_keeps_reading_the_version_it_opened(
     Should saves ever write the file in place, the mmap case would not fail politely: reading a
     mapped page that the writer truncated kills the test process with SIGBUS.
     """
-    target = tmp_path / "live.zanj"
-    a, b = build_object(SEED_A, READ_BYTES), build_object(SEED_B, READ_BYTES)
-    candidates = {"A": a, "B": b}
-    ZANJ().save(a, target)
-    stop_file = tmp_path / "stop"
-    writer = spawn("writer", "alternate", target, SEED_A, SEED_B, READ_BYTES, stop_file)
-    writer.expect("ready")
+    target, candidates, stop_file, writer = start_alternating_writer(tmp_path, spawn)
 
     seen: Counter[str] = Counter()
     try:
