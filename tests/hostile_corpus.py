@@ -143,10 +143,8 @@ def _gigabyte_of_deflate() -> tuple[bytes, int]:
     return block * 1024 + finish, crc
 
 
-def _bomb_entry(name: str, prefix: bytes = b"") -> Entry:
+def _bomb_entry(name: str) -> Entry:
     data, crc = _gigabyte_of_deflate()
-    if prefix:  # a stored prefix block is not possible mid-stream; bombs start with the zeros
-        raise ValueError("prefix not supported")
     return Entry(name, data, crc, 1 << 30, DEFLATED)
 
 
