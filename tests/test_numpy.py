@@ -21,11 +21,10 @@ pytest.importorskip("zanj_numpy")
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
+from zanj06_corpus import CORPUS  # noqa: E402
 from zanj_numpy import npy  # noqa: E402
 
 from zanj_core import ZANJ, ZanjFormatError, ZanjSerializationError  # noqa: E402
-
-CORPUS = Path(__file__).parent / "data" / "zanj06"
 
 
 def assert_same_array(a: Any, b: Any) -> None:
@@ -500,3 +499,31 @@ def test_members_with_headers_zanj_did_not_write_still_read(mapped: bool, good_f
     other = _rewrite(good_file, tmp_path / "np_save.zanj", {"w.npy": buffer.getvalue()})
     back = ZANJ().read(other, mmap=mapped)
     assert np.array_equal(back["w"], np.arange(400, dtype=np.float32))
+
+
+@pytest.mark.parametrize("mode", ["list", "array_list_meta", "array_hex_meta", "array_b64_meta"])
+def test_reads_zanj06_array_modes(mode: str) -> None:
+    """Every inline form zanj 0.6 writes (its internal_array_mode), with a 0-d and an external array;
+    mirrors array_modes_object() in tests/data/zanj06/make_corpus.py."""
+    back = ZANJ().read(CORPUS / f"arrays_{mode}.zanj")
+    expected = {
+        "f": np.arange(6.0).reshape(2, 3),
+        "i": np.arange(4, dtype=np.int16),
+        "u": np.array([[1], [2]], dtype=np.uint8),
+    }
+    for key, array in expected.items():
+        if mode == "list":  # zanj 0.6 writes plain nested lists in this mode, and reads them as lists
+            assert back[key] == array.tolist()
+        else:
+            assert_same_array(array, back[key])
+    if mode == "list":
+        assert back["zero_dim"] == 2.5
+    else:
+        assert_same_array(np.array(2.5), back["zero_dim"])
+    assert_same_array(np.arange(300, dtype=np.float32), back["external"])
+
+
+def test_reads_zanj06_stored_arrays() -> None:
+    back = ZANJ().read(CORPUS / "arrays_stored.zanj", mmap=True)
+    assert_same_array(np.arange(10.0), back["small"])
+    assert_same_array(np.arange(1000, dtype=np.int32).reshape(10, 100), back["big"])

@@ -18,10 +18,9 @@ pytest.importorskip("zanj_pandas")
 import numpy as np  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from zanj06_corpus import CORPUS  # noqa: E402
 
 from zanj_core import ZANJ, ZanjFormatError, ZanjSerializationError  # noqa: E402
-
-CORPUS = Path(__file__).parent / "data" / "zanj06"
 
 
 def roundtrip(obj: Any, path: Path, **kwargs: Any) -> Any:

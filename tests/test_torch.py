@@ -19,6 +19,7 @@ pytest.importorskip("zanj_torch")
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from torch_defs import MyNN, MyNNConfig, TiedConfig, TiedLM  # noqa: E402
+from zanj06_corpus import CORPUS  # noqa: E402
 from zanj_torch import (  # noqa: E402
     ConfigMismatchException,
     ConfiguredModel,
@@ -36,8 +37,6 @@ from zanj_core import (  # noqa: E402
     ZanjSerializationError,
     ZanjUnloaded,
 )
-
-CORPUS = Path(__file__).parent / "data" / "zanj06"
 
 
 def bits(t: Any) -> Any:
@@ -402,9 +401,11 @@ def test_torch_is_not_imported_for_numpy_only_files(tmp_path: Path) -> None:
 # -- zanj 0.6 files ----------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (CORPUS / "torch.zanj").exists(), reason="corpus without torch files")
-def test_reads_zanj06_tensors() -> None:
-    back = ZANJ().read(CORPUS / "torch.zanj")
+@pytest.mark.parametrize("name", ["torch.zanj", "torch_stored.zanj"])
+def test_reads_zanj06_tensors(name: str) -> None:
+    if not (CORPUS / name).exists():
+        pytest.skip("corpus without torch files")
+    back = ZANJ().read(CORPUS / name)
     assert_same_tensor(torch.arange(10, dtype=torch.float32), back["small"])
     assert_same_tensor(torch.arange(1000, dtype=torch.int64).reshape(10, 100), back["big"])
 

@@ -69,6 +69,20 @@ if torch is not None:
             )
 
 
+ARRAY_MODES = ("list", "array_list_meta", "array_hex_meta", "array_b64_meta")
+
+
+def array_modes_object() -> dict:
+    """Mirrored in tests/test_numpy.py."""
+    return {
+        "f": np.arange(6.0).reshape(2, 3),
+        "i": np.arange(4, dtype=np.int16),
+        "u": np.array([[1], [2]], dtype=np.uint8),
+        "zero_dim": np.array(2.5),
+        "external": np.arange(300, dtype=np.float32),
+    }
+
+
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     basic = Basic06("hello", 42, [1, 2, 3])
@@ -83,10 +97,24 @@ def main(out: Path) -> None:
         {"small": np.arange(10.0), "big": np.arange(1000, dtype=np.int32).reshape(10, 100)},
         out / "arrays.zanj",
     )
+    ZANJ(compress=False).save(
+        {"small": np.arange(10.0), "big": np.arange(1000, dtype=np.int32).reshape(10, 100)},
+        out / "arrays_stored.zanj",
+    )
+    for mode in ARRAY_MODES:  # every inline form zanj 0.6 writes, with a 0-d array and an external one
+        ZANJ(internal_array_mode=mode).save(array_modes_object(), out / f"arrays_{mode}.zanj")
+    ZANJ().save(
+        {"set": {1, 2, 3}, "none": None, "flag": True, "f": 0.25, "nested": {"a": [{"b": "c"}]}, "empty": []},
+        out / "builtins.zanj",
+    )
     if torch is not None:
         ZANJ().save(
             {"small": torch.arange(10, dtype=torch.float32), "big": torch.arange(1000).reshape(10, 100)},
             out / "torch.zanj",
+        )
+        ZANJ(compress=False).save(
+            {"small": torch.arange(10, dtype=torch.float32), "big": torch.arange(1000).reshape(10, 100)},
+            out / "torch_stored.zanj",
         )
         torch.manual_seed(0)
         config = MyNNConfig(
