@@ -1,4 +1,4 @@
-"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, demo, bench, fuzz.
+"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, demo, bench, fuzz, interop.
 
 Plugins under plugins/ are installed into the sessions that need them as they land.
 Set ZANJ_NOX_REUSE=1 to reuse virtual environments between runs on a developer machine;
@@ -82,6 +82,35 @@ def bench(session: nox.Session) -> None:
         session.run(str(peer_env / "bin" / "python"), "-m", "pip", "install", "--quiet", "zanj==0.6.0", external=True)
     session.run("python", "bench/run.py", "--zanj06-python", str(peer_env / "bin" / "python"), *session.posargs)
     session.run("python", "bench/report.py")
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Files written by zanj 0.6.0 from PyPI, in its own environment, read by zanj-core.
+
+    A fresh corpus is written with tests/data/zanj06/make_corpus.py (the committed corpus's
+    own script) and the suite's zanj 0.6 tests run against it through ZANJ06_CORPUS.
+    """
+    _install_everything(session)
+    peer_env = Path(session.create_tmp()) / "zanj06-env"
+    peer = peer_env / "bin" / "python"
+    if not peer.exists():
+        session.run("python", "-m", "venv", str(peer_env))
+        session.run(str(peer), "-m", "pip", "install", "--quiet", TORCH_PIN, external=True)
+        session.run(str(peer), "-m", "pip", "install", "--quiet", "zanj==0.6.0", "pandas", external=True)
+    corpus = Path(session.create_tmp()) / "zanj06-corpus"
+    session.run(str(peer), "tests/data/zanj06/make_corpus.py", str(corpus), external=True)
+    session.run(
+        "pytest",
+        "tests/test_zanj06_files.py",
+        "tests/test_numpy.py",
+        "tests/test_torch.py",
+        "tests/test_pandas.py",
+        "-k",
+        "zanj06",
+        *session.posargs,
+        env={"ZANJ06_CORPUS": str(corpus)},
+    )
 
 
 @nox.session
