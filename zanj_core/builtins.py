@@ -140,8 +140,10 @@ def _serialize_dict(obj: dict[Any, Any], path: ObjectPath, ctx: SaveContext) -> 
     }
 
 
-def _serialize_ordered_dict(obj: OrderedDict[Any, Any], path: ObjectPath, ctx: SaveContext) -> JSONdict:
+def _serialize_ordered_dict(obj: OrderedDict[Any, Any], path: ObjectPath, ctx: SaveContext) -> JSONitem:
     # an OrderedDict (a torch state dict, for one) keeps its type; string keys stay readable
+    if ctx.zanj.compat == "0.6":  # zanj 0.6 writes and reads them as plain dicts (order kept)
+        return _serialize_dict(dict(obj), path, ctx)
     if all(type(key) is str for key in obj):
         return {
             FORMAT_KEY: "collections.OrderedDict",

@@ -50,6 +50,9 @@ class SaveContext:
         self.tags_used: dict[str, PluginSource] = {}
         self.cache: dict[str, Any] = {}
         """Scratch space plugins share across one save (e.g. tensors already stored, by storage)."""
+        self.zanj06_tags: set[str] = set()
+        """With `ZANJ(compat="0.6")`: tags whose zanj 0.6 form a handler wrote and that zanj 0.6
+        reads (a model's bare class name); every other tag is checked against a fixed list."""
         self._taken: set[str] = set()
         self._active: set[int] = set()
         self._pre: tuple[SerializerHandler, ...] = zanj.serializer_handlers_pre

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from zanj_core.archive import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, ReadLimits, write_archive
+from zanj_core.compat06 import COMPAT_VERSIONS, check_readable_by_zanj06
 from zanj_core.errors import ZanjError, ZanjSerializationError
 from zanj_core.handlers import JSONdict, LoaderHandler, MemberFormat, SerializerHandler
 from zanj_core.lazy import ZanjFile
@@ -55,6 +56,9 @@ class ZANJ:
     - `verify_checksums`: check the CRC of uncompressed binary members as they are read.
       Off by default, as in torch.load and safetensors: checking costs more than the read.
       Compressed members are always checked; `zanj verify FILE` checks every member.
+    - `compat="0.6"`: write files that zanj 0.6.0 reads back to equal objects; an object it
+      cannot represent (a set, bytes, bfloat16, a typed frame...) makes the save fail with a
+      `ZanjSerializationError` naming it, so no file it would misread is ever written.
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class ZANJ:
         max_depth: int = 200,
         read_limits: ReadLimits | None = None,
         verify_checksums: bool = False,
+        compat: str | None = None,
     ) -> None:
         self.error_mode: str = _normalize_error_mode(error_mode)
         for name, value in (
@@ -96,6 +101,9 @@ class ZANJ:
         self.strict = bool(strict)
         self.read_limits = read_limits or ReadLimits()
         self.verify_checksums = bool(verify_checksums)
+        if compat is not None and compat not in COMPAT_VERSIONS:
+            raise ZanjError(f"compat must be None or one of {COMPAT_VERSIONS}, got {compat!r}")
+        self.compat: str | None = compat
         serializers: list[SerializerHandler] = []
         loaders: dict[str, LoaderHandler] = {}
         formats: dict[str, MemberFormat] = {}
@@ -135,6 +143,7 @@ class ZANJ:
             "external_array_threshold": self.external_array_threshold,
             "external_list_threshold": self.external_list_threshold,
             "compress": self.compress,
+            **({"compat": self.compat} if self.compat else {}),
         }
 
     def _meta(self, ctx: SaveContext) -> dict[str, Any]:
@@ -175,6 +184,8 @@ class ZANJ:
         ctx = SaveContext(self)
         try:
             tree = ctx.serialize(obj)
+            if self.compat == "0.6":
+                check_readable_by_zanj06(tree, ctx)
             meta = self._meta(ctx)
             main_bytes = json.dumps(tree, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
             meta_bytes = json.dumps(meta, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")

@@ -11,6 +11,7 @@ named; nothing is pickled.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -48,7 +49,64 @@ def _refuse_column(frame: pd.DataFrame, path: ObjectPath, kind: str, exc: Except
     )
 
 
+# column dtypes zanj 0.6 reads back unchanged from its JSON rows (pandas infers them again)
+_ZANJ06_KINDS = {"i": "int64", "f": "float64", "b": "bool"}
+
+
+@functools.cache
+def _inferred_str_dtype() -> Any:
+    """The dtype this pandas gives a column of strings read from JSON rows."""
+    return pd.DataFrame.from_records([{"x": "a"}])["x"].dtype
+
+
+def _zanj06_refusal(frame: pd.DataFrame) -> str | None:
+    """Why zanj 0.6 would not read `frame` back equal from JSON rows, or None."""
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        return "its index is not the default 0..n-1 (zanj 0.6 keeps no index)"
+    if frame.index.name is not None or frame.columns.name is not None:
+        return "its index or columns are named (zanj 0.6 keeps no names)"
+    for label in frame.columns:
+        if type(label) is not str:
+            return f"column label {label!r} is not a string"
+        column = frame[label]
+        kind = column.dtype.kind
+        if kind in _ZANJ06_KINDS and str(column.dtype) == _ZANJ06_KINDS[kind]:
+            if kind == "f" and not np.isfinite(column.to_numpy()).all():
+                return f"column {label!r} holds NaN or infinity, which JSON rows cannot carry"
+            continue
+        if column.dtype == _inferred_str_dtype() and all(type(value) is str for value in column):
+            continue  # read back as the dtype pandas gives strings (object, or str from pandas 3)
+        return f"column {label!r} has dtype {column.dtype} (zanj 0.6 keeps int64, float64, bool and str columns)"
+    if frame.attrs:
+        return "it has attrs"
+    if len(frame) == 0 and any(str(dtype) != "object" for dtype in frame.dtypes):
+        return "it is empty, and zanj 0.6 reads an empty frame's columns back as object columns"
+    return None
+
+
+def serialize_frame_zanj06(frame: pd.DataFrame, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    """A frame as zanj 0.6 writes it: a `.jsonl` member of row objects, for `ZANJ(compat="0.6")`."""
+    refusal = _zanj06_refusal(frame)
+    if refusal is not None:
+        raise ZanjSerializationError(
+            f"ZANJ(compat='0.6') cannot write the DataFrame at {format_path(path)} so that zanj 0.6 reads it "
+            f"back: {refusal}. Save without compat to keep it exactly."
+        )
+    rows: list[JSONitem] = [
+        {str(key): value.item() if isinstance(value, np.generic) else value for key, value in row.items()}
+        for row in frame.to_dict("records")
+    ]
+    columns: list[JSONitem] = [str(label) for label in frame.columns]
+    node: JSONdict = {FORMAT_KEY: "pandas.DataFrame:external", "len(data)": len(rows), "columns": columns}
+    if rows:
+        node["data[0]"] = rows[0]
+    node[REF_KEY] = ctx.add_member(path, "jsonl", rows, {"format": "pandas.DataFrame:external", "len": len(rows)})
+    return node
+
+
 def serialize_pandas(obj: pd.DataFrame | pd.Series, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    if ctx.zanj.compat == "0.6" and isinstance(obj, pd.DataFrame):
+        return serialize_frame_zanj06(obj, path, ctx)
     is_series = isinstance(obj, pd.Series)
     kind = "Series" if is_series else "DataFrame"
     frame = obj.to_frame(name=SERIES_COLUMN) if is_series else obj

@@ -228,7 +228,11 @@ def refuse_module(obj: torch.nn.Module, path: ObjectPath, ctx: SaveContext) -> J
 
 
 def serialize_model(model: ConfiguredModel[Any], path: ObjectPath, ctx: SaveContext) -> JSONdict:
-    node: JSONdict = {FORMAT_KEY: MODEL_TAG, CLASS_KEY: class_key(type(model))}
+    tag = MODEL_TAG
+    if ctx.zanj.compat == "0.6":  # zanj 0.6 tags a model with its bare class name
+        tag = type(model).__name__
+        ctx.zanj06_tags.add(tag)
+    node: JSONdict = {FORMAT_KEY: tag, CLASS_KEY: class_key(type(model))}
     for key, value in model.serialize().items():
         node[key] = ctx.serialize(value, (*path, key))
     return node
