@@ -86,10 +86,12 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def interop(session: nox.Session) -> None:
-    """Files written by zanj 0.6.0 from PyPI, in its own environment, read by zanj-core.
+    """Both directions against zanj 0.6.0 from PyPI, installed in its own environment.
 
-    A fresh corpus is written with tests/data/zanj06/make_corpus.py (the committed corpus's
-    own script) and the suite's zanj 0.6 tests run against it through ZANJ06_CORPUS.
+    zanj 0.6 -> zanj-core: a fresh corpus is written with tests/data/zanj06/make_corpus.py (the
+    committed corpus's own script) and the suite's zanj 0.6 tests run against it.
+    zanj-core -> zanj 0.6: tests/interop/write_compat.py saves with ZANJ(compat="0.6") and
+    tests/interop/check_with_zanj06.py reads every file with zanj 0.6 and compares.
     """
     _install_everything(session)
     peer_env = Path(session.create_tmp()) / "zanj06-env"
@@ -111,6 +113,9 @@ def interop(session: nox.Session) -> None:
         *session.posargs,
         env={"ZANJ06_CORPUS": str(corpus)},
     )
+    written = Path(session.create_tmp()) / "zanj-core-compat"
+    session.run("python", "tests/interop/write_compat.py", str(written))
+    session.run(str(peer), "tests/interop/check_with_zanj06.py", str(written), external=True)
 
 
 @nox.session
