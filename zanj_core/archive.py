@@ -198,6 +198,21 @@ def _member_errors(path: Path, name: str) -> Iterator[None]:
         raise ZanjFormatError(f"{path}: member {name!r} is corrupt: {type(exc).__name__}: {exc}") from exc
 
 
+@contextlib.contextmanager
+def json_errors(path: Path, name: str) -> Iterator[None]:
+    """Turn what decoding and parsing a JSON member can raise into `ZanjError`s naming it."""
+    try:
+        yield
+    except ZanjError:
+        raise
+    except RecursionError as exc:
+        raise ZanjLimitError(f"{path}: member {name!r} is nested too deeply to parse") from exc
+    except UnicodeDecodeError as exc:
+        raise ZanjFormatError(f"{path}: member {name!r} is not UTF-8 text: {exc}") from exc
+    except ValueError as exc:  # invalid JSON, or an integer longer than Python converts
+        raise ZanjFormatError(f"{path}: member {name!r} is not valid JSON: {exc}") from exc
+
+
 class MemberStream(io.RawIOBase):
     """A member opened through zipfile, whose damaged data (bad deflate stream, CRC mismatch,
     truncation) raises `ZanjFormatError` naming the file and member instead of zlib's errors."""
@@ -484,31 +499,22 @@ class ArchiveReader:
         with _member_errors(self.path, info.filename):
             return MemberStream(self._zf.open(info, "r"), self.path, info.filename)
 
+    def check_json_size(self, name: str, size: int) -> None:
+        """Refuse a JSON or JSON-lines member larger than `ReadLimits.max_json_bytes`."""
+        if size > self.limits.max_json_bytes:
+            raise ZanjLimitError(
+                f"{self.path}: JSON member {name!r} is {size} bytes, over the limit of "
+                f"{self.limits.max_json_bytes} (raise ReadLimits.max_json_bytes if you trust the file)"
+            )
+
     def read_json(self, name: str) -> Any:
         """Parse a JSON member, checking its size before reading it."""
         info = self._infos.get(name)
         if info is None:
             raise ZanjFormatError(f"{self.path} has no {name} member")
-        if info.file_size > self.limits.max_json_bytes:
-            raise ZanjLimitError(
-                f"{self.path}: JSON member {name!r} is {info.file_size} bytes, over the limit of "
-                f"{self.limits.max_json_bytes} (raise ReadLimits.max_json_bytes if you trust the file)"
-            )
-        try:
-            with self.open_member(info) as stream:
-                raw = stream.read(self.limits.max_json_bytes + 1)
-            text = raw.decode("utf-8")
-            return json.loads(text)
-        except UnicodeDecodeError as exc:
-            raise ZanjFormatError(f"{self.path}: member {name!r} is not UTF-8 text: {exc}") from exc
-        except ZanjError:
-            raise
-        except RecursionError as exc:
-            raise ZanjLimitError(f"{self.path}: member {name!r} is nested too deeply to parse") from exc
-        except ValueError as exc:  # invalid JSON, or an integer longer than Python converts
-            raise ZanjFormatError(f"{self.path}: member {name!r} is not valid JSON: {exc}") from exc
-        except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:
-            raise ZanjFormatError(f"{self.path}: member {name!r} is corrupt: {exc}") from exc
+        self.check_json_size(name, info.file_size)
+        with json_errors(self.path, name), self.open_member(info) as stream:
+            return json.loads(stream.read(self.limits.max_json_bytes + 1).decode("utf-8"))
 
     def read_meta(self) -> dict[str, Any]:
         """The metadata member (an empty dict for files without one), checked to be a JSON object

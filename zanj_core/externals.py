@@ -8,12 +8,10 @@ its own member (an array inside a long list) still gets one.
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Sequence
 from typing import IO, Any
 
-from zanj_core.archive import MemberSource
-from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
+from zanj_core.archive import MemberSource, json_errors
 from zanj_core.handlers import (
     FORMAT_KEY,
     REF_KEY,
@@ -38,23 +36,9 @@ def _write_jsonl(items: list[JSONitem], stream: IO[bytes]) -> None:
 
 
 def _read_jsonl(source: MemberSource) -> list[Any]:
-    limit = source.reader.limits.max_json_bytes
-    if source.size > limit:
-        raise ZanjLimitError(
-            f"{source.reader.path}: JSON lines member {source.name!r} is {source.size} bytes, over the limit of "
-            f"{limit} (raise ReadLimits.max_json_bytes if you trust the file)"
-        )
-    try:
-        with source.open() as stream:
-            return [json.loads(line.decode("utf-8")) for line in stream if line.strip()]
-    except ZanjError:
-        raise
-    except RecursionError as exc:
-        raise ZanjLimitError(f"{source.reader.path}: member {source.name!r} is nested too deeply to parse") from exc
-    except ValueError as exc:  # not UTF-8, not JSON, or an integer longer than Python converts
-        raise ZanjFormatError(f"{source.reader.path}: member {source.name!r} is not valid JSON lines: {exc}") from exc
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ZanjFormatError(f"{source.reader.path}: member {source.name!r} is corrupt: {exc}") from exc
+    source.reader.check_json_size(source.name, source.size)
+    with json_errors(source.reader.path, source.name), source.open() as stream:
+        return [json.loads(line.decode("utf-8")) for line in stream if line.strip()]
 
 
 def _write_bin(data: bytes | bytearray, stream: IO[bytes]) -> None:

@@ -183,7 +183,7 @@ def _jsonl_items(
     """The items of a `.jsonl` member, read by the core's own jsonl format (size limit included)."""
     try:
         items = JSONL.read(reader.source(name, path))
-    except (ValueError, RecursionError, ZanjError) as exc:
+    except ZanjError as exc:  # the jsonl format reports every bad line as one
         report.problems.append(Problem(f"member {name!r} is not valid JSON lines: {exc}", member=name))
         return []
     return [((*path, index), item) for index, item in enumerate(items)]

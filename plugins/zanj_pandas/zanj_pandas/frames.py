@@ -50,7 +50,7 @@ def _refuse_column(frame: pd.DataFrame, path: ObjectPath, kind: str, exc: Except
 
 
 # column dtypes zanj 0.6 reads back unchanged from its JSON rows (pandas infers them again)
-_ZANJ06_KINDS = {"i": "int64", "f": "float64", "b": "bool"}
+_ZANJ06_DTYPES = frozenset({"int64", "float64", "bool"})
 
 
 @functools.cache
@@ -69,9 +69,8 @@ def _zanj06_refusal(frame: pd.DataFrame) -> str | None:
         if type(label) is not str:
             return f"column label {label!r} is not a string"
         column = frame[label]
-        kind = column.dtype.kind
-        if kind in _ZANJ06_KINDS and str(column.dtype) == _ZANJ06_KINDS[kind]:
-            if kind == "f" and not np.isfinite(column.to_numpy()).all():
+        if str(column.dtype) in _ZANJ06_DTYPES:
+            if column.dtype.kind == "f" and not np.isfinite(column.to_numpy()).all():
                 return f"column {label!r} holds NaN or infinity, which JSON rows cannot carry"
             continue
         if column.dtype == _inferred_str_dtype() and all(type(value) is str for value in column):
