@@ -467,6 +467,12 @@ def start_alternating_writer(tmp_path: Path, spawn: Spawn) -> tuple[Path, dict[s
     return target, {"A": a, "B": b}, stop_file, writer
 
 
+def writer_saves(writer: Child) -> int:
+    """Wait for a stopped alternating writer; how many saves it made."""
+    assert writer.finish() == 0, writer.describe()
+    return int(writer.expect("saves")[1])
+
+
 def test_reads_while_another_process_replaces_the_file_see_one_complete_version(
     tmp_path: Path, spawn: Spawn, record_property: Callable[[str, object], None]
 ) -> None:
@@ -489,8 +495,7 @@ def test_reads_while_another_process_replaces_the_file_see_one_complete_version(
                 break
     finally:
         stop_file.touch()
-    assert writer.finish() == 0, writer.describe()
-    saves = int(writer.expect("saves")[1])
+    saves = writer_saves(writer)
 
     report(
         record_property,
@@ -538,8 +543,7 @@ def test_open_handle_keeps_reading_the_version_it_opened(
             seen[version] += 1
     finally:
         stop_file.touch()
-    assert writer.finish() == 0, writer.describe()
-    saves = int(writer.expect("saves")[1])
+    saves = writer_saves(writer)
     report(
         record_property,
         f"open handle during replacement ({'mmap' if mmap else 'pread'})",
