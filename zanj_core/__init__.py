@@ -21,6 +21,8 @@ from zanj_core.errors import (
     ZanjMissingPluginError,
     ZanjMissingPluginWarning,
     ZanjPluginError,
+    ZanjRemoteError,
+    ZanjRemoteWarning,
     ZanjSerializationError,
 )
 from zanj_core.handlers import (
@@ -63,6 +65,8 @@ __all__ = [
     "ZanjMissingPluginError",
     "ZanjMissingPluginWarning",
     "ZanjPluginError",
+    "ZanjRemoteError",
+    "ZanjRemoteWarning",
     "ZanjSerializationError",
     "ZanjUnloaded",
     "__version__",

@@ -1,6 +1,6 @@
 """The `.zanj` container: a zip archive with two JSON members and any number of data members.
 
-Writing goes to a temporary file beside the target, renamed into place only once complete,
+`write_zip` writes one; `storage.publish` makes it appear at its target only once complete,
 so a failed save never leaves a partial file or touches the previous one. Binary members are
 stored uncompressed with their data 64-byte aligned (a padding extra field in the local header),
 so readers can map them into memory. Reading validates the zip before trusting any member.
@@ -12,9 +12,7 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
 import re
-import stat
 import struct
 import threading
 import zipfile
@@ -24,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError
+from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
 from zanj_core.handlers import MemberFormat, ObjectPath, format_path
+from zanj_core.progress import ProgressBar
+from zanj_core.storage import ByteSource, Location, SourceFile, open_source
 from zanj_core.zipwriter import ZipWriter, crc32_function
 
 if TYPE_CHECKING:
@@ -106,77 +106,31 @@ def member_name_for(path: ObjectPath, extension: str, taken: set[str]) -> str:
     return name
 
 
-def write_archive(
-    target: Path,
+def write_zip(
+    fh: BinaryIO,
     json_members: Iterable[tuple[str, bytes]],
     members: Iterable[PendingMember],
     compress: bool,
+    progress: ProgressBar | None = None,
 ) -> None:
-    """Write a complete archive to a temporary file, then atomically rename it to `target`.
-
-    JSON and other text members are always deflated; binary members are stored and aligned
-    unless `compress` is set. A symlink at `target` is written through (its destination is
-    replaced); the permission bits of a file being replaced are kept.
-    """
-    if target.is_symlink():
-        target = Path(os.path.realpath(target))
+    """Write a complete archive to the seekable file `fh` (where it lands is `storage.publish`'s
+    business). JSON and other text members are always deflated; binary members are stored and
+    aligned unless `compress` is set. `progress` counts the bytes and members written."""
+    writer = ZipWriter(fh, on_write=progress.update if progress is not None else None)
     try:
-        previous: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        previous = None
-    if previous is not None and not stat.S_ISREG(previous.st_mode):
-        raise ZanjError(f"cannot save to {target}: it exists and is not a regular file")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # the name is kept short so a long target name still leaves room for the suffix
-    tmp = target.with_name(f".{target.name[:64]}.{os.urandom(6).hex()}.tmp")
-    created = False
-    try:
-        with open(tmp, "xb") as fh:
-            created = True
-            writer = ZipWriter(fh)
-            try:
-                for name, data in json_members:
-                    writer.writestr(name, data, compress=True)
-                for member in members:
-                    binary = member.member_format.binary
-                    packed = compress or not binary
-                    with writer.open(member.name, packed, member.size_hint, align=binary and not packed) as stream:
-                        member.member_format.write(member.data, stream)  # type: ignore[arg-type]
-            except BaseException:
-                writer.abandon()
-                raise
-            writer.close()
-            if previous is not None:
-                os.chmod(fh.fileno() if os.chmod in os.supports_fd else tmp, stat.S_IMODE(previous.st_mode))
-        _replace_releasing_old_in_background(tmp, target)
+        for name, data in json_members:
+            writer.writestr(name, data, compress=True)
+        for member in members:
+            binary = member.member_format.binary
+            packed = compress or not binary
+            with writer.open(member.name, packed, member.size_hint, align=binary and not packed) as stream:
+                member.member_format.write(member.data, stream)  # type: ignore[arg-type]
+            if progress is not None:
+                progress.member_done()
     except BaseException:
-        if created:  # never remove a file another writer made
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+        writer.abandon()
         raise
-
-
-def _replace_releasing_old_in_background(tmp: Path, target: Path) -> None:
-    """Atomically move `tmp` over `target`.
-
-    Dropping the last link to a large old file makes the filesystem free all its blocks inside
-    the rename call (about 0.2 s for 256 MiB here). On POSIX we hold the old file open across
-    the rename and close it in a background thread, so the space is reclaimed while the caller
-    goes on; the new file is complete and in place when this returns.
-    """
-    old_fd = None
-    if os.name == "posix":
-        try:
-            old_fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-        except OSError:
-            old_fd = None
-    try:
-        os.replace(tmp, target)
-    finally:
-        if old_fd is not None:
-            threading.Thread(target=os.close, args=(old_fd,), name="zanj-release-old", daemon=True).start()
+    writer.close()
 
 
 try:
@@ -189,7 +143,7 @@ _MEMBER_DATA_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error, LZMAEr
 
 
 @contextlib.contextmanager
-def _member_errors(path: Path, name: str) -> Iterator[None]:
+def _member_errors(path: str | Path, name: str) -> Iterator[None]:
     try:
         yield
     except ZanjError:
@@ -199,7 +153,7 @@ def _member_errors(path: Path, name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def json_errors(path: Path, name: str) -> Iterator[None]:
+def json_errors(path: str | Path, name: str) -> Iterator[None]:
     """Turn what decoding and parsing a JSON member can raise into `ZanjError`s naming it."""
     try:
         yield
@@ -217,7 +171,7 @@ class MemberStream(io.RawIOBase):
     """A member opened through zipfile, whose damaged data (bad deflate stream, CRC mismatch,
     truncation) raises `ZanjFormatError` naming the file and member instead of zlib's errors."""
 
-    def __init__(self, stream: IO[bytes], path: Path, name: str) -> None:
+    def __init__(self, stream: IO[bytes], path: str | Path, name: str) -> None:
         super().__init__()
         self._stream = stream
         self._path = path
@@ -277,13 +231,14 @@ class MemberSource:
         return self.reader.data_offset(self.info)
 
     def memory_map(self, start: int = 0, length: int | None = None, copy_on_write: bool = False) -> memoryview | None:
-        """A view of the member's bytes in the mapped file, or None if the member is compressed.
+        """A view of the member's bytes in the mapped file, or None if the member is compressed
+        or the file cannot be mapped (a URL, an in-memory stream): callers then read a copy.
 
         Read-only by default; `copy_on_write=True` gives a private mapping that can be written
         (pages are copied on first write; the file never changes), for frameworks such as torch
         that have no read-only tensors.
         """
-        if self.compressed:
+        if self.compressed or not self.reader.can_map:
             return None
         length = self.size - start if length is None else length
         self._check_range(start, length)
@@ -345,34 +300,36 @@ class ArchiveReader:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        location: Location | ByteSource,
         limits: ReadLimits | None = None,
         mmap: bool = False,
         verify_checksums: bool = False,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
-        self.path = Path(path)
+        """Open a path, a URL (with the `remote` extra; `storage_options` go to fsspec), a
+        binary file object (left open on close: its owner closes it) or a `ByteSource`."""
         self.limits = limits or ReadLimits()
-        self.use_mmap = mmap
         self.verify_checksums = verify_checksums
+        self.progress: ProgressBar | None = None
+        """Told of each member handed to a loader; its bytes come through `source.on_read`."""
         self._lock = threading.Lock()
         self._mmaps: dict[bool, mmap_module.mmap] = {}
         self._views: dict[bool, memoryview] = {}
-        if not self.path.exists():
-            raise ZanjFileNotFoundError(f"no such file: {self.path}")
-        if not self.path.is_file():
-            raise ZanjFileNotFoundError(f"not a regular file: {self.path}")
-        self._fh: BinaryIO = open(self.path, "rb")
-        self._file_size = os.fstat(self._fh.fileno()).st_size
+        self.byte_source = location if isinstance(location, ByteSource) else open_source(location, storage_options)
+        self.path: str | Path = self.byte_source.name
+        self.use_mmap = mmap
+        """Whether mapped data was asked for; members are mapped only when `can_map` too."""
+        self._file_size = self.byte_source.size
         self._offsets: dict[str, int] = {}
         try:
             self._check_end_record()
-            self._zf = zipfile.ZipFile(self._fh, "r")
+            self._zf = zipfile.ZipFile(SourceFile(self.byte_source), "r")  # type: ignore[arg-type]
             infos = self._zf.infolist()
-        except ZanjFormatError:
-            self._fh.close()
+        except ZanjError:
+            self.byte_source.close()
             raise
         except Exception as exc:  # zipfile signals a malformed directory with many types (even NotImplementedError)
-            self._fh.close()
+            self.byte_source.close()
             raise ZanjFormatError(
                 f"{self.path} is not a readable .zanj file (not a zip archive, or truncated): {exc}"
             ) from exc
@@ -381,6 +338,11 @@ class ArchiveReader:
         except ZanjFormatError:
             self.close()
             raise
+
+    @property
+    def can_map(self) -> bool:
+        """Whether the file can be memory-mapped: a local file, not a URL or an in-memory stream."""
+        return self.byte_source.fileno() is not None
 
     def _check_end_record(self) -> None:
         """Check the member count and directory size the zip's end record declares, before
@@ -467,7 +429,7 @@ class ArchiveReader:
 
     def close(self) -> None:
         self._zf.close()
-        self._fh.close()
+        self.byte_source.close()
 
     def names(self) -> list[str]:
         return list(self._infos)
@@ -567,14 +529,8 @@ class ArchiveReader:
         """Read exactly `view.nbytes` bytes at `offset` of the file into `view`."""
         filled = 0
         length = view.nbytes
-        fd = self._fh.fileno()
         while filled < length:
-            if hasattr(os, "preadv"):
-                got = os.preadv(fd, [view[filled:]], offset + filled)
-            else:  # pragma: no cover - platforms without preadv
-                with self._lock:
-                    self._fh.seek(offset + filled)
-                    got = self._fh.readinto(view[filled:])  # type: ignore[attr-defined]
+            got = self.byte_source.read_at(view[filled:], offset + filled)
             if not got:
                 raise ZanjFormatError(f"{self.path}: member {name!r} is truncated")
             filled += got
@@ -594,7 +550,10 @@ class ArchiveReader:
             import mmap as mmap_module
 
             access = mmap_module.ACCESS_COPY if copy_on_write else mmap_module.ACCESS_READ
-            mapping = self._mmaps[copy_on_write] = mmap_module.mmap(self._fh.fileno(), 0, access=access)
+            fd = self.byte_source.fileno()
+            if fd is None:
+                raise ZanjError(f"{self.path} cannot be memory-mapped: it is not a local file")
+            mapping = self._mmaps[copy_on_write] = mmap_module.mmap(fd, 0, access=access)
         return mapping
 
     def source(self, ref: Any, path: ObjectPath) -> MemberSource:
@@ -602,6 +561,8 @@ class ArchiveReader:
         info = self._infos.get(ref) if isinstance(ref, str) and ref not in JSON_MEMBERS else None
         if info is not None:
             self.check_expansion(info)  # loaders allocate `size` before they read
+            if self.progress is not None:
+                self.progress.member_done()
             return MemberSource(self, info, path)
         where = format_path(path)
         if not isinstance(ref, str):

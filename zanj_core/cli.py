@@ -82,7 +82,35 @@ def _warn_lines(messages: Sequence[str]) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    return ZANJ().open(args.file)
+    return ZANJ().open(args.file, storage_options=args.storage_options)
+
+
+def _storage_option(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE`, VALUE read as JSON when it is JSON (`anon=true`, `client_kwargs={...}`), else text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def _file_arguments() -> argparse.ArgumentParser:
+    """FILE and its fsspec options, shared by the subcommands that open a file."""
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("file", metavar="FILE", help="a path, or a URL such as s3://bucket/x.zanj (zanj-core[remote])")
+    shared.add_argument(
+        "-o",
+        "--storage-option",
+        dest="storage_option_pairs",
+        type=_storage_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an fsspec storage option for a URL, e.g. anon=true (repeatable; VALUE is JSON or text)",
+    )
+    return shared
 
 
 def _plugins_report() -> list[dict[str, Any]]:
@@ -271,7 +299,7 @@ def cmd_meta(args: argparse.Namespace) -> int:
     with _open(args) as opened:
         meta = opened.meta
         names = opened.reader.names()
-        file_size = os.path.getsize(opened.path)
+        file_size = opened.reader.byte_source.size
         ctx = LoadContext(opened.zanj, opened.reader, meta, REGISTRY)
         plugins = meta.get("plugins") if isinstance(meta.get("plugins"), dict) else {}
         tags = {tag: ctx.loader_for(tag) is not None for tag in plugins}
@@ -313,7 +341,7 @@ def cmd_meta(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check every member's CRC, the structure and the plugins; exit 1 if anything is wrong."""
-    report = verify_file(args.file, load=args.load)
+    report = verify_file(args.file, load=args.load, storage_options=args.storage_options)
     if args.json:
         print(json.dumps(report.as_json(), indent=1))
         return 0 if report.ok else 1
@@ -341,17 +369,18 @@ def build_parser() -> argparse.ArgumentParser:
         "'a/0/b' (dict keys and list indices separated by '/').",
     )
     parser.add_argument("--version", action="version", version=f"zanj-core {__version__}")
+    file_arguments = _file_arguments()
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     ls = sub.add_parser(
         "ls",
+        parents=[file_arguments],
         help="list the items of a file with their types, shapes, dtypes and sizes",
         description="List the items of FILE (or of the item at PATH) as a tree: type tag, shape and "
         "dtype (or item count, or value), data size, and the member holding the data. Reads the "
         "JSON members only. Items whose plugin is missing are listed with what to install.",
     )
-    ls.add_argument("file", metavar="FILE")
     ls.add_argument("path", metavar="PATH", nargs="?", default=None, help="list only this item (default: all)")
     ls.add_argument("--depth", type=int, default=None, metavar="N", help="list N levels below PATH at most")
     ls.add_argument(
@@ -362,12 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser(
         "show",
+        parents=[file_arguments],
         help="print one item",
         description="Load and print the item at PATH. Arrays and tensors over 1 MiB show their first and "
         "last rows (only those rows are read); frames are summarised by pandas. A dataclass whose class "
         "is not defined here is shown as its fields.",
     )
-    show.add_argument("file", metavar="FILE")
     show.add_argument("path", metavar="PATH", help="the item, e.g. 'layers/0/weight' ('' for the root)")
     show.add_argument("--rows", type=int, default=3, metavar="N", help="rows shown at each end of large arrays")
     show.add_argument(
@@ -377,22 +406,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     meta = sub.add_parser(
         "meta",
+        parents=[file_arguments],
         help="print the file's metadata",
         description="Print the metadata of FILE: format version, writer, settings, and each plugin the "
         "file needs with whether it is installed here.",
     )
-    meta.add_argument("file", metavar="FILE")
     meta.add_argument("--json", action="store_true", help="print the metadata member as JSON")
     meta.set_defaults(func=cmd_meta)
 
     verify = sub.add_parser(
         "verify",
+        parents=[file_arguments],
         help="check every member's checksum, the structure and the plugins",
         description="Check FILE completely: the zip directory, every member's local header and CRC-32, the "
         "JSON members, every $ref, and that every format tag has a loader installed. Exits 0 if all is "
         "well, 1 otherwise, naming each bad member.",
     )
-    verify.add_argument("file", metavar="FILE")
     verify.add_argument(
         "--load", action="store_true", help="also load every item that has a data member (slower, deeper)"
     )
@@ -414,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.storage_options = dict(getattr(args, "storage_option_pairs", [])) or None
     if getattr(args, "rows", 1) < 1 or getattr(args, "max_lines", 0) < 0 or (getattr(args, "depth", None) or 0) < 0:
         parser.error("--rows must be at least 1; --max-lines and --depth must not be negative")
     try:

@@ -23,6 +23,10 @@ class ZanjFileNotFoundError(ZanjError, FileNotFoundError):
     """The path given to read does not exist or is not a regular file."""
 
 
+class ZanjRemoteError(ZanjError, OSError):
+    """A remote store or server failed a request (network, permissions, a refused upload)."""
+
+
 class ZanjKeyError(ZanjError, KeyError):
     """A path given to an open file names no item in it; the message lists the closest keys."""
 
@@ -56,6 +60,10 @@ class ZanjMissingPluginWarning(UserWarning):
 
 class ZanjMissingClassWarning(ZanjMissingPluginWarning):
     """A dataclass or enum named in the file is not defined by the running program."""
+
+
+class ZanjRemoteWarning(UserWarning):
+    """A remote read works, but slowly: the server sends whole files instead of byte ranges."""
 
 
 class ZanjBrokenPluginWarning(UserWarning):

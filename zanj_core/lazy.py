@@ -9,7 +9,6 @@ hook. Loading an item reads only the members under it; `info` and `tree` read no
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from zanj_core.errors import (
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, JSONdict, JSONitem, LoaderHandler, ObjectPath, format_path
 from zanj_core.loading import LoadContext
 from zanj_core.registry import REGISTRY
+from zanj_core.storage import Location
 
 if TYPE_CHECKING:
     from zanj_core.zanj import ZANJ
@@ -162,14 +162,24 @@ class ZanjFile:
     after closing: they keep the mapping alive.
     """
 
-    def __init__(self, zanj: ZANJ, path: str | os.PathLike[str], *, mmap: bool = False, **options: Any) -> None:
+    def __init__(
+        self,
+        zanj: ZANJ,
+        path: Location,
+        *,
+        mmap: bool = False,
+        storage_options: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> None:
         if options:
             zanj.check_read_options(options)
         self.zanj = zanj
         self.options = options
         self.mmap = mmap
         self._reader: ArchiveReader | None = None
-        reader = ArchiveReader(path, zanj.read_limits, mmap=mmap, verify_checksums=zanj.verify_checksums)
+        reader = ArchiveReader(
+            path, zanj.read_limits, mmap=mmap, verify_checksums=zanj.verify_checksums, storage_options=storage_options
+        )
         try:
             self.meta: JSONdict = reader.read_meta()
             """The file's metadata: format version, writer, settings, plugins used."""

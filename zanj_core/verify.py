@@ -24,6 +24,7 @@ from zanj_core.externals import JSONL
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, format_path
 from zanj_core.loading import LoadContext
 from zanj_core.registry import REGISTRY
+from zanj_core.storage import Location
 from zanj_core.zipwriter import crc32_function
 
 if TYPE_CHECKING:
@@ -214,15 +215,20 @@ def _load_items(
         report.items_loaded += 1
 
 
-def verify_file(file_path: str | os.PathLike[str], zanj: ZANJ | None = None, load: bool = False) -> VerifyReport:
-    """Check `file_path` completely; see the module docstring. Never raises for a bad file:
-    everything found is in the report."""
+def verify_file(
+    file_path: Location,
+    zanj: ZANJ | None = None,
+    load: bool = False,
+    storage_options: dict[str, Any] | None = None,
+) -> VerifyReport:
+    """Check `file_path` (a path, URL or binary file object) completely; see the module
+    docstring. Never raises for a bad file: everything found is in the report."""
     from zanj_core.zanj import ZANJ
 
     zanj = zanj or ZANJ()
-    report = VerifyReport(file=os.fspath(file_path))
+    report = VerifyReport(file=str(getattr(file_path, "name", None) or os.fspath(file_path)))  # type: ignore[arg-type]
     try:
-        reader = ArchiveReader(file_path, zanj.read_limits)
+        reader = ArchiveReader(file_path, zanj.read_limits, storage_options=storage_options)
     except ZanjError as exc:
         report.problems.append(Problem(str(exc)))
         return report

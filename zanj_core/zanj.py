@@ -7,16 +7,17 @@ import os
 import sys
 import zipfile
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, Union
 
-from zanj_core.archive import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, ReadLimits, write_archive
+from zanj_core.archive import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, ReadLimits, write_zip
 from zanj_core.compat06 import COMPAT_VERSIONS, check_readable_by_zanj06
 from zanj_core.errors import ZanjError, ZanjSerializationError
 from zanj_core.handlers import JSONdict, LoaderHandler, MemberFormat, SerializerHandler
 from zanj_core.lazy import ZanjFile
+from zanj_core.progress import ProgressBar, require_tqdm
 from zanj_core.registry import REGISTRY
 from zanj_core.saving import SaveContext
+from zanj_core.storage import Location, is_file_object, publish
 
 ERROR_MODES = ("except", "warn", "ignore")
 
@@ -56,6 +57,8 @@ class ZANJ:
     - `verify_checksums`: check the CRC of uncompressed binary members as they are read.
       Off by default, as in torch.load and safetensors: checking costs more than the read.
       Compressed members are always checked; `zanj verify FILE` checks every member.
+    - `progress`: draw progress bars (tqdm, the `progress` extra) for saves, uploads and
+      reads, counting bytes of data members and members done.
     - `compat="0.6"`: write files that zanj 0.6.0 reads back to equal objects; an object it
       cannot represent (a set, bytes, bfloat16, a typed frame...) makes the save fail with a
       `ZanjSerializationError` naming it, so no file it would misread is ever written.
@@ -75,6 +78,7 @@ class ZANJ:
         read_limits: ReadLimits | None = None,
         verify_checksums: bool = False,
         compat: str | None = None,
+        progress: bool = False,
     ) -> None:
         self.error_mode: str = _normalize_error_mode(error_mode)
         for name, value in (
@@ -104,6 +108,9 @@ class ZANJ:
         if compat is not None and compat not in COMPAT_VERSIONS:
             raise ZanjError(f"compat must be None or one of {COMPAT_VERSIONS}, got {compat!r}")
         self.compat: str | None = compat
+        if progress:
+            require_tqdm()
+        self.progress = bool(progress)
         serializers: list[SerializerHandler] = []
         loaders: dict[str, LoaderHandler] = {}
         formats: dict[str, MemberFormat] = {}
@@ -170,17 +177,26 @@ class ZANJ:
                 f"unknown read option(s) {unknown}: no installed plugin declares them. Options accepted: {accepted}"
             )
 
-    def save(self, obj: Any, file_path: str | os.PathLike[str]) -> str:
-        """Save `obj` to `file_path` (`.zanj` appended if missing); returns the path written.
+    def save(
+        self, obj: Any, file_path: Location, *, storage_options: dict[str, Any] | None = None
+    ) -> str:
+        """Save `obj` to `file_path`; returns the path or URL written.
 
-        Parent folders are created. The file appears only once complete: on any error the
-        previous file at that path, if any, is left untouched and no partial file remains.
+        `file_path` is a local path (`.zanj` appended if missing; parent folders are created),
+        an fsspec URL such as `s3://bucket/run/model.zanj` (the `remote` extra;
+        `storage_options` go to fsspec), or a binary file object, written from its position.
+        The file appears only once complete: on any error the previous file at that path, if
+        any, is left untouched and no partial file remains (a remote file is uploaded in one
+        final step; a file object is cut back to where the save began).
         """
-        path = os.fspath(file_path)
-        if not isinstance(path, str):
-            raise ZanjError(f"file_path must be a str or os.PathLike of str, got {type(file_path).__name__}")
-        if not path.endswith(".zanj"):
-            path += ".zanj"
+        if not is_file_object(file_path):
+            path = os.fspath(file_path)  # type: ignore[arg-type]
+            if not isinstance(path, str):
+                raise ZanjError(f"file_path must be a str or os.PathLike of str, got {type(file_path).__name__}")
+            if not path.endswith(".zanj"):
+                path += ".zanj"
+            file_path = path
+        label = str(getattr(file_path, "name", None) or file_path)
         ctx = SaveContext(self)
         try:
             tree = ctx.serialize(obj)
@@ -192,30 +208,65 @@ class ZANJ:
         except ZanjError:
             raise
         except RecursionError as exc:
-            raise ZanjSerializationError(f"saving {path}: the object is nested too deeply to write as JSON") from exc
+            raise ZanjSerializationError(f"saving {label}: the object is nested too deeply to write as JSON") from exc
         except (TypeError, ValueError) as exc:
             raise ZanjSerializationError(
-                f"saving {path}: a handler produced a value that is not plain JSON ({exc}); "
+                f"saving {label}: a handler produced a value that is not plain JSON ({exc}); "
                 "handlers must return dict/list/str/int/finite float/bool/None"
             ) from exc
-        write_archive(Path(path), [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)], ctx.members, self.compress)
-        return path
+        json_members = [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)]
+        known_sizes = [m.size_hint for m in ctx.members if m.size_hint is not None]
+        total = sum(known_sizes) if len(known_sizes) == len(ctx.members) else None
 
-    def open(self, file_path: str | os.PathLike[str], *, mmap: bool = False, **options: Any) -> ZanjFile:
+        def write(fh: Any) -> None:
+            with ProgressBar(self.progress, f"saving {label}", total, len(ctx.members)) as bar:
+                write_zip(fh, json_members, ctx.members, self.compress, bar)
+
+        return publish(file_path, write, storage_options, self.progress)
+
+    def open(
+        self,
+        file_path: Location,
+        *,
+        mmap: bool = False,
+        storage_options: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> ZanjFile:
         """Open a file to look inside and load only what is asked for.
 
         Reads the zip directory and the JSON members only; `f["a/0/w"]` then loads one item,
         `f.info(path)` / `f.tree()` describe items without reading data, `f.slice(path)[a:b]`
-        reads rows of an array. Use it as a context manager. `mmap` and `options` are as in `read`.
+        reads rows of an array. Over a URL each of these fetches only the byte ranges it needs.
+        Use it as a context manager. `mmap`, `storage_options` and `options` are as in `read`.
         """
-        return ZanjFile(self, file_path, mmap=mmap, **options)
+        return ZanjFile(self, file_path, mmap=mmap, storage_options=storage_options, **options)
 
-    def read(self, file_path: str | os.PathLike[str], *, mmap: bool = False, **options: Any) -> Any:
-        """Read the object saved in `file_path`.
+    def read(
+        self,
+        file_path: Location,
+        *,
+        mmap: bool = False,
+        storage_options: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        """Read the object saved in `file_path`: a local path, an fsspec URL (`s3://...`,
+        `https://...`; the `remote` extra, with `storage_options` passed to fsspec) or a
+        binary file object.
 
         `mmap=True` asks plugins to return data backed by a memory map of the file (uncompressed
-        binary members only; compressed ones are copied). Other keyword options go to plugins
-        that declare them (`zanj plugins` lists them), e.g. `map_location="cuda"` for zanj-torch.
+        binary members of local files only; other data is copied). Other keyword options go to
+        plugins that declare them (`zanj plugins` lists them), e.g. `map_location="cuda"` for
+        zanj-torch.
         """
-        with self.open(file_path, mmap=mmap, **options) as opened:
-            return opened.load()
+        with self.open(file_path, mmap=mmap, storage_options=storage_options, **options) as opened:
+            if not self.progress:
+                return opened.load()
+            reader = opened.reader
+            data_members = [reader.info(name) for name in reader.names() if name not in (MAIN_MEMBER, META_MEMBER)]
+            total = sum(info.compress_size for info in data_members)
+            with ProgressBar(True, f"reading {opened.path}", total, len(data_members)) as bar:
+                reader.progress, reader.byte_source.on_read = bar, bar.update
+                try:
+                    return opened.load()
+                finally:
+                    reader.progress, reader.byte_source.on_read = None, None

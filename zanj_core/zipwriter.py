@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import struct
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
@@ -91,6 +92,8 @@ class MemberWriter:
             fh.write(view)
             self._compressed += nbytes
         self._size += nbytes
+        if self._archive.on_write is not None:
+            self._archive.on_write(nbytes)
         return nbytes
 
     def close(self) -> None:
@@ -135,8 +138,10 @@ class MemberWriter:
 class ZipWriter:
     """Writes a zip archive sequentially to a seekable binary file."""
 
-    def __init__(self, fh: IO[bytes], level: int = 6) -> None:
+    def __init__(self, fh: IO[bytes], level: int = 6, on_write: Callable[[int], None] | None = None) -> None:
         self.crc32 = crc32_function()
+        self.on_write = on_write
+        """Told the size of every chunk written to a member (progress bars)."""
         self.fh = fh
         self.level = level
         self.entries: list[_Entry] = []

@@ -1,0 +1,226 @@
+"""fsspec URLs (`s3://`, `gs://`, `memory://`, `http(s)://`...): range reads, and saves that
+appear in one final upload. Needs the `remote` extra (`pip install "zanj-core[remote]"`).
+
+Reading fetches only what the archive reader asks for: the zip directory from the file's end,
+the JSON members, then each member loaded. Small reads fetch a window around them (so the
+directory, the JSON members and runs of small members come in a few requests) and a few
+windows are kept; a read as large as a window goes straight to the destination in one request.
+A server that ignores `Range` (Python's `http.server`, say) sends the whole file, which is
+then kept in a temporary file and read from there, with a warning.
+
+Saving writes the archive to a local temporary file, then uploads it with one `put_file`: an
+object store shows the object only once that upload completes (a multipart upload that fails
+is aborted), so readers see the old object or the new one, never part of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjRemoteError, ZanjRemoteWarning
+from zanj_core.progress import ProgressBar
+from zanj_core.storage import ByteSource, LocalFileSource
+
+REMOTE_EXTRA_HINT = 'pip install "zanj-core[remote]"'
+READ_WINDOW = 256 * 1024
+"""Bytes fetched for a read smaller than this (headers, the directory, small members)."""
+KEPT_WINDOWS = 8
+READ_ONLY_PROTOCOLS = frozenset({"http", "https"})
+
+
+def filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, str]:
+    """The fsspec filesystem and path for `url`, with clear errors for what is missing."""
+    try:
+        import fsspec.core
+    except ImportError as exc:
+        raise ZanjError(
+            f"{url}: reading and saving URLs needs fsspec and the package of the URL's protocol: {REMOTE_EXTRA_HINT}"
+        ) from exc
+    if storage_options is not None and not isinstance(storage_options, dict):
+        raise ZanjError(f"storage_options must be a dict or None, got {type(storage_options).__name__}")
+    try:
+        return fsspec.core.url_to_fs(url, **(storage_options or {}))  # type: ignore[no-any-return]
+    except ImportError as exc:  # the protocol's package (s3fs, gcsfs, aiohttp...) is missing
+        raise ZanjError(f"{url}: {exc}. {REMOTE_EXTRA_HINT} installs s3fs, gcsfs and aiohttp") from exc
+    except ValueError as exc:  # a protocol fsspec does not know
+        raise ZanjError(f"{url}: fsspec cannot open this URL: {exc}") from exc
+    except TypeError as exc:  # storage_options the filesystem does not take
+        raise ZanjError(f"{url}: storage_options were not accepted by fsspec: {exc}") from exc
+
+
+@contextlib.contextmanager
+def remote_errors(url: str, action: str) -> Iterator[None]:
+    """Turn what fsspec and the protocol packages raise into `ZanjError`s naming the URL."""
+    try:
+        yield
+    except ZanjError:
+        raise
+    except FileNotFoundError as exc:
+        raise ZanjFileNotFoundError(f"no such file: {url}") from exc
+    except Exception as exc:  # botocore, aiohttp, gcsfs and OSError all signal failures their own way
+        raise ZanjRemoteError(f"{url}: {action} failed: {type(exc).__name__}: {exc}") from exc
+
+
+class RemoteSource(ByteSource):
+    """A file behind an fsspec URL, read with range requests."""
+
+    def __init__(self, fs: Any, path: str, url: str, size: int) -> None:
+        self._fs = fs
+        self._path = path
+        self.url = url
+        self.name = url
+        self.size = size
+        self._windows: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._whole: LocalFileSource | None = None
+        """The whole file in a temporary file, once the server has sent all of it."""
+
+    @classmethod
+    def open(cls, url: str, storage_options: dict[str, Any] | None) -> ByteSource:
+        fs, path = filesystem(url, storage_options)
+        with remote_errors(url, "looking up the file"):
+            info = fs.info(path)
+        if info.get("type") == "directory":
+            raise ZanjFileNotFoundError(f"not a file: {url} is a directory")
+        size = info.get("size")
+        source = cls(fs, path, url, size if isinstance(size, int) and size >= 0 else 0)
+        if not isinstance(size, int) or size < 0:  # without a size there are no ranges to ask for
+            source._download_whole(None)
+        return source
+
+    def read_at(self, view: memoryview, offset: int) -> int:
+        length = min(view.nbytes, self.size - offset)
+        if length <= 0:
+            return 0
+        if self._whole is not None:
+            return self._whole.read_at(view[:length], offset)  # counted when it arrived
+        with self._lock:
+            for start, data in self._windows.items():
+                if start <= offset < start + len(data):
+                    self._windows.move_to_end(start)
+                    got = min(length, start + len(data) - offset)
+                    view[:got] = data[offset - start : offset - start + got]
+                    return got
+        if length >= READ_WINDOW:
+            data = self._fetch(offset, offset + length)
+            if self._whole is not None:
+                return self.read_at(view, offset)
+            view[:length] = data
+            return length
+        # a small read: fetch the window from it onwards (the whole file when that is small, the
+        # file's last window near its end), stopping where a kept window begins
+        if self.size <= 2 * READ_WINDOW:
+            start, end = 0, self.size
+        else:
+            start = offset if self.size - offset > READ_WINDOW else self.size - READ_WINDOW
+            end = start + READ_WINDOW
+        with self._lock:
+            end = min([end, *(kept for kept in self._windows if offset < kept < end)])
+        data = self._fetch(start, end)
+        if self._whole is not None:
+            return self.read_at(view, offset)
+        with self._lock:
+            self._windows[start] = data
+            while len(self._windows) > KEPT_WINDOWS:
+                self._windows.popitem(last=False)
+        got = min(length, start + len(data) - offset)
+        view[:got] = data[offset - start : offset - start + got]
+        return got
+
+    def _fetch(self, start: int, end: int) -> bytes:
+        with remote_errors(self.url, f"reading bytes {start}..{end}"):
+            data = self._fs.cat_file(self._path, start=start, end=end)
+        self._count(len(data))
+        if len(data) == end - start:
+            return bytes(data)
+        if len(data) == self.size:  # the server ignored Range and sent everything
+            self._download_whole(bytes(data))
+            return b""
+        raise ZanjFormatError(
+            f"{self.name}: asked for bytes {start}..{end} of a {self.size}-byte file and got {len(data)}; "
+            "the file changed or was truncated while being read"
+        )
+
+    def _download_whole(self, body: bytes | None) -> None:
+        """Keep the whole file in a temporary file: when the server ignores ranges, or gives no size."""
+        warnings.warn(
+            f"{self.name}: the server does not serve byte ranges (or gives no size), so the whole file "
+            "is downloaded to a temporary file; reading one item transfers everything",
+            ZanjRemoteWarning,
+            stacklevel=2,
+        )
+        spool = tempfile.TemporaryFile()
+        try:
+            if body is not None:
+                spool.write(body)
+            else:
+                with remote_errors(self.url, "downloading"), self._fs.open(self._path, "rb") as remote:
+                    shutil.copyfileobj(_Counting(remote, self._count), spool, 1 << 20)
+            spool.flush()
+            whole = LocalFileSource(Path(str(self.name)), spool)  # type: ignore[arg-type]
+        except BaseException:
+            spool.close()
+            raise
+        self.size = whole.size
+        self._whole = whole
+        self._windows.clear()
+
+    def close(self) -> None:
+        if self._whole is not None:
+            self._whole.close()
+        self._windows.clear()
+
+
+class _Counting:
+    """A read-only stream that reports how many bytes pass through it."""
+
+    def __init__(self, stream: Any, count: Callable[[int], int]) -> None:
+        self._stream = stream
+        self._count = count
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._stream.read(size)
+        self._count(len(data))
+        return data
+
+
+def upload(url: str, write: Callable[[BinaryIO], None], storage_options: dict[str, Any] | None, progress: bool) -> None:
+    """Write the archive to a local temporary file, then publish it with one upload."""
+    fs, path = filesystem(url, storage_options)
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    if protocols & READ_ONLY_PROTOCOLS:
+        raise ZanjError(
+            f"cannot save to {url}: HTTP URLs are read-only here; save to an object store (s3://, gs://...) "
+            "or a local path, and serve that"
+        )
+    with tempfile.TemporaryDirectory(prefix="zanj-upload-") as folder:
+        local = Path(folder) / "archive.zanj"
+        with open(local, "xb") as fh:
+            write(fh)
+        size = local.stat().st_size
+        with ProgressBar(progress, f"uploading {url}", size, 1) as bar:
+            with remote_errors(url, "uploading"):
+                fs.put_file(str(local), path, callback=_progress_callback(bar))
+            bar.member_done()
+
+
+def _progress_callback(bar: ProgressBar) -> Any:
+    """An fsspec callback that moves `bar` (fsspec reports the size, then increments)."""
+    from fsspec.callbacks import Callback
+
+    class BarCallback(Callback):  # type: ignore[misc]
+        def call(self, *args: Any, **kwargs: Any) -> None:
+            if self.size is not None:
+                bar.set_total(int(self.size))
+            if self.value > bar.bytes:
+                bar.update(int(self.value) - bar.bytes)
+
+    return BarCallback()
