@@ -24,7 +24,8 @@ nox.options.error_on_missing_interpreters = True
 
 def _install_everything(session: nox.Session) -> None:
     session.install(TORCH_PIN)  # first, so zanj-torch's wide torch range is already satisfied
-    session.install("-e", ".[test]")
+    # remote storage tests run against moto's S3 server, started by the test fixtures
+    session.install("-e", ".[test,remote,progress]", "moto[server]>=5")
     for pyproject in PLUGINS:
         session.install("-e", str(Path(pyproject).parent))
 

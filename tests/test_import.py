@@ -1,11 +1,12 @@
-"""`import zanj_core` stays light: no numpy, torch or pandas, no muutils dataclass machinery."""
+"""`import zanj_core` stays light: no numpy, torch or pandas, no muutils dataclass machinery, and
+no fsspec or tqdm unless a URL is used or a progress bar drawn."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("numpy", "torch", "pandas", "pyarrow")
+HEAVY = ("numpy", "torch", "pandas", "pyarrow", "fsspec", "aiohttp", "s3fs", "tqdm")
 
 
 def _modules_after(code: str) -> set[str]:

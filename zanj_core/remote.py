@@ -57,13 +57,16 @@ def filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, s
 
 
 @contextlib.contextmanager
-def remote_errors(url: str, action: str) -> Iterator[None]:
-    """Turn what fsspec and the protocol packages raise into `ZanjError`s naming the URL."""
+def remote_errors(url: str, action: str, reading: bool = True) -> Iterator[None]:
+    """Turn what fsspec and the protocol packages raise into `ZanjError`s naming the URL (a
+    missing file is `ZanjFileNotFoundError` when reading; when saving it is a missing bucket)."""
     try:
         yield
     except ZanjError:
         raise
     except FileNotFoundError as exc:
+        if not reading:
+            raise ZanjRemoteError(f"{url}: {action} failed: {exc} (does the bucket exist?)") from exc
         raise ZanjFileNotFoundError(f"no such file: {url}") from exc
     except Exception as exc:  # botocore, aiohttp, gcsfs and OSError all signal failures their own way
         raise ZanjRemoteError(f"{url}: {action} failed: {type(exc).__name__}: {exc}") from exc
@@ -207,7 +210,7 @@ def upload(url: str, write: Callable[[BinaryIO], None], storage_options: dict[st
             write(fh)
         size = local.stat().st_size
         with ProgressBar(progress, f"uploading {url}", size, 1) as bar:
-            with remote_errors(url, "uploading"):
+            with remote_errors(url, "uploading", reading=False):
                 fs.put_file(str(local), path, callback=_progress_callback(bar))
             bar.member_done()
 

@@ -234,7 +234,9 @@ def _location_text(location: Location) -> str:
 
 def _no_storage_options_for_file_objects(storage_options: dict[str, Any] | None) -> None:
     if storage_options:
-        raise ZanjError("storage_options apply to URLs; a file object is already open, so there is nothing to pass them to")
+        raise ZanjError(
+            "storage_options apply to URLs; a file object is already open, so there is nothing to pass them to"
+        )
 
 
 def _readable(fh: IO[bytes]) -> bool:

@@ -177,9 +177,7 @@ class ZANJ:
                 f"unknown read option(s) {unknown}: no installed plugin declares them. Options accepted: {accepted}"
             )
 
-    def save(
-        self, obj: Any, file_path: Location, *, storage_options: dict[str, Any] | None = None
-    ) -> str:
+    def save(self, obj: Any, file_path: Location, *, storage_options: dict[str, Any] | None = None) -> str:
         """Save `obj` to `file_path`; returns the path or URL written.
 
         `file_path` is a local path (`.zanj` appended if missing; parent folders are created),
