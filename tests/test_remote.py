@@ -10,8 +10,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytest.importorskip("fsspec")
 
@@ -76,6 +79,34 @@ def test_garbage_at_a_url_is_a_format_error() -> None:
         ZANJ().read(url)
 
 
+@given(
+    size=st.integers(0, 60_000),
+    reads=st.lists(st.tuples(st.integers(0, 70_000), st.integers(0, 20_000)), max_size=25),
+    read_ahead=st.booleans(),
+)
+def test_range_reads_match_the_bytes(size: int, reads: list[tuple[int, int]], read_ahead: bool) -> None:
+    """Whatever the order and size of reads, the window cache hands back the file's bytes."""
+    import fsspec
+
+    import zanj_core.remote as remote
+
+    data = bytes((i * 7919) % 251 for i in range(size))
+    url = _memory_url()
+    fsspec.filesystem("memory").pipe_file(url, data)
+    small = {"READ_WINDOW": 1024, "LARGE_PIECE": 3000, "SEQUENTIAL_WINDOW": 8192, "KEPT_WINDOWS": 3}
+    with mock.patch.multiple(remote, **small):
+        source = remote.RemoteSource.open(url, None)
+        if read_ahead:
+            source.read_ahead()
+        for offset, length in reads:
+            buffer = bytearray(length)
+            got = source.read_at(memoryview(buffer), offset)
+            want = data[offset : offset + length]
+            assert 0 < got <= len(want) or got == len(want) == 0
+            assert bytes(buffer[:got]) == want[:got]
+        assert source.bytes_read <= max(size, 1) * (len(reads) + 1)
+
+
 def test_unknown_protocol_and_bad_storage_options() -> None:
     with pytest.raises(ZanjError, match="fsspec cannot open this URL"):
         ZANJ().read("nosuchprotocol://x/y.zanj")
@@ -134,6 +165,18 @@ def test_http_read_transfers_about_the_file_once(served: tuple[Path, RangeHTTPSe
     assert server.bytes_sent <= size + 2 * READ_WINDOW
 
 
+def test_http_full_read_fetches_ahead_in_few_requests(served: tuple[Path, RangeHTTPServer]) -> None:
+    """`read` fetches many members per round of requests, not one request per member."""
+    folder, server = served
+    blobs = {f"b{i:03d}": bytes([i]) * 40_000 for i in range(200)}  # 200 members, 8 MB
+    ZANJ().save(blobs, folder / "many.zanj")
+    size = (folder / "many.zanj").stat().st_size
+    server.reset_counts()
+    assert ZANJ().read(f"{server.url}/many.zanj") == blobs
+    assert len(server.requests) <= 6
+    assert server.bytes_sent <= size + 2 * READ_WINDOW
+
+
 def test_http_open_128_mib_load_one_4_mib_item_transfers_under_6_mib(
     served: tuple[Path, RangeHTTPServer],
 ) -> None:
@@ -167,6 +210,22 @@ def test_http_slice_reads_only_its_rows(served: tuple[Path, RangeHTTPServer]) ->
         rows = opened.slice("m")[1000:1010]
     np.testing.assert_array_equal(rows, matrix[1000:1010])
     assert server.bytes_sent < 2 * READ_WINDOW  # 40 KiB of rows, plus a header window
+
+
+def test_http_large_reads_come_in_concurrent_pieces(
+    served: tuple[Path, RangeHTTPServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zanj_core.remote
+
+    monkeypatch.setattr(zanj_core.remote, "LARGE_PIECE", 1 << 20)
+    folder, server = served
+    blob = bytes(range(251)) * (10 * MiB // 251)  # about 10 MiB: ten pieces, in three groups
+    ZANJ().save({"blob": blob}, folder / "blob.zanj")
+    with ZANJ().open(f"{server.url}/blob.zanj") as opened:
+        server.reset_counts()
+        assert opened["blob"] == blob
+    pieces = [sent for wanted, sent in server.requests if sent == 1 << 20]
+    assert len(pieces) >= 9 and server.bytes_sent < len(blob) + 2 * READ_WINDOW
 
 
 def test_http_server_ignoring_range_is_read_whole_with_a_warning(tmp_path: Path) -> None:

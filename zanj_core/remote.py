@@ -4,7 +4,8 @@ appear in one final upload. Needs the `remote` extra (`pip install "zanj-core[re
 Reading fetches only what the archive reader asks for: the zip directory from the file's end,
 the JSON members, then each member loaded. Small reads fetch a window around them (so the
 directory, the JSON members and runs of small members come in a few requests) and a few
-windows are kept; a read as large as a window goes straight to the destination in one request.
+windows are kept; a read as large as a window goes straight to its destination, in pieces
+fetched a few at a time.
 A server that ignores `Range` (Python's `http.server`, say) sends the whole file, which is
 then kept in a temporary file and read from there, with a warning.
 
@@ -33,6 +34,12 @@ REMOTE_EXTRA_HINT = 'pip install "zanj-core[remote]"'
 READ_WINDOW = 256 * 1024
 """Bytes fetched for a read smaller than this (headers, the directory, small members)."""
 KEPT_WINDOWS = 8
+LARGE_PIECE = 16 * 1024 * 1024
+"""Large reads are fetched in pieces of this size..."""
+CONCURRENT_PIECES = 4
+"""...this many at a time: enough to fill a link to an object store, little memory in flight."""
+SEQUENTIAL_WINDOW = 64 * 1024 * 1024
+"""What a whole-file read fetches ahead: many members per round of concurrent requests."""
 READ_ONLY_PROTOCOLS = frozenset({"http", "https"})
 
 
@@ -81,7 +88,9 @@ class RemoteSource(ByteSource):
         self.url = url
         self.name = url
         self.size = size
-        self._windows: OrderedDict[int, bytes] = OrderedDict()
+        self._windows: OrderedDict[int, bytearray] = OrderedDict()
+        self._window = READ_WINDOW
+        self._kept = KEPT_WINDOWS
         self._lock = threading.Lock()
         self._whole: LocalFileSource | None = None
         """The whole file in a temporary file, once the server has sent all of it."""
@@ -112,45 +121,77 @@ class RemoteSource(ByteSource):
                     got = min(length, start + len(data) - offset)
                     view[:got] = data[offset - start : offset - start + got]
                     return got
-        if length >= READ_WINDOW:
-            data = self._fetch(offset, offset + length)
-            if self._whole is not None:
-                return self.read_at(view, offset)
-            view[:length] = data
-            return length
+        if length >= self._window:
+            return self._read_large(view[:length], offset)
         # a small read: fetch the window from it onwards (the whole file when that is small, the
         # file's last window near its end), stopping where a kept window begins
         if self.size <= 2 * READ_WINDOW:
             start, end = 0, self.size
+        elif self.size - offset <= READ_WINDOW:
+            start, end = self.size - READ_WINDOW, self.size
         else:
-            start = offset if self.size - offset > READ_WINDOW else self.size - READ_WINDOW
-            end = start + READ_WINDOW
-        with self._lock:
-            end = min([end, *(kept for kept in self._windows if offset < kept < end)])
-        data = self._fetch(start, end)
-        if self._whole is not None:
+            start, end = offset, min(offset + self._window, self.size)
+        with self._lock:  # never fetch again what a kept window holds
+            for kept, data in self._windows.items():
+                if start < kept + len(data) <= offset:
+                    start = kept + len(data)
+                if offset < kept < end:
+                    end = kept
+        data = bytearray(end - start)
+        self._read_large(memoryview(data), start)
+        if self._whole is not None:  # the server ignored Range: read the local copy
             return self.read_at(view, offset)
         with self._lock:
             self._windows[start] = data
-            while len(self._windows) > KEPT_WINDOWS:
+            while len(self._windows) > self._kept:
                 self._windows.popitem(last=False)
         got = min(length, start + len(data) - offset)
         view[:got] = data[offset - start : offset - start + got]
         return got
 
-    def _fetch(self, start: int, end: int) -> bytes:
-        with remote_errors(self.url, f"reading bytes {start}..{end}"):
-            data = self._fs.cat_file(self._path, start=start, end=end)
-        self._count(len(data))
-        if len(data) == end - start:
-            return bytes(data)
-        if len(data) == self.size:  # the server ignored Range and sent everything
-            self._download_whole(bytes(data))
-            return b""
-        raise ZanjFormatError(
-            f"{self.name}: asked for bytes {start}..{end} of a {self.size}-byte file and got {len(data)}; "
-            "the file changed or was truncated while being read"
-        )
+    def read_ahead(self) -> None:
+        """The whole file is about to be read in order (`ZANJ.read`): fetch ahead in windows of
+        `SEQUENTIAL_WINDOW`, whose pieces come concurrently, instead of one request per member."""
+        self._window = SEQUENTIAL_WINDOW
+        self._kept = 2
+
+    def _read_large(self, view: memoryview, offset: int) -> int:
+        """Fill `view` straight from the server: pieces of `LARGE_PIECE` bytes, up to
+        `CONCURRENT_PIECES` at a time (async filesystems fetch those concurrently), so a read
+        of any size holds at most that many pieces in flight besides its destination."""
+        length = view.nbytes
+        pieces = [(at, min(at + LARGE_PIECE, offset + length)) for at in range(offset, offset + length, LARGE_PIECE)]
+        for first in range(0, len(pieces), CONCURRENT_PIECES):
+            group = pieces[first : first + CONCURRENT_PIECES]
+            for (start, end), data in zip(group, self._fetch(group), strict=True):
+                if self._whole is not None:  # the server ignored Range: read the local copy
+                    return self.read_at(view, offset)
+                view[start - offset : end - offset] = data
+        return length
+
+    def _fetch(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        """The bytes of each `(start, end)` range, checked to be exactly what was asked for."""
+        with remote_errors(self.url, f"reading bytes {ranges[0][0]}..{ranges[-1][1]}"):
+            if len(ranges) == 1:
+                found = [self._fs.cat_file(self._path, start=ranges[0][0], end=ranges[0][1])]
+            else:
+                found = self._fs.cat_ranges(
+                    [self._path] * len(ranges), [s for s, _ in ranges], [e for _, e in ranges], on_error="raise"
+                )
+        result = []
+        for (start, end), data in zip(ranges, found, strict=True):
+            self._count(len(data))
+            if len(data) == end - start:
+                result.append(bytes(data) if not isinstance(data, bytes) else data)
+            elif len(data) == self.size:  # the server ignored Range and sent everything
+                self._download_whole(bytes(data))
+                return [b""] * len(ranges)
+            else:
+                raise ZanjFormatError(
+                    f"{self.name}: asked for bytes {start}..{end} of a {self.size}-byte file and got {len(data)}; "
+                    "the file changed or was truncated while being read"
+                )
+        return result
 
     def _download_whole(self, body: bytes | None) -> None:
         """Keep the whole file in a temporary file: when the server ignores ranges, or gives no size."""

@@ -70,6 +70,9 @@ class ByteSource:
         """A descriptor of a regular file that can be memory-mapped, else None."""
         return None
 
+    def read_ahead(self) -> None:
+        """A hint that the whole file is about to be read in order (remote sources fetch ahead)."""
+
     def close(self) -> None:
         pass
 

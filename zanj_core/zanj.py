@@ -257,6 +257,7 @@ class ZANJ:
         zanj-torch.
         """
         with self.open(file_path, mmap=mmap, storage_options=storage_options, **options) as opened:
+            opened.reader.byte_source.read_ahead()
             if not self.progress:
                 return opened.load()
             reader = opened.reader
