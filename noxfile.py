@@ -24,8 +24,8 @@ nox.options.error_on_missing_interpreters = True
 
 def _install_everything(session: nox.Session) -> None:
     session.install(TORCH_PIN)  # first, so zanj-torch's wide torch range is already satisfied
-    # remote storage tests run against moto's S3 server, started by the test fixtures
-    session.install("-e", ".[test,remote,progress]", "moto[server]>=5")
+    # remote storage tests run against moto (S3) and gcp-storage-emulator (GCS), started by fixtures
+    session.install("-e", ".[test,remote,progress]", "moto[server]>=5", "gcp-storage-emulator")
     for pyproject in PLUGINS:
         session.install("-e", str(Path(pyproject).parent))
 

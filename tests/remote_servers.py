@@ -1,14 +1,14 @@
 """Real servers on the loopback interface for the remote-storage tests.
 
 `RangeHTTPServer` serves a folder over HTTP, honouring single `Range` requests (or ignoring
-them, to test the fallback), and counts every body byte it sends. `MotoS3Server` runs moto's
-S3 server in its own process, as a real S3 endpoint for s3fs.
+them, to test the fallback), and counts every body byte it sends. `MotoS3Server` (moto) and
+`GCSEmulator` (gcp-storage-emulator) run in their own processes, as real S3 and Google Cloud
+Storage endpoints for s3fs and gcsfs.
 """
 
 from __future__ import annotations
 
 import http.server
-import os
 import re
 import socket
 import subprocess
@@ -116,40 +116,32 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class MotoS3Server:
-    """moto's S3 server (`python -m moto.server`) in a child process on a free loopback port."""
+class _ChildServer:
+    """A server in a child process on a free loopback port, waited for until it answers."""
+
+    ready_path = "/"
 
     def __init__(self) -> None:
         self.port = _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
-    def storage_options(self) -> dict[str, Any]:
-        """What s3fs needs to talk to this server (moto accepts any credentials)."""
-        return {
-            "key": "testing",
-            "secret": "testing",
-            "client_kwargs": {"endpoint_url": self.endpoint, "region_name": "eu-west-1"},
-            "skip_instance_cache": True,
-        }
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
-    def __enter__(self) -> MotoS3Server:
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
+    def __enter__(self) -> _ChildServer:
+        self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=2):
+                with urllib.request.urlopen(self.endpoint + self.ready_path, timeout=2):
                     return self
+            except urllib.error.HTTPError:  # it answers, if only to say no
+                return self
             except (urllib.error.URLError, ConnectionError, OSError):
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     self.__exit__()
-                    raise RuntimeError(f"moto's S3 server did not start on {self.endpoint}") from None
+                    raise RuntimeError(f"{self.command()[2]} did not start on {self.endpoint}") from None
                 time.sleep(0.1)
 
     def __exit__(self, *exc: object) -> None:
@@ -161,3 +153,47 @@ class MotoS3Server:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+
+class MotoS3Server(_ChildServer):
+    """moto's S3 server (`python -m moto.server`): a real S3 endpoint for s3fs."""
+
+    ready_path = "/moto-api/"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+
+    def storage_options(self) -> dict[str, Any]:
+        """What s3fs needs to talk to this server (moto accepts any credentials)."""
+        return {
+            "key": "testing",
+            "secret": "testing",
+            "client_kwargs": {"endpoint_url": self.endpoint, "region_name": "eu-west-1"},
+            "skip_instance_cache": True,
+        }
+
+
+class GCSEmulator(_ChildServer):
+    """gcp-storage-emulator: Google Cloud Storage's JSON API in memory, for gcsfs, with one
+    bucket. gcsfs must be imported with GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false, or it asks a
+    gRPC endpoint the emulator lacks for each bucket's type (a minute's timeout each)."""
+
+    bucket = "zanj-gcs-bucket"
+
+    def command(self) -> list[str]:
+        emulator = str(Path(sys.executable).with_name("gcp-storage-emulator"))
+        return [
+            emulator,
+            "start",
+            "-H",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--default-bucket",
+            self.bucket,
+            "-q",
+            "-M",
+        ]
+
+    def storage_options(self) -> dict[str, Any]:
+        return {"endpoint_url": self.endpoint, "token": "anon", "project": "zanj-tests", "skip_instance_cache": True}
