@@ -113,6 +113,23 @@ def test_a_real_pipe_reads(tmp_path: Path) -> None:
     feeder.join()
 
 
+class _ReadOnlyMethods:
+    """A file-like object with read/seek/tell but no readinto, as some wrappers are."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.read, self.seek, self.tell = self._data.read, self._data.seek, self._data.tell
+
+    def seekable(self) -> bool:
+        return True
+
+
+def test_file_like_objects_without_readinto() -> None:
+    buffer = io.BytesIO()
+    ZANJ().save(OBJECT, buffer)
+    assert ZANJ().read(_ReadOnlyMethods(buffer.getvalue())) == OBJECT  # type: ignore[arg-type]
+
+
 def test_open_a_file_object_lazily() -> None:
     buffer = io.BytesIO()
     ZANJ().save(OBJECT, buffer)

@@ -127,8 +127,13 @@ class FileObjectSource(ByteSource):
     def read_at(self, view: memoryview, offset: int) -> int:
         with self._lock:
             self._fh.seek(offset)
-            got = self._fh.readinto(view)  # type: ignore[attr-defined]
-        return self._count(got or 0)
+            if hasattr(self._fh, "readinto"):
+                got = self._fh.readinto(view) or 0
+            else:  # file-like objects with only read()
+                data = self._fh.read(view.nbytes)
+                got = len(data)
+                view[:got] = data
+        return self._count(got)
 
     def fileno(self) -> int | None:
         try:
