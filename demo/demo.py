@@ -152,6 +152,15 @@ def main() -> int:
     assert recovered.config == experiment
     pd.testing.assert_frame_equal(checkpoint.metrics, recovered.metrics, check_exact=True)
 
+    # the same checkpoint through a URL (fsspec's in-memory file system stands in for a bucket)
+    url = zanj.save(checkpoint, "memory://demo-bucket/checkpoint.zanj")
+    with zanj.open(url) as remote:
+        embedding = remote["embedding"]  # in a large file, only this member's bytes are fetched
+        fetched = remote.reader.byte_source.bytes_read
+        print(f"{url}: opened, 'embedding' loaded; {fetched} B fetched (a file this small comes in one request)")
+    assert np.array_equal(embedding, checkpoint.embedding)
+    pd.testing.assert_frame_equal(zanj.read(url).metrics, checkpoint.metrics, check_exact=True)
+
     model = MyNN(MyNNConfig(input_dim=10, hidden_dim=20, output_dim=2, act_fn=torch.nn.ReLU))
     model.training_records = {"loss": [0.9, 0.5, 0.3]}
     path = model.save(str(out / "model"))
