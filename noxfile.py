@@ -76,7 +76,7 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against peers; zanj 0.6 runs in its own environment, driven as a subprocess."""
     _install_everything(session)
-    session.install("safetensors")
+    session.install("safetensors", "h5py", "matplotlib")
     peer_env = Path(session.create_tmp()) / "zanj06-env"
     if not (peer_env / "bin" / "python").exists():
         session.run("python", "-m", "venv", str(peer_env))

@@ -2,11 +2,13 @@
 
     python bench/arrays.py CONTENDER OP DIR --size MIB --rounds 5
 
-64 float32 arrays totalling MIB MiB; see harness.py for what is measured. Run by bench/run.py.
+64 float32 arrays totalling MIB MiB, against the raw floor, np.savez, safetensors, pickle, h5py
+and zanj 0.6; see harness.py for what is measured. Run by bench/run.py.
 """
 
 from __future__ import annotations
 
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,36 @@ def safetensors_read(path: Path, like: dict[str, Any]) -> dict[str, Any]:
     return load_file(str(path))
 
 
+def pickle_save(arrays: dict[str, Any], out: Path) -> Path:
+    path = out / "arrays.pkl"
+    with open(path, "wb") as fh:
+        pickle.dump(arrays, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def pickle_read(path: Path, like: dict[str, Any]) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        result: dict[str, Any] = pickle.load(fh)
+    return result
+
+
+def h5py_save(arrays: dict[str, Any], out: Path) -> Path:
+    import h5py
+
+    path = out / "arrays.h5"
+    with h5py.File(path, "w") as fh:
+        for name, array in arrays.items():
+            fh.create_dataset(name, data=array)
+    return path
+
+
+def h5py_read(path: Path, like: dict[str, Any]) -> dict[str, Any]:
+    import h5py
+
+    with h5py.File(path, "r") as fh:
+        return {name: fh[name][()] for name in fh}
+
+
 def zanj06_save(arrays: dict[str, Any], out: Path) -> Path:
     from zanj import ZANJ  # type: ignore[import-not-found]
 
@@ -102,6 +134,8 @@ CONTENDERS = {
     "zanj_mmap": (zanj_save, lambda p, like: zanj_read(p, like, mmap=True)),
     "npz": (npz_save, npz_read),
     "safetensors": (safetensors_save, safetensors_read),
+    "pickle": (pickle_save, pickle_read),
+    "h5py": (h5py_save, h5py_read),
     "zanj06": (zanj06_save, zanj06_read),
 }
 

@@ -1,10 +1,11 @@
-"""Child process for the `lazy` scenario: open a 256 MiB file and load one 4 MiB item.
+"""Child process for the `lazy` scenario: open a 1 GiB file and load one 16 MiB tensor.
 
-    python bench/lazy.py make DIR [--mib 256]
+    python bench/lazy.py make DIR [--mib 1024]
     python bench/lazy.py CONTENDER DIR --rounds N
 
-`make` writes the same 64 float32 arrays (4 MiB each at 256 MiB) as a .zanj, a .safetensors
-and an .npz file. A contender run opens its file and loads item 17, `rounds` times; it prints
+`make` writes the same 64 float32 tensors (16 MiB each at 1 GiB) as a .zanj, a .safetensors,
+a torch.save .pt, an HDF5 (h5py, as numpy arrays) and an .npz file. A contender run opens its
+file and loads item 17, `rounds` times; it prints
 the first call's time (a fresh process: imports and plugin discovery included), the median
 of the later calls, and the bytes the process read through system calls (from /proc/self/io,
 so reads served from the page cache count too): for the first call (module files included)
@@ -32,18 +33,25 @@ def bytes_read() -> int:
 
 
 def make(out: Path, mib: int) -> None:
+    import h5py
     import numpy as np
-    from safetensors.numpy import save_file
+    import torch
+    from safetensors.torch import save_file
 
     from zanj_core import ZANJ
 
-    rng = np.random.default_rng(0)
+    generator = torch.Generator().manual_seed(0)
     per = mib * (1 << 20) // COUNT // 4
     side = int(per**0.5)
-    arrays = [rng.standard_normal((side, per // side), dtype=np.float32) for _ in range(COUNT)]
-    ZANJ().save({"layers": [{"w": a} for a in arrays]}, out / "lazy.zanj")
-    save_file({f"layers.{i}.w": a for i, a in enumerate(arrays)}, str(out / "lazy.safetensors"))
-    np.savez(out / "lazy.npz", **{f"layers.{i}.w": a for i, a in enumerate(arrays)})
+    tensors = [torch.randn((side, per // side), generator=generator) for _ in range(COUNT)]
+    named = {f"layers.{i}.w": t for i, t in enumerate(tensors)}
+    ZANJ().save({"layers": [{"w": t} for t in tensors]}, out / "lazy.zanj")
+    save_file(named, str(out / "lazy.safetensors"))
+    torch.save(named, out / "lazy.pt")
+    with h5py.File(out / "lazy.h5", "w") as fh:
+        for name, t in named.items():
+            fh.create_dataset(name, data=t.numpy())
+    np.savez(out / "lazy.npz", **{name: t.numpy() for name, t in named.items()})
 
 
 def zanj_item(out: Path) -> Any:
@@ -70,15 +78,28 @@ def zanj_rows(out: Path) -> Any:
 def safetensors_item(out: Path) -> Any:
     from safetensors import safe_open
 
-    with safe_open(str(out / "lazy.safetensors"), framework="numpy") as f:
+    with safe_open(str(out / "lazy.safetensors"), framework="pt") as f:
         return f.get_tensor(f"layers.{ITEM}.w")
 
 
 def safetensors_rows(out: Path) -> Any:
     from safetensors import safe_open
 
-    with safe_open(str(out / "lazy.safetensors"), framework="numpy") as f:
+    with safe_open(str(out / "lazy.safetensors"), framework="pt") as f:
         return f.get_slice(f"layers.{ITEM}.w")[100:200]
+
+
+def torch_mmap_item(out: Path) -> Any:
+    import torch
+
+    return torch.load(out / "lazy.pt", mmap=True, weights_only=True)[f"layers.{ITEM}.w"]
+
+
+def h5py_item(out: Path) -> Any:
+    import h5py
+
+    with h5py.File(out / "lazy.h5", "r") as fh:
+        return fh[f"layers.{ITEM}.w"][()]
 
 
 def npz_item(out: Path) -> Any:
@@ -94,6 +115,8 @@ CONTENDERS: dict[str, Callable[[Path], Any]] = {
     "zanj_rows": zanj_rows,
     "safetensors": safetensors_item,
     "safetensors_rows": safetensors_rows,
+    "torch_mmap": torch_mmap_item,
+    "h5py": h5py_item,
     "npz": npz_item,
 }
 
@@ -102,7 +125,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["make", *CONTENDERS])
     parser.add_argument("dir", type=Path)
-    parser.add_argument("--mib", type=int, default=256)
+    parser.add_argument("--mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     if args.what == "make":
@@ -115,7 +138,7 @@ def main() -> int:
     value = load(args.dir)
     first = time.perf_counter() - start
     first_bytes = bytes_read() - before
-    item_bytes = int(value.nbytes)
+    item_bytes = int(value.nbytes) if hasattr(value, "nbytes") else value.numel() * value.element_size()
     later, later_bytes = [], []
     for _ in range(args.rounds):
         before = bytes_read()

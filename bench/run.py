@@ -55,6 +55,20 @@ print(json.dumps({"save_s": statistics.median(save), "read_s": statistics.median
 """
 
 
+# The same object through pickle: the latency floor for a small object.
+PICKLE_BASIC_SCRIPT = BASIC_SCRIPT.replace(  # checked below: the replaced text must be there
+    "z = ZANJ()\nz.save(obj, path); z.read(path)",
+    "import pickle\n"
+    "class _P:\n"
+    "    def save(self, o, p):\n"
+    "        with open(p, 'wb') as fh: pickle.dump(o, fh, protocol=pickle.HIGHEST_PROTOCOL)\n"
+    "    def read(self, p):\n"
+    "        with open(p, 'rb') as fh: return pickle.load(fh)\n"
+    "z = _P()\nz.save(obj, path); z.read(path)",
+)
+assert PICKLE_BASIC_SCRIPT != BASIC_SCRIPT
+
+
 def _run_json(python: str, script: str, *args: str) -> dict[str, float]:
     out = subprocess.run([python, "-c", script, *args], capture_output=True, text=True)
     if out.returncode != 0:
@@ -62,46 +76,66 @@ def _run_json(python: str, script: str, *args: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def scenario_import(args: argparse.Namespace) -> dict[str, object]:
-    """Wall time of a fresh interpreter importing zanj_core, minus a bare interpreter."""
+IMPORTS = {
+    "zanj_core": "import zanj_core",
+    "zanj_core + plugin discovery": "import zanj_core; zanj_core.REGISTRY.ensure_discovered()",
+    "zanj_core + all plugins imported": "import zanj_core, zanj_numpy, zanj_torch, zanj_pandas; "
+    "zanj_core.REGISTRY.ensure_discovered()",
+    "numpy": "import numpy",
+    "torch": "import torch",
+    "safetensors.torch": "import safetensors.torch",
+    "h5py": "import h5py",
+    "pyarrow": "import pyarrow",
+}
 
-    def timed(code: str) -> float:
+
+def scenario_import(args: argparse.Namespace) -> dict[str, object]:
+    """Wall time of a fresh interpreter importing each module, minus a bare interpreter's, with
+    the frameworks each leaves imported. zanj 0.6 is timed in its own environment."""
+
+    def timed(python: str, code: str) -> float:
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([python, "-c", code], check=True)
         return time.perf_counter() - t
 
-    bare, with_core = [], []
-    for _ in range(args.rounds):  # alternate, so drift hits both alike
-        bare.append(timed("pass"))
-        with_core.append(timed("import zanj_core"))
-    heavy = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, zanj_core; print([m for m in ('numpy','torch','pandas') if m in sys.modules])",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return {
-        "bare_python_s": statistics.median(bare),
-        "import_zanj_core_s": statistics.median(with_core),
-        "import_cost_s": statistics.median(with_core) - statistics.median(bare),
-        "heavy_modules_imported": heavy,
-    }
+    rounds = max(args.rounds // 5, 5)
+    targets = {name: (sys.executable, code) for name, code in IMPORTS.items()}
+    if args.zanj06_python:
+        targets["zanj 0.6"] = (args.zanj06_python, "import zanj")
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    bare: dict[str, list[float]] = {python: [] for python, _ in targets.values()}
+    for _ in range(rounds):  # alternate, so drift hits all alike
+        for python in bare:
+            bare[python].append(timed(python, "pass"))
+        for name, (python, code) in targets.items():
+            samples[name].append(timed(python, code))
+    result: dict[str, object] = {"bare_python_s": statistics.median(bare[sys.executable])}
+    for name, (python, code) in targets.items():
+        heavy = subprocess.run(
+            [python, "-c", code + "\nimport sys; print([m for m in ('numpy','torch','pandas') if m in sys.modules])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        result[name] = {
+            "import_s": statistics.median(samples[name]) - statistics.median(bare[python]),
+            "heavy_modules_imported": heavy,
+        }
+    return result
 
 
 def scenario_basic(args: argparse.Namespace) -> dict[str, object]:
-    """Save and read the README's BasicZanj: zanj-core vs zanj 0.6."""
+    """Save and read the README's BasicZanj: zanj-core vs zanj 0.6 and pickle."""
     with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as peer_dir:
-        ours, peer = [], []
+        ours, peer, pickled = [], [], []
         for _ in range(args.processes):  # alternate contenders across processes
             ours.append(_run_json(sys.executable, BASIC_SCRIPT, ours_dir, str(args.rounds)))
+            pickled.append(_run_json(sys.executable, PICKLE_BASIC_SCRIPT, peer_dir, str(args.rounds)))
             if args.zanj06_python:
                 peer.append(_run_json(args.zanj06_python, BASIC_SCRIPT, peer_dir, str(args.rounds)))
     result: dict[str, object] = {
         "zanj_core": {k: statistics.median(r[k] for r in ours) for k in ours[0]},
+        "pickle": {k: statistics.median(r[k] for r in pickled) for k in pickled[0]},
     }
     if peer:
         result["zanj_0.6"] = {k: statistics.median(r[k] for r in peer) for k in peer[0]}
@@ -113,41 +147,57 @@ def scenario_basic(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
-ARRAY_CONTENDERS = ["raw", "zanj", "zanj_mmap", "npz", "safetensors", "zanj06"]
+ARRAY_CONTENDERS = ["raw", "zanj", "zanj_mmap", "npz", "safetensors", "pickle", "h5py", "zanj06"]
 FRAME_CONTENDERS = ["parquet", "arrow_ipc", "pickle", "zanj", "zanj_mmap", "zanj06"]
+TENSOR_CONTENDERS = ["raw", "torch", "torch_mmap", "safetensors", "zanj", "zanj_mmap", "pickle", "h5py", "zanj06"]
+SCALING_CONTENDERS = ["raw", "torch", "torch_mmap", "safetensors", "zanj", "zanj_mmap"]
+SCALING_MIB = (16, 64, 256, 1024)
 
 # runs a bench script under whichever interpreter is given
 _RUNNER = "import runpy, sys; sys.argv = [{script!r}] + sys.argv[1:]; runpy.run_path({script!r}, run_name='__main__')"
 
 
 def _child_scenario(
-    args: argparse.Namespace, script_name: str, contenders: list[str], size: int, floor: str, variant: str | None = None
+    args: argparse.Namespace,
+    script_name: str,
+    contenders: list[str],
+    size: int,
+    floor: str,
+    variant: str | None = None,
+    skip: frozenset[str] = frozenset(),
+    rounds: int | None = None,
+    processes: int | None = None,
 ) -> dict[str, object]:
     """Run every contender of a child-process scenario, alternating contenders across passes.
 
     Each contender saves in one process and reads in a fresh one (so peak memory is its own);
-    zanj 0.6 runs in its own environment with a single round (it takes seconds per save).
-    Before each process the page cache's dirty data is flushed (os.sync, outside the timing), and
-    the order of contenders is shuffled each pass, so one contender's writes are not billed to
-    whoever runs next. Medians over passes; ratios against `floor` from the same run."""
+    zanj 0.6 runs in its own environment with a single round, in at most `--peer-processes`
+    passes (it takes seconds per save). Before each process the page cache's dirty data is
+    flushed (os.sync, outside the timing), and the order of contenders is shuffled each pass,
+    so one contender's writes are not billed to whoever runs next. Medians over passes; ratios
+    against `floor` from the same run. `skip` names contenders that cannot take this data."""
     script = str(Path(__file__).with_name(script_name))
+    contenders = [c for c in contenders if c not in skip and (c != "zanj06" or args.zanj06_python)]
     samples: dict[str, dict[str, list[dict[str, float]]]] = {c: {"save": [], "read": []} for c in contenders}
+    failures: dict[str, str] = {}
     order = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(args.processes):
+        for number in range(processes or args.processes):
             # a new order each pass, so no contender always runs after the one that wrote most
             for contender in order.sample(contenders, len(contenders)):
-                python, rounds = sys.executable, args.child_rounds
+                python, count = sys.executable, rounds or args.child_rounds
                 if contender == "zanj06":
-                    if not args.zanj06_python or variant == "bfloat16":  # zanj 0.6 cannot save bfloat16
+                    if number >= args.peer_processes:
                         continue
-                    python, rounds = args.zanj06_python, 1
+                    python, count = args.zanj06_python, 1 if rounds is None else count
+                if contender in failures:
+                    continue
                 extra = ["--variant", variant] if variant else []
                 for op in ("save", "read"):
                     # flush everyone's dirty pages first: writeback throttling must not bill the next writer
                     os.sync()
-                    samples[contender][op].append(
-                        _run_json(
+                    try:
+                        measured = _run_json(
                             python,
                             _RUNNER.format(script=script),
                             contender,
@@ -156,13 +206,16 @@ def _child_scenario(
                             "--size",
                             str(size),
                             "--rounds",
-                            str(rounds),
+                            str(count),
                             *extra,
                         )
-                    )
+                    except RuntimeError as exc:  # a peer that cannot handle this data: reported, not fatal
+                        failures[contender] = f"{op} fails: {str(exc).strip().splitlines()[-1]}"
+                        break
+                    samples[contender][op].append(measured)
     table: dict[str, dict[str, object]] = {}
     for contender, ops in samples.items():
-        if not ops["save"]:
+        if contender in failures or not ops["save"]:
             continue
         row: dict[str, object] = {
             op: {
@@ -178,7 +231,7 @@ def _child_scenario(
         contender: {op: row[op]["median_s"] / base[op]["median_s"] for op in ("save", "read")}  # type: ignore[index]
         for contender, row in table.items()
     }
-    return {"size": size, "variant": variant, "times": table, f"ratio_to_{floor}": ratios}
+    return {"size": size, "variant": variant, "times": table, f"ratio_to_{floor}": ratios, "failures": failures}
 
 
 def scenario_arrays(args: argparse.Namespace) -> dict[str, object]:
@@ -192,62 +245,47 @@ def scenario_frames(args: argparse.Namespace) -> dict[str, object]:
     return _child_scenario(args, "frames.py", FRAME_CONTENDERS, args.rows, "parquet")
 
 
-TENSOR_CONTENDERS = ["torch", "torch_mmap", "safetensors", "zanj", "zanj_mmap", "zanj06"]
-
-
 def scenario_tensors(args: argparse.Namespace) -> dict[str, object]:
-    """A 256 MiB float32 state dict (64 tensors): against torch.save/torch.load(weights_only=True),
-    with and without mmap, safetensors and zanj 0.6."""
-    return _child_scenario(args, "tensors.py", TENSOR_CONTENDERS, args.mib, "torch", "float32")
+    """A 256 MiB float32 state dict (64 tensors): against the raw floor, torch.save /
+    torch.load(weights_only=True) with and without mmap, safetensors, pickle, h5py, zanj 0.6."""
+    return _child_scenario(args, "tensors.py", TENSOR_CONTENDERS, args.mib, "raw", "float32")
 
 
 def scenario_tensors_bf16(args: argparse.Namespace) -> dict[str, object]:
-    """The same state dict in bfloat16 (zanj 0.6 cannot save it)."""
-    return _child_scenario(args, "tensors.py", TENSOR_CONTENDERS, args.mib, "torch", "bfloat16")
+    """The same state dict in bfloat16 (zanj 0.6 cannot save it; h5py has no bfloat16)."""
+    return _child_scenario(
+        args, "tensors.py", TENSOR_CONTENDERS, args.mib, "raw", "bfloat16", skip=frozenset({"zanj06", "h5py"})
+    )
 
 
-def scenario_mmap_scaling(args: argparse.Namespace) -> dict[str, object]:
-    """read(mmap=True) of 64 arrays as the file grows from 64 MiB to 1 GiB: the time should not
-    grow with the data, only with the number of members."""
-    script = str(Path(__file__).with_name("arrays.py"))
-    result: dict[str, object] = {}
-    for mib in (64, 256, 1024):
-        with tempfile.TemporaryDirectory() as tmp:
-            _run_json(
-                sys.executable,
-                _RUNNER.format(script=script),
-                "zanj_mmap",
-                "save",
-                tmp,
-                "--size",
-                str(mib),
-                "--rounds",
-                "1",
-            )
-            reads = [
-                _run_json(
-                    sys.executable,
-                    _RUNNER.format(script=script),
-                    "zanj_mmap",
-                    "read",
-                    tmp,
-                    "--size",
-                    str(mib),
-                    "--rounds",
-                    str(args.child_rounds),
-                )["median_s"]
-                for _ in range(args.processes)
-            ]
-        result[f"{mib}_MiB_read_s"] = statistics.median(reads)
-    return result
+def scenario_tensors_many(args: argparse.Namespace) -> dict[str, object]:
+    """10,000 small float32 tensors (about 4 KiB each, 40 MiB): the cost of many members."""
+    return _child_scenario(args, "tensors.py", TENSOR_CONTENDERS, 40, "raw", "many")
 
 
-LAZY_CONTENDERS = ["zanj", "zanj_mmap", "zanj_rows", "safetensors", "safetensors_rows", "npz"]
+def scenario_nested(args: argparse.Namespace) -> dict[str, object]:
+    """A nested config dataclass with a few small arrays (latency): against pickle and zanj 0.6."""
+    return _child_scenario(args, "nested.py", ["pickle", "zanj", "zanj06"], 0, "pickle", rounds=args.rounds)
+
+
+def scenario_scaling(args: argparse.Namespace) -> dict[str, object]:
+    """Save and read time of a 64-tensor float32 state dict from 16 MiB to 1 GiB, per contender:
+    how the cost grows with size (plotted log-log by report.py)."""
+    return {
+        f"{mib}": _child_scenario(
+            args, "tensors.py", SCALING_CONTENDERS, mib, "raw", "float32", processes=args.scaling_processes
+        )
+        for mib in SCALING_MIB
+    }
+
+
+LAZY_CONTENDERS = ["zanj", "zanj_mmap", "zanj_rows", "safetensors", "safetensors_rows", "torch_mmap", "h5py", "npz"]
 
 
 def scenario_lazy(args: argparse.Namespace) -> dict[str, object]:
-    """Open a 256 MiB file of 64 arrays and load one 4 MiB item (or rows 100-199 of it), each in a
-    fresh process: against safetensors' safe_open and np.load of an npz. Also `zanj ls` of it."""
+    """Open a 1 GiB file of 64 tensors and load one 16 MiB tensor (or rows 100-199 of it), each in
+    a fresh process: against safetensors' safe_open, torch.load(mmap=True), h5py and np.load of an
+    npz. Also `zanj ls` of it."""
     script = str(Path(__file__).with_name("lazy.py"))
     runner = _RUNNER.format(script=script)
     zanj_cli = str(Path(sys.executable).with_name("zanj"))
@@ -255,7 +293,7 @@ def scenario_lazy(args: argparse.Namespace) -> dict[str, object]:
     ls_times: list[float] = []
     order = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
-        made = _run_json(sys.executable, runner, "make", tmp, "--mib", str(args.mib))
+        made = _run_json(sys.executable, runner, "make", tmp, "--mib", str(args.lazy_mib))
         os.sync()
         for _ in range(args.processes):
             for contender in order.sample(LAZY_CONTENDERS, len(LAZY_CONTENDERS)):
@@ -288,8 +326,10 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
     "frames": scenario_frames,
     "tensors": scenario_tensors,
     "tensors_bf16": scenario_tensors_bf16,
-    "mmap_scaling": scenario_mmap_scaling,
+    "tensors_many": scenario_tensors_many,
+    "nested": scenario_nested,
     "lazy": scenario_lazy,
+    "scaling": scenario_scaling,
 }
 
 
@@ -302,6 +342,9 @@ def main() -> int:
     parser.add_argument("--mib", type=int, default=256, help="data size of the arrays scenario")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the frames scenario")
     parser.add_argument("--child-rounds", type=int, default=5, help="timed rounds per process in child scenarios")
+    parser.add_argument("--peer-processes", type=int, default=2, help="processes for zanj 0.6 (seconds per save)")
+    parser.add_argument("--lazy-mib", type=int, default=1024, help="file size of the lazy scenario")
+    parser.add_argument("--scaling-processes", type=int, default=3, help="processes per contender and size")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     report = {}
@@ -311,8 +354,8 @@ def main() -> int:
         print(json.dumps(report[name], indent=2), flush=True)
     machine = {"python": sys.version.split()[0], "platform": sys.platform, "cpus": os.cpu_count()}
     latest = RESULTS / "latest.json"
-    # scenarios run now replace their previous results; the others are kept
-    previous = json.loads(latest.read_text()).get("results", {}) if latest.exists() else {}
+    # with --only, the scenarios run now replace their previous results and the others are kept
+    previous = json.loads(latest.read_text()).get("results", {}) if latest.exists() and args.only else {}
     latest.write_text(json.dumps({"machine": machine, "results": {**previous, **report}}, indent=2) + "\n")
     return 0
 

@@ -1,14 +1,17 @@
-"""Child process for the `tensors` scenarios: a state dict of 64 tensors totalling SIZE MiB.
+"""Child process for the `tensors` scenarios: a state dict totalling SIZE MiB.
 
-    python bench/tensors.py CONTENDER OP DIR --size MIB --variant float32|bfloat16 --rounds 5
+    python bench/tensors.py CONTENDER OP DIR --size MIB --variant float32|bfloat16|many --rounds 5
 
-Against torch.save / torch.load(weights_only=True) (also with mmap=True), safetensors
-save_file / load_file, and zanj 0.6 (float32 only: it cannot save bfloat16). See harness.py for
-what is measured. Run by bench/run.py.
+`float32` and `bfloat16`: 64 tensors. `many`: 10,000 small float32 tensors (many-member
+overhead). Against the raw floor (the same bytes written and read with plain file calls),
+torch.save / torch.load(weights_only=True) (also with mmap=True), safetensors save_file /
+load_file, pickle, h5py (one dataset per tensor; it has no bfloat16) and zanj 0.6 (it cannot
+save bfloat16). See harness.py for what is measured. Run by bench/run.py.
 """
 
 from __future__ import annotations
 
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,16 +21,68 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import harness
 
+MANY = 10_000
+
 
 def make_state_dict(mib: int, variant: str) -> dict[str, Any]:
-    dtype = getattr(torch, variant)
+    dtype = torch.float32 if variant == "many" else getattr(torch, variant)
+    count = MANY if variant == "many" else 64
     generator = torch.Generator().manual_seed(0)
     element = torch.empty(0, dtype=dtype).element_size()
-    per = mib * (1 << 20) // 64 // element
-    side = int(per**0.5)
+    per = mib * (1 << 20) // count // element
+    side = max(int(per**0.5), 1)
     return {
-        f"layers.{i:02d}.weight": torch.randn((side, per // side), generator=generator).to(dtype) for i in range(64)
+        f"layers.{i:04d}.weight": torch.randn((side, per // side), generator=generator).to(dtype) for i in range(count)
     }
+
+
+def describe(state: dict[str, Any]) -> dict[str, Any]:
+    return {name: [list(t.shape), str(t.dtype).removeprefix("torch.")] for name, t in state.items()}
+
+
+def raw_save(state: dict[str, Any], out: Path) -> Path:
+    path = out / "state.raw"
+    with open(path, "wb") as fh:
+        for tensor in state.values():
+            fh.write(tensor.view(torch.uint8).numpy().data)
+    return path
+
+
+def raw_read(path: Path, spec: Any) -> Any:
+    result = {}
+    with open(path, "rb", buffering=0) as fh:
+        for name, (shape, dtype) in spec.items():
+            tensor = torch.empty(shape, dtype=getattr(torch, dtype))
+            fh.readinto(tensor.view(torch.uint8).numpy().data)
+            result[name] = tensor
+    return result
+
+
+def pickle_save(state: dict[str, Any], out: Path) -> Path:
+    with open(out / "state.pkl", "wb") as fh:
+        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return out / "state.pkl"
+
+
+def pickle_read(path: Path, spec: Any) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+def h5py_save(state: dict[str, Any], out: Path) -> Path:
+    import h5py
+
+    with h5py.File(out / "state.h5", "w") as fh:
+        for name, tensor in state.items():
+            fh.create_dataset(name, data=tensor.numpy())
+    return out / "state.h5"
+
+
+def h5py_read(path: Path, spec: Any) -> Any:
+    import h5py
+
+    with h5py.File(path, "r") as fh:
+        return {name: torch.from_numpy(fh[name][()]) for name in fh}
 
 
 def torch_save(state: dict[str, Any], out: Path) -> Path:
@@ -77,11 +132,14 @@ def zanj06_read(path: Path, spec: Any) -> Any:
 
 
 CONTENDERS: dict[str, tuple[harness.Save, harness.Read]] = {
+    "raw": (raw_save, raw_read),
     "torch": (torch_save, torch_load),
     "torch_mmap": (torch_save, lambda path, spec: torch_load(path, spec, mmap=True)),
     "safetensors": (safetensors_save, safetensors_read),
     "zanj": (zanj_save, zanj_read),
     "zanj_mmap": (zanj_save, lambda path, spec: zanj_read(path, spec, mmap=True)),
+    "pickle": (pickle_save, pickle_read),
+    "h5py": (h5py_save, h5py_read),
     "zanj06": (zanj06_save, zanj06_read),
 }
 
@@ -90,10 +148,10 @@ def main() -> int:
     return harness.run(
         CONTENDERS,
         make_state_dict,
-        lambda state: {"tensors": len(state)},
+        describe,
         lambda mib: mib << 20,
         256,
-        variants=("float32", "bfloat16"),
+        variants=("float32", "bfloat16", "many"),
     )
 
 
