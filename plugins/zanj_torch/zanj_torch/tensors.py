@@ -67,7 +67,8 @@ def _check_savable(tensor: torch.Tensor, path: ObjectPath) -> None:
 
 def _flags(tensor: torch.Tensor) -> JSONdict:
     flags: JSONdict = {}
-    if isinstance(tensor, torch.nn.Parameter):
+    # Parameter's isinstance goes through a slow metaclass hook: skip it for plain tensors
+    if type(tensor) is not torch.Tensor and isinstance(tensor, torch.nn.Parameter):
         flags["parameter"] = True
         flags["requires_grad"] = bool(tensor.requires_grad)
     elif tensor.requires_grad:
