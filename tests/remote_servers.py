@@ -37,19 +37,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return None
         return target
 
+    def _etag(self, target: Path) -> str:
+        facts = target.stat()
+        return f'"{facts.st_mtime_ns:x}-{facts.st_size:x}"'
+
     def do_HEAD(self) -> None:
         target = self._file()
         if target is None:
             return
         self.send_response(200)
-        self.send_header("Content-Length", str(target.stat().st_size))
+        if self.server.send_sizes:
+            self.send_header("Content-Length", str(target.stat().st_size))
         if self.server.honour_ranges:
             self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", self._etag(target))
         self.end_headers()
 
     def do_GET(self) -> None:
         target = self._file()
         if target is None:
+            return
+        wanted_version = self.headers.get("If-Match")
+        if wanted_version is not None and wanted_version != self._etag(target):
+            self.send_error(412)  # the file changed since the client looked it up
             return
         size = target.stat().st_size
         start, end = 0, size
@@ -64,7 +74,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_error(416)
                 return
         self.send_response(206 if partial else 200)
-        self.send_header("Content-Length", str(end - start))
+        if self.server.send_sizes or partial:
+            self.send_header("Content-Length", str(end - start))
+        self.send_header("ETag", self._etag(target))
         if partial:
             self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
         self.end_headers()
@@ -78,14 +90,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class RangeHTTPServer(http.server.ThreadingHTTPServer):
-    """Serves `folder` on 127.0.0.1; `bytes_sent` counts body bytes, `requests` each GET."""
+    """Serves `folder` on 127.0.0.1; `bytes_sent` counts body bytes, `requests` each GET.
+
+    Each response carries an ETag (mtime and size) and `If-Match` is honoured (412 when the file
+    changed). `honour_ranges=False` answers every GET with the whole file; `send_sizes=False`
+    sends no Content-Length, so the client learns no size."""
 
     daemon_threads = True
 
-    def __init__(self, folder: Path, honour_ranges: bool = True) -> None:
+    def __init__(self, folder: Path, honour_ranges: bool = True, send_sizes: bool = True) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.folder = folder.resolve()
         self.honour_ranges = honour_ranges
+        self.send_sizes = send_sizes
         self.lock = threading.Lock()
         self.bytes_sent = 0
         self.requests: list[tuple[str | None, int]] = []

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -253,17 +254,97 @@ def test_http_server_gone_is_a_remote_error(tmp_path: Path) -> None:
     with RangeHTTPServer(tmp_path) as server:
         url = f"{server.url}/plain.zanj"
         opened = ZANJ().open(url)
-    with opened, pytest.raises((ZanjRemoteError, ZanjFileNotFoundError)):
+    with opened, pytest.raises(ZanjRemoteError, match="reading bytes"):
         opened["blob"]
+    with pytest.raises(ZanjRemoteError, match="looking up the file failed"):
+        ZANJ().read(url)  # connection refused: not reported as a missing file
 
 
-def test_file_changed_under_an_open_reader(served: tuple[Path, RangeHTTPServer]) -> None:
+def test_file_replaced_under_an_open_reader_is_noticed(served: tuple[Path, RangeHTTPServer]) -> None:
+    """Range reads carry If-Match with the ETag seen at open: a replaced file is refused."""
     folder, server = served
     ZANJ().save({"blob": bytes(4 * READ_WINDOW)}, folder / "c.zanj")
     with ZANJ().open(f"{server.url}/c.zanj") as opened:
-        (folder / "c.zanj").write_bytes(b"short")
-        with pytest.raises(ZanjError):
+        ZANJ().save({"blob": b"\x01" * (4 * READ_WINDOW)}, folder / "c.zanj")  # same size, new bytes
+        with pytest.raises(ZanjFormatError, match="changed since it was opened"):
             opened["blob"]
+
+
+def test_server_without_sizes_is_read_whole_with_a_warning(tmp_path: Path) -> None:
+    ZANJ().save(PLAIN, tmp_path / "plain.zanj")
+    with RangeHTTPServer(tmp_path, send_sizes=False) as server:
+        with pytest.warns(ZanjRemoteWarning):
+            assert ZANJ().read(f"{server.url}/plain.zanj") == PLAIN
+
+
+def test_threads_reading_from_a_server_ignoring_ranges_download_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    blobs = {f"b{i}": bytes([i]) * 300_000 for i in range(8)}
+    ZANJ().save(blobs, tmp_path / "t.zanj")
+    size = (tmp_path / "t.zanj").stat().st_size
+    with RangeHTTPServer(tmp_path) as server:
+        opened = ZANJ().open(f"{server.url}/t.zanj")
+        server.honour_ranges = False  # from now on every GET sends the whole file
+        server.reset_counts()
+        with opened, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ZanjRemoteWarning)
+            with ThreadPoolExecutor(4) as pool:
+                loaded = list(pool.map(lambda key: (key, opened[key]), blobs))
+        assert dict(loaded) == blobs
+        assert server.bytes_sent <= 4 * size  # each thread may have asked before the first answer
+        assert len([w for w in caught if w.category is ZanjRemoteWarning]) == 1  # one copy kept
+
+
+def test_urls_failing_while_the_file_system_is_set_up() -> None:
+    with pytest.raises(ZanjFileNotFoundError):
+        ZANJ().read("zip://x.zanj::memory://no-such-archive.zip")
+
+
+def test_saving_to_a_chained_http_url_is_refused() -> None:
+    with pytest.raises(ZanjError, match="HTTP URLs are read-only"):
+        ZANJ().save(PLAIN, "simplecache::https://example.invalid/x.zanj")
+
+
+def test_failed_upload_leaves_the_previous_object_and_no_temporary_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    import fsspec
+
+    url = _memory_url()
+    ZANJ().save({"version": 1}, url)
+    memory = type(fsspec.filesystem("memory"))
+
+    def broken_put(self: Any, lpath: str, rpath: str, callback: Any = None, **kwargs: Any) -> None:
+        raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(memory, "put_file", broken_put)
+    before = set(Path(tempfile.gettempdir()).glob("zanj-upload-*"))
+    with pytest.raises(ZanjRemoteError, match="uploading failed: ConnectionResetError"):
+        ZANJ().save({"version": 2}, url)
+    assert set(Path(tempfile.gettempdir()).glob("zanj-upload-*")) == before
+    monkeypatch.undo()
+    assert ZANJ().read(url) == {"version": 1}
+
+
+def test_a_large_read_never_refetches_a_kept_window() -> None:
+    import fsspec
+
+    import zanj_core.remote as remote
+
+    url = _memory_url()
+    data = bytes(range(256)) * (4 * MiB // 256)
+    fsspec.filesystem("memory").pipe_file(url, data)
+    source = remote.RemoteSource.open(url, None)
+    tail = bytearray(100)
+    source.read_at(memoryview(tail), len(data) - 100)  # keeps the file's last window
+    assert source.bytes_read == READ_WINDOW
+    buffer = bytearray(MiB)
+    filled = 0
+    while filled < MiB:
+        filled += source.read_at(memoryview(buffer)[filled:], len(data) - MiB + filled)
+    assert bytes(buffer) == data[-MiB:]
+    assert source.bytes_read == MiB  # the window's 256 KiB came from memory
 
 
 # -- S3, through s3fs against moto's server -----------------------------------------------------
@@ -395,3 +476,21 @@ def test_gcs_round_trip_and_lazy_open(gcs: dict[str, Any]) -> None:
     with ZANJ().open(url, storage_options=gcs) as opened:
         assert opened["config"] == PLAIN["config"]
         assert opened.reader.byte_source.bytes_read < 3 * READ_WINDOW
+
+
+def test_s3_versioned_bucket_reads_the_version_opened(s3: dict[str, Any]) -> None:
+    """On a versioned bucket with a version-aware s3fs, an open file keeps reading the version it
+    opened, as a local open handle does, even after the object is replaced."""
+    import s3fs
+
+    options = {**s3, "version_aware": True}
+    fs = s3fs.S3FileSystem(**options)
+    fs.mkdir("zanj-versioned")
+    fs.make_bucket_versioned("zanj-versioned")
+    url = f"s3://zanj-versioned/{uuid.uuid4().hex}.zanj"
+    old, new = {"blob": b"\x00" * MiB}, {"blob": b"\x01" * MiB}
+    ZANJ().save(old, url, storage_options=options)
+    with ZANJ().open(url, storage_options=options) as opened:
+        ZANJ().save(new, url, storage_options=options)
+        assert opened["blob"] == old["blob"]
+    assert ZANJ().read(url, storage_options=options) == new

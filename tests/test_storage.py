@@ -14,7 +14,16 @@ from typing import Any
 import pytest
 from dataclass_defs import BasicZanj, Inner, Outer
 
-from zanj_core import FORMAT_KEY, REF_KEY, ZANJ, MemberFormat, SerializerHandler, ZanjError, ZanjFileNotFoundError
+from zanj_core import (
+    FORMAT_KEY,
+    REF_KEY,
+    ZANJ,
+    MemberFormat,
+    SerializerHandler,
+    ZanjError,
+    ZanjFileNotFoundError,
+    ZanjFormatError,
+)
 from zanj_core.storage import is_url, local_path_of
 
 OBJECT: dict[str, Any] = {
@@ -39,12 +48,71 @@ def test_file_object_written_from_its_position_is_a_self_contained_archive(tmp_p
     buffer = io.BytesIO()
     buffer.write(b"header the caller wrote first")
     start = buffer.tell()
+    buffer.write(b"stale bytes from before, longer than nothing" * 1000)
+    buffer.seek(start)
     ZANJ().save(OBJECT, buffer)
-    assert buffer.tell() == len(buffer.getvalue())  # left at the end, ready for more
+    assert buffer.tell() == len(buffer.getvalue())  # cut at the archive's end: no stale tail
     archive = buffer.getvalue()[start:]
     (tmp_path / "cut.zanj").write_bytes(archive)
     assert ZANJ().read(tmp_path / "cut.zanj") == OBJECT
-    assert ZANJ().read(io.BytesIO(buffer.getvalue())) == OBJECT  # with the prefix too, as zip allows
+    buffer.seek(start)  # a file object is read from its position
+    assert ZANJ().read(buffer) == OBJECT
+    assert buffer.tell() == start  # and left there
+
+
+def test_reading_at_the_end_of_a_stream_says_where_it_read_from() -> None:
+    buffer = io.BytesIO()
+    ZANJ().save(OBJECT, buffer)
+    with pytest.raises(ZanjFormatError, match=r"read from its position, here byte \d+: seek to where"):
+        ZANJ().read(buffer)
+
+
+def test_saving_over_a_larger_archive_in_a_stream(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    ZANJ().save({"big": bytes(200_000)}, buffer)
+    buffer.seek(0)
+    ZANJ().save({"small": 1}, buffer)
+    buffer.seek(0)
+    assert ZANJ().read(buffer) == {"small": 1}
+    target = tmp_path / "r.zanj"
+    ZANJ().save({"big": bytes(200_000)}, target)
+    with open(target, "r+b") as fh:
+        ZANJ().save({"small": 2}, fh)
+    assert ZANJ().read(target) == {"small": 2}
+
+
+def test_append_mode_files_take_the_archive_at_their_end(tmp_path: Path) -> None:
+    target = tmp_path / "log.bin"
+    target.write_bytes(b"earlier records\n" * 100)
+    with open(target, "ab") as fh:
+        ZANJ().save(OBJECT, fh)
+    assert target.read_bytes().startswith(b"earlier records\n")
+    assert ZANJ().read(target) == OBJECT  # zip readers find an archive after a prefix
+
+
+def test_gzip_streams_save_and_read(tmp_path: Path) -> None:
+    import gzip
+
+    target = tmp_path / "x.zanj.gz"
+    with gzip.open(target, "wb") as fh:
+        ZANJ().save(OBJECT, fh)
+    with gzip.open(target, "rb") as fh:
+        assert ZANJ().read(fh) == OBJECT
+    with gzip.open(target, "rb") as fh:  # the descriptor is the compressed file's: never mapped
+        assert ZANJ().read(fh, mmap=True) == OBJECT
+
+
+class _SeekReturnsNothing(io.BytesIO):
+    """Some file-likes (SFTP clients, say) return None from seek()."""
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> None:  # type: ignore[override]
+        super().seek(offset, whence)
+
+
+def test_file_objects_whose_seek_returns_none() -> None:
+    buffer = io.BytesIO()
+    ZANJ().save(OBJECT, buffer)
+    assert ZANJ().read(_SeekReturnsNothing(buffer.getvalue())) == OBJECT
 
 
 def test_real_file_object_is_memory_mapped(tmp_path: Path) -> None:
@@ -65,6 +133,7 @@ def test_bytesio_with_mmap_reads_a_copy() -> None:
     array = np.arange(10_000, dtype=np.int32)
     buffer = io.BytesIO()
     ZANJ().save({"a": array}, buffer)
+    buffer.seek(0)
     back = ZANJ().read(buffer, mmap=True)["a"]
     assert np.array_equal(back, array) and back.flags.writeable  # a copy: mapped arrays are read-only
 
@@ -133,6 +202,7 @@ def test_file_like_objects_without_readinto() -> None:
 def test_open_a_file_object_lazily() -> None:
     buffer = io.BytesIO()
     ZANJ().save(OBJECT, buffer)
+    buffer.seek(0)
     with ZANJ().open(buffer) as opened:
         assert opened["config"] == OBJECT["config"]
         assert opened.info("blob").member_bytes == len(OBJECT["blob"])
@@ -156,12 +226,36 @@ def _exploding_handlers() -> list[Any]:
     return [serializer, member]
 
 
-def test_failed_save_cuts_a_seekable_stream_back_to_where_it_began() -> None:
-    buffer = io.BytesIO()
-    buffer.write(b"keep me")
+def test_failed_save_writes_nothing_into_the_stream(tmp_path: Path) -> None:
+    buffer = io.BytesIO(b"keep me, all of me")
+    buffer.seek(5)
     with pytest.raises(RuntimeError, match="disk full"):
         ZANJ(handlers_pre=_exploding_handlers()).save({"x": _Exploding()}, buffer)
-    assert buffer.getvalue() == b"keep me"
+    assert buffer.getvalue() == b"keep me, all of me" and buffer.tell() == 5
+    target = tmp_path / "precious.bin"
+    target.write_bytes(b"precious" * 1000)
+    with open(target, "r+b") as fh, pytest.raises(RuntimeError, match="disk full"):
+        ZANJ(handlers_pre=_exploding_handlers()).save({"x": _Exploding()}, fh)
+    assert target.read_bytes() == b"precious" * 1000
+
+
+class _FailingSink(io.BytesIO):
+    """A seekable stream whose writes fail part way (a full disk under it, say)."""
+
+    def write(self, data: Any) -> int:
+        room = 10_000 - self.tell()
+        if len(data) > room:
+            super().write(bytes(data[:room]))  # part of it lands, then the disk is full
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+def test_a_stream_failing_mid_copy_is_cut_back() -> None:
+    sink = _FailingSink()
+    sink.write(b"before")
+    with pytest.raises(OSError, match="No space left"):
+        ZANJ().save(OBJECT, sink)
+    assert sink.getvalue() == b"before"
 
 
 def test_file_objects_in_the_wrong_mode_are_refused(tmp_path: Path) -> None:
@@ -192,8 +286,6 @@ def test_other_types_are_refused_clearly() -> None:
 
 
 def test_bad_bytes_in_a_file_object_are_a_format_error() -> None:
-    from zanj_core import ZanjFormatError
-
     with pytest.raises(ZanjFormatError):
         ZANJ().read(io.BytesIO(b"not a zip file at all" * 10))
 
@@ -212,6 +304,27 @@ def test_file_urls_are_local_paths(tmp_path: Path) -> None:
         ZANJ().read(f"file://{tmp_path}/missing.zanj")
     with pytest.raises(ZanjError, match="not this machine"):
         ZANJ().read("file://otherhost/x.zanj")
+
+
+def test_local_paths_with_double_colons_and_hashes_stay_local(tmp_path: Path) -> None:
+    colons = tmp_path / "model::v2"
+    assert ZANJ().save(OBJECT, colons) == str(colons) + ".zanj"
+    assert (tmp_path / "model::v2.zanj").is_file() and not (tmp_path / "model").exists()
+    assert ZANJ().read(f"{colons}.zanj") == OBJECT
+    hashed = f"file://{tmp_path}/a#b?c"
+    assert ZANJ().save(OBJECT, hashed) == hashed + ".zanj"
+    assert (tmp_path / "a#b?c.zanj").is_file()
+    assert ZANJ().read(hashed + ".zanj") == OBJECT
+
+
+def test_verify_file_names_what_it_checked(tmp_path: Path) -> None:
+    from zanj_core.verify import verify_file
+
+    path = Path(ZANJ().save(OBJECT, tmp_path / "sub" / "v"))
+    assert verify_file(path).file == str(path)
+    buffer = io.BytesIO(path.read_bytes())
+    report = verify_file(buffer, load=True)
+    assert report.ok and report.file == "<BytesIO>"
 
 
 def test_url_detection() -> None:

@@ -351,6 +351,7 @@ class ArchiveReader:
         if size < END_RECORD_LEN:
             raise ZanjFormatError(
                 f"{self.path} is not a readable .zanj file: {size} bytes is too short for a zip archive"
+                + self.byte_source.hint
             )
         # the record is last unless the archive has a comment (of up to 64 KiB): read the small
         # tail first, as zipfile does, and the large one only when the record is not at its end
@@ -363,6 +364,7 @@ class ArchiveReader:
         if at < 0 or at + END_RECORD_LEN > tail_len:
             raise ZanjFormatError(
                 f"{self.path} is not a readable .zanj file: no zip end record (not a zip archive, or truncated)"
+                + self.byte_source.hint
             )
         entries, directory_bytes = struct.unpack("<HL", tail[at + 10 : at + 16])
         locator = at - ZIP64_LOCATOR_LEN

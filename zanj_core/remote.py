@@ -17,6 +17,7 @@ is aborted), so readers see the old object or the new one, never part of one.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 import threading
@@ -40,7 +41,19 @@ CONCURRENT_PIECES = 4
 """...this many at a time: enough to fill a link to an object store, little memory in flight."""
 SEQUENTIAL_WINDOW = 64 * 1024 * 1024
 """What a whole-file read fetches ahead: many members per round of concurrent requests."""
-READ_ONLY_PROTOCOLS = frozenset({"http", "https"})
+_HTTP_IN_URL = re.compile(r"(^|::)https?://", re.IGNORECASE)
+"""HTTP URLs are read-only, chained (`simplecache::https://...`) or not."""
+
+
+def _pinning(fs: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """Read options that make a server refuse bytes of another version than `info` describes."""
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    etag = info.get("ETag")
+    if protocols & {"http", "https"} and isinstance(etag, str) and not etag.startswith("W/"):  # strong ETags only
+        return {"headers": {"If-Match": etag}}
+    if getattr(fs, "version_aware", False) and info.get("VersionId"):
+        return {"version_id": info["VersionId"]}
+    return {}
 
 
 def filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, str]:
@@ -53,14 +66,16 @@ def filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, s
         ) from exc
     if storage_options is not None and not isinstance(storage_options, dict):
         raise ZanjError(f"storage_options must be a dict or None, got {type(storage_options).__name__}")
-    try:
-        return fsspec.core.url_to_fs(url, **(storage_options or {}))  # type: ignore[no-any-return]
-    except ImportError as exc:  # the protocol's package (s3fs, gcsfs, aiohttp...) is missing
-        raise ZanjError(f"{url}: {exc}. {REMOTE_EXTRA_HINT} installs s3fs, gcsfs and aiohttp") from exc
-    except ValueError as exc:  # a protocol fsspec does not know
-        raise ZanjError(f"{url}: fsspec cannot open this URL: {exc}") from exc
-    except TypeError as exc:  # storage_options the filesystem does not take
-        raise ZanjError(f"{url}: storage_options were not accepted by fsspec: {exc}") from exc
+    # some file systems connect or read while being set up (zip::..., gcs credentials)
+    with remote_errors(url, "opening the file system"):
+        try:
+            return fsspec.core.url_to_fs(url, **(storage_options or {}))  # type: ignore[no-any-return]
+        except ImportError as exc:  # the protocol's package (s3fs, gcsfs, aiohttp...) is missing
+            raise ZanjError(f"{url}: {exc}. {REMOTE_EXTRA_HINT} installs s3fs, gcsfs and aiohttp") from exc
+        except ValueError as exc:  # a protocol fsspec does not know
+            raise ZanjError(f"{url}: fsspec cannot open this URL: {exc}") from exc
+        except TypeError as exc:  # storage_options the filesystem does not take
+            raise ZanjError(f"{url}: storage_options were not accepted by fsspec: {exc}") from exc
 
 
 @contextlib.contextmanager
@@ -72,6 +87,10 @@ def remote_errors(url: str, action: str, reading: bool = True) -> Iterator[None]
     except ZanjError:
         raise
     except FileNotFoundError as exc:
+        cause, status = exc.__cause__, getattr(exc.__cause__, "status", None)
+        if (status is not None and status != 404) or isinstance(cause, OSError):
+            # fsspec's HTTP file system reports every failure of its lookup as a missing file
+            raise ZanjRemoteError(f"{url}: {action} failed: {type(cause).__name__}: {cause}") from exc
         if not reading:
             raise ZanjRemoteError(f"{url}: {action} failed: {exc} (does the bucket exist?)") from exc
         raise ZanjFileNotFoundError(f"no such file: {url}") from exc
@@ -82,9 +101,12 @@ def remote_errors(url: str, action: str, reading: bool = True) -> Iterator[None]
 class RemoteSource(ByteSource):
     """A file behind an fsspec URL, read with range requests."""
 
-    def __init__(self, fs: Any, path: str, url: str, size: int) -> None:
+    def __init__(self, fs: Any, path: str, url: str, size: int, read_kwargs: dict[str, Any] | None = None) -> None:
         self._fs = fs
         self._path = path
+        self._read_kwargs = read_kwargs or {}
+        """Pin every range read to the version opened (HTTP If-Match on the ETag; an S3
+        VersionId when the file system is version aware), so a replaced file is noticed."""
         self.url = url
         self.name = url
         self.size = size
@@ -92,6 +114,7 @@ class RemoteSource(ByteSource):
         self._window = READ_WINDOW
         self._kept = KEPT_WINDOWS
         self._lock = threading.Lock()
+        self._download_lock = threading.Lock()
         self._whole: LocalFileSource | None = None
         """The whole file in a temporary file, once the server has sent all of it."""
 
@@ -103,7 +126,7 @@ class RemoteSource(ByteSource):
         if info.get("type") == "directory":
             raise ZanjFileNotFoundError(f"not a file: {url} is a directory")
         size = info.get("size")
-        source = cls(fs, path, url, size if isinstance(size, int) and size >= 0 else 0)
+        source = cls(fs, path, url, size if isinstance(size, int) and size >= 0 else 0, _pinning(fs, info))
         if not isinstance(size, int) or size < 0:  # without a size there are no ranges to ask for
             source._download_whole(None)
         return source
@@ -122,6 +145,8 @@ class RemoteSource(ByteSource):
                     view[:got] = data[offset - start : offset - start + got]
                     return got
         if length >= self._window:
+            with self._lock:  # stop where a kept window begins; the caller reads on from there
+                length = min([length, *(kept - offset for kept in self._windows if offset < kept < offset + length)])
             return self._read_large(view[:length], offset)
         # a small read: fetch the window from it onwards (the whole file when that is small, the
         # file's last window near its end), stopping where a kept window begins
@@ -171,13 +196,25 @@ class RemoteSource(ByteSource):
 
     def _fetch(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         """The bytes of each `(start, end)` range, checked to be exactly what was asked for."""
-        with remote_errors(self.url, f"reading bytes {ranges[0][0]}..{ranges[-1][1]}"):
-            if len(ranges) == 1:
-                found = [self._fs.cat_file(self._path, start=ranges[0][0], end=ranges[0][1])]
-            else:
-                found = self._fs.cat_ranges(
-                    [self._path] * len(ranges), [s for s, _ in ranges], [e for _, e in ranges], on_error="raise"
-                )
+        try:
+            with remote_errors(self.url, f"reading bytes {ranges[0][0]}..{ranges[-1][1]}"):
+                if len(ranges) == 1:
+                    found = [self._fs.cat_file(self._path, start=ranges[0][0], end=ranges[0][1], **self._read_kwargs)]
+                else:
+                    found = self._fs.cat_ranges(
+                        [self._path] * len(ranges),
+                        [s for s, _ in ranges],
+                        [e for _, e in ranges],
+                        on_error="raise",
+                        **self._read_kwargs,
+                    )
+        except ZanjRemoteError as exc:
+            status = getattr(exc.__cause__, "status", None)
+            if status in (412, 416):  # If-Match failed, or the range lies past a shorter file
+                raise ZanjFormatError(
+                    f"{self.name} changed since it was opened (HTTP {status}); open it again to read the new version"
+                ) from exc
+            raise
         result = []
         for (start, end), data in zip(ranges, found, strict=True):
             self._count(len(data))
@@ -194,28 +231,33 @@ class RemoteSource(ByteSource):
         return result
 
     def _download_whole(self, body: bytes | None) -> None:
-        """Keep the whole file in a temporary file: when the server ignores ranges, or gives no size."""
-        warnings.warn(
-            f"{self.name}: the server does not serve byte ranges (or gives no size), so the whole file "
-            "is downloaded to a temporary file; reading one item transfers everything",
-            ZanjRemoteWarning,
-            stacklevel=2,
-        )
-        spool = tempfile.TemporaryFile()
-        try:
-            if body is not None:
-                spool.write(body)
-            else:
-                with remote_errors(self.url, "downloading"), self._fs.open(self._path, "rb") as remote:
-                    shutil.copyfileobj(_Counting(remote, self._count), spool, 1 << 20)
-            spool.flush()
-            whole = LocalFileSource(Path(str(self.name)), spool)  # type: ignore[arg-type]
-        except BaseException:
-            spool.close()
-            raise
-        self.size = whole.size
-        self._whole = whole
-        self._windows.clear()
+        """Keep the whole file in a temporary file: when the server ignores ranges, or gives no
+        size. Done once: threads that find the server ignoring ranges at once wait for the first."""
+        with self._download_lock:
+            if self._whole is not None:
+                return
+            warnings.warn(
+                f"{self.name}: the server does not serve byte ranges (or gives no size), so the whole file "
+                "is downloaded to a temporary file; reading one item transfers everything",
+                ZanjRemoteWarning,
+                stacklevel=2,
+            )
+            spool = tempfile.TemporaryFile()
+            try:
+                if body is not None:
+                    spool.write(body)
+                else:
+                    with remote_errors(self.url, "downloading"), self._fs.open(self._path, "rb") as remote:
+                        shutil.copyfileobj(_Counting(remote, self._count), spool, 1 << 20)
+                spool.flush()
+                whole = LocalFileSource(Path(str(self.name)), spool)  # type: ignore[arg-type]
+            except BaseException:
+                spool.close()
+                raise
+            with self._lock:
+                self.size = whole.size
+                self._whole = whole
+                self._windows.clear()
 
     def close(self) -> None:
         if self._whole is not None:
@@ -238,13 +280,12 @@ class _Counting:
 
 def upload(url: str, write: Callable[[BinaryIO], None], storage_options: dict[str, Any] | None, progress: bool) -> None:
     """Write the archive to a local temporary file, then publish it with one upload."""
-    fs, path = filesystem(url, storage_options)
-    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
-    if protocols & READ_ONLY_PROTOCOLS:
+    if _HTTP_IN_URL.search(url):
         raise ZanjError(
             f"cannot save to {url}: HTTP URLs are read-only here; save to an object store (s3://, gs://...) "
             "or a local path, and serve that"
         )
+    fs, path = filesystem(url, storage_options)
     with tempfile.TemporaryDirectory(prefix="zanj-upload-") as folder:
         local = Path(folder) / "archive.zanj"
         with open(local, "xb") as fh:

@@ -8,6 +8,7 @@ for a remote one (see `zanj_core.remote`), a write from the current position of 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Union
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from zanj_core.errors import ZanjError, ZanjFileNotFoundError
 
@@ -26,29 +27,55 @@ Location = Union[str, "os.PathLike[str]", IO[bytes]]
 """What users pass to save, read and open: a path, a URL, or a binary file object."""
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_PROTOCOL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 
 
 def is_url(text: str) -> bool:
     """`s3://...`, `https://...`, `memory://...` or an fsspec chain (`simplecache::s3://...`).
 
-    Windows drive paths (`C:\\x`, `C:/x`) are not URLs."""
-    return bool(_URL.match(text)) or "::" in text
+    Windows drive paths (`C:\\x`, `C:/x`) are not URLs, nor is a local path that happens to
+    hold `::` (`runs/model::v2.zanj`): a chain starts with a protocol name fsspec knows."""
+    if _URL.match(text):
+        return True
+    head, sep, _ = text.partition("::")
+    return bool(sep) and bool(_PROTOCOL.match(head)) and _known_protocol(head)
+
+
+def _known_protocol(name: str) -> bool:
+    try:
+        from fsspec.registry import known_implementations, registry
+    except ImportError:  # without fsspec, `name::...` is taken as a chain, to name the missing extra
+        return True
+    return name in known_implementations or name in registry
 
 
 def is_file_object(location: object) -> bool:
     return hasattr(location, "read") or hasattr(location, "write")
 
 
+def describe_location(location: object) -> str:
+    """How messages name a path, URL or file object."""
+    if is_file_object(location):
+        return str(getattr(location, "name", None) or f"<{type(location).__name__}>")
+    try:
+        return str(os.fspath(location))  # type: ignore[call-overload]
+    except TypeError:
+        return repr(location)
+
+
 def local_path_of(text: str) -> Path | None:
-    """The local path a `file://` URL or a plain path names; None for other URLs."""
+    """The local path a `file://` URL or a plain path names; None for other URLs.
+
+    `file://` URLs are split by hand, not by urllib: `#` and `?` are ordinary characters of a
+    file name, not a fragment or a query."""
     if not is_url(text):
         return Path(text)
-    parts = urlsplit(text)
-    if parts.scheme == "file" and "::" not in text:
-        if parts.netloc not in ("", "localhost"):
-            raise ZanjError(f"{text}: file:// URLs name a local file; the host {parts.netloc!r} is not this machine")
-        return Path(unquote(parts.path))
-    return None
+    if not text.startswith("file://"):
+        return None
+    host, slash, rest = text[len("file://") :].partition("/")
+    if host not in ("", "localhost"):
+        raise ZanjError(f"{text}: file:// URLs name a local file; the host {host!r} is not this machine")
+    return Path(slash + unquote(rest))
 
 
 class ByteSource:
@@ -61,6 +88,8 @@ class ByteSource:
     """Bytes fetched so far (for progress bars and the tests that count transfers)."""
     on_read: Callable[[int], None] | None = None
     """Told the size of every fetch: progress bars hook in here."""
+    hint: str = ""
+    """Added to the messages for a file that is not a zip at all (where a file object starts)."""
 
     def read_at(self, view: memoryview, offset: int) -> int:
         """Fill as much of `view` as the file holds from `offset`; the count (0 at the end)."""
@@ -115,18 +144,25 @@ class LocalFileSource(ByteSource):
 
 
 class FileObjectSource(ByteSource):
-    """A seekable binary file object the caller opened (and closes: we never do)."""
+    """A seekable binary file object the caller opened (and closes: we never do). The file is
+    the bytes from the object's position when it was handed over to its end, as `save` writes
+    them; the position is put back there on close."""
 
     def __init__(self, fh: IO[bytes]) -> None:
         self._fh = fh
-        self.name = str(getattr(fh, "name", None) or f"<{type(fh).__name__}>")
+        self.name = describe_location(fh)
         self._lock = threading.Lock()
         with self._lock:
-            self.size = fh.seek(0, io.SEEK_END)
+            self._start = fh.tell()
+            fh.seek(0, io.SEEK_END)
+            self.size = max(fh.tell() - self._start, 0)
+        self.hint = (
+            f" (a file object is read from its position, here byte {self._start}: seek to where the archive begins)"
+        )
 
     def read_at(self, view: memoryview, offset: int) -> int:
         with self._lock:
-            self._fh.seek(offset)
+            self._fh.seek(self._start + offset)
             if hasattr(self._fh, "readinto"):
                 got = self._fh.readinto(view) or 0
             else:  # file-like objects with only read()
@@ -136,11 +172,23 @@ class FileObjectSource(ByteSource):
         return self._count(got)
 
     def fileno(self) -> int | None:
-        try:
-            fd = self._fh.fileno()
-        except (AttributeError, OSError, ValueError):
+        """The descriptor of a plain on-disk file holding exactly these bytes, else None: a
+        gzip or other wrapper reports its underlying file's descriptor, which must not be mapped."""
+        raw = getattr(self._fh, "raw", self._fh)
+        if not isinstance(raw, io.FileIO) or self._start != 0:
             return None
-        return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        try:
+            fd = raw.fileno()
+            facts = os.fstat(fd)
+        except (OSError, ValueError):
+            return None
+        return fd if stat.S_ISREG(facts.st_mode) and facts.st_size == self.size else None
+
+    def close(self) -> None:
+        try:
+            self._fh.seek(self._start)
+        except (OSError, ValueError):  # closed by its owner meanwhile
+            pass
 
 
 class SourceFile(io.RawIOBase):
@@ -262,70 +310,57 @@ def _seekable(fh: IO[bytes]) -> bool:
         return False
 
 
-class _RelativeWriter(io.RawIOBase):
-    """Offsets seen by the zip writer start at the file object's position when the save began,
-    so the archive is self-contained: the bytes from there on are a complete `.zanj`."""
-
-    def __init__(self, fh: IO[bytes]) -> None:
-        super().__init__()
-        self._fh = fh
-        self._start = fh.tell()
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        written = 0
-        while written < view.nbytes:  # raw streams may write part of a buffer
-            got = self._fh.write(view[written:])
-            written += view.nbytes - written if got is None else got
-        return written
-
-    def tell(self) -> int:
-        return self._fh.tell() - self._start
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            return self._fh.seek(self._start + offset) - self._start
-        return self._fh.seek(offset, whence) - self._start
-
-    def undo(self) -> None:
-        """Cut the stream back to where the save began (when it can be cut)."""
-        try:
-            self._fh.seek(self._start)
-            self._fh.truncate()
-        except (AttributeError, OSError, ValueError):
-            pass
+SPOOL_IN_MEMORY_BYTES = 64 * 1024 * 1024
+"""Archives for file objects are built in memory up to this size, in a temporary file above it."""
 
 
 def write_to_file_object(fh: IO[bytes], write: Callable[[BinaryIO], None]) -> str:
-    """Write the archive to `fh` from its position; a stream that cannot seek gets it through
-    a temporary file. A failed save cuts a seekable stream back to where it began."""
-    name = str(getattr(fh, "name", None) or f"<{type(fh).__name__}>")
+    """Build the archive aside, then copy it into `fh` from its position and cut the stream at
+    the archive's end, so the bytes from that position on are exactly one `.zanj`.
+
+    Building aside means a failed save writes nothing into `fh`, and the stream only ever sees
+    sequential writes: append-mode files, gzip streams, pipes and sockets all work. If copying
+    into a seekable stream fails, it is cut back to where the save began.
+    """
+    name = describe_location(fh)
     try:
         writable = fh.writable() if hasattr(fh, "writable") else True
     except ValueError as exc:
         raise ZanjError(f"cannot save to {name}: {exc}") from exc
     if not writable or isinstance(fh, io.TextIOBase):
         raise ZanjError(f"cannot save to {name}: it is not open for writing in binary mode")
-    if _seekable(fh):
-        relative = _RelativeWriter(fh)
-        try:
-            write(relative)  # type: ignore[arg-type]
-        except BaseException:
-            relative.undo()
-            raise
-        fh.seek(0, io.SEEK_END)
-        return name
-    with tempfile.TemporaryFile() as spool:
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
         write(spool)  # type: ignore[arg-type]
         spool.seek(0)
-        shutil.copyfileobj(spool, fh, 1 << 20)
+        start = fh.tell() if _seekable(fh) else None
+        try:
+            while chunk := spool.read(1 << 20):
+                view = memoryview(chunk)
+                while view:
+                    written = fh.write(view)
+                    if written is None and not isinstance(fh, io.RawIOBase):
+                        written = len(view)  # file-likes that return nothing wrote it all
+                    if not written:  # a raw stream that takes nothing (or would block)
+                        raise ZanjError(f"saving to {name}: the stream accepted no bytes")
+                    view = view[written:]
+            if start is not None and not _appending(fh):
+                _cut_here(fh)  # stale bytes after the archive would hide its end record
+        except BaseException:
+            if start is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    fh.seek(start)
+                    _cut_here(fh)
+            raise
     return name
+
+
+def _appending(fh: IO[bytes]) -> bool:
+    return "a" in str(getattr(fh, "mode", ""))
+
+
+def _cut_here(fh: IO[bytes]) -> None:
+    with contextlib.suppress(AttributeError, OSError, io.UnsupportedOperation):
+        fh.truncate()
 
 
 def write_local(target: Path, write: Callable[[BinaryIO], None]) -> None:

@@ -10,7 +10,6 @@ Each problem names the member or object path it concerns; nothing stops at the f
 from __future__ import annotations
 
 import copy
-import os
 import struct
 import warnings
 import zipfile
@@ -24,7 +23,7 @@ from zanj_core.externals import JSONL
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, format_path
 from zanj_core.loading import LoadContext
 from zanj_core.registry import REGISTRY
-from zanj_core.storage import Location
+from zanj_core.storage import Location, describe_location
 from zanj_core.zipwriter import crc32_function
 
 if TYPE_CHECKING:
@@ -226,7 +225,7 @@ def verify_file(
     from zanj_core.zanj import ZANJ
 
     zanj = zanj or ZANJ()
-    report = VerifyReport(file=str(getattr(file_path, "name", None) or os.fspath(file_path)))  # type: ignore[arg-type]
+    report = VerifyReport(file=describe_location(file_path))
     try:
         reader = ArchiveReader(file_path, zanj.read_limits, storage_options=storage_options)
     except ZanjError as exc:

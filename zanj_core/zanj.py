@@ -17,7 +17,7 @@ from zanj_core.lazy import ZanjFile
 from zanj_core.progress import ProgressBar, require_tqdm
 from zanj_core.registry import REGISTRY
 from zanj_core.saving import SaveContext
-from zanj_core.storage import Location, is_file_object, publish
+from zanj_core.storage import Location, describe_location, is_file_object, publish
 
 ERROR_MODES = ("except", "warn", "ignore")
 
@@ -195,10 +195,10 @@ class ZANJ:
 
         `file_path` is a local path (`.zanj` appended if missing; parent folders are created),
         an fsspec URL such as `s3://bucket/run/model.zanj` (the `remote` extra;
-        `storage_options` go to fsspec), or a binary file object, written from its position.
-        The file appears only once complete: on any error the previous file at that path, if
-        any, is left untouched and no partial file remains (a remote file is uploaded in one
-        final step; a file object is cut back to where the save began).
+        `storage_options` go to fsspec), or a binary file object, written from its position
+        and cut at the archive's end. The file appears only once complete: on any error the
+        previous file at that path, if any, is left untouched and no partial file remains (a
+        remote file is uploaded in one final step; a file object gets nothing written).
         """
         if not is_file_object(file_path):
             path = os.fspath(file_path)  # type: ignore[arg-type]
@@ -207,7 +207,7 @@ class ZANJ:
             if not path.endswith(".zanj"):
                 path += ".zanj"
             file_path = path
-        label = str(getattr(file_path, "name", None) or file_path)
+        label = describe_location(file_path)
         ctx = SaveContext(self)
         try:
             tree = ctx.serialize(obj)
