@@ -78,10 +78,13 @@ def bench(session: nox.Session) -> None:
     _install_everything(session)
     session.install("safetensors", "h5py", "matplotlib")
     peer_env = Path(session.create_tmp()) / "zanj06-env"
-    if not (peer_env / "bin" / "python").exists():
+    peer = peer_env / "bin" / "python"
+    if not peer.exists():
         session.run("python", "-m", "venv", str(peer_env))
-        session.run(str(peer_env / "bin" / "python"), "-m", "pip", "install", "--quiet", "zanj==0.6.0", external=True)
-    session.run("python", "bench/run.py", "--zanj06-python", str(peer_env / "bin" / "python"), *session.posargs)
+    # zanj 0.6 saves tensors and frames only with torch and pandas beside it (no-ops once installed)
+    session.run(str(peer), "-m", "pip", "install", "--quiet", TORCH_PIN, external=True)
+    session.run(str(peer), "-m", "pip", "install", "--quiet", "zanj==0.6.0", "pandas", external=True)
+    session.run("python", "bench/run.py", "--zanj06-python", str(peer), *session.posargs)
     session.run("python", "bench/report.py")
 
 
