@@ -45,6 +45,8 @@ class ProgressBar:
     def update(self, count: int) -> None:
         self.bytes += count
         if self._bar is not None:
+            if self._bar.total is not None and self.bytes > self._bar.total:
+                self._bar.total = self.bytes  # a window fetched twice: the bar must not overflow
             self._bar.update(count)
 
     def set_total(self, total_bytes: int) -> None:

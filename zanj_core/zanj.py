@@ -274,11 +274,12 @@ class ZANJ:
             if not self.progress:
                 return opened.load()
             reader = opened.reader
-            data_members = [reader.info(name) for name in reader.names() if name not in (MAIN_MEMBER, META_MEMBER)]
-            total = sum(info.compress_size for info in data_members)
-            with ProgressBar(True, f"reading {opened.path}", total, len(data_members)) as bar:
-                reader.progress, reader.byte_source.on_read = bar, bar.update
+            members = len([name for name in reader.names() if name not in (MAIN_MEMBER, META_MEMBER)])
+            source = reader.byte_source
+            with ProgressBar(True, f"reading {opened.path}", source.size, members) as bar:
+                bar.update(source.bytes_read)  # the directory and JSON members, read by open
+                reader.progress, source.on_read = bar, bar.update
                 try:
                     return opened.load()
                 finally:
-                    reader.progress, reader.byte_source.on_read = None, None
+                    reader.progress, source.on_read = None, None
