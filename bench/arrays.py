@@ -38,12 +38,15 @@ def raw_save(arrays: dict[str, Any], out: Path) -> Path:
 
 
 def raw_read(path: Path, like: dict[str, Any]) -> dict[str, Any]:
-    result = {}
+    """The floor: the whole file read by one call into one buffer, each array a view of it."""
+    buffer = np.empty(path.stat().st_size, dtype=np.uint8)
     with open(path, "rb", buffering=0) as fh:
-        for name, (shape, dtype) in like.items():
-            array = np.empty(shape, dtype)
-            fh.readinto(array.data)
-            result[name] = array
+        fh.readinto(buffer.data)
+    result, offset = {}, 0
+    for name, (shape, dtype) in like.items():
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        result[name] = buffer[offset : offset + nbytes].view(dtype).reshape(shape)
+        offset += nbytes
     return result
 
 

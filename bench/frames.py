@@ -58,6 +58,12 @@ def feather_read(path: Path, spec: Any) -> Any:
     return pd.read_feather(path)
 
 
+def feather_read_mapped(path: Path, spec: Any) -> Any:
+    import pyarrow.feather
+
+    return pyarrow.feather.read_table(path, memory_map=True).to_pandas()
+
+
 def pickle_save(frame: pd.DataFrame, out: Path) -> Path:
     with open(out / "frame.pkl", "wb") as fh:
         pickle.dump(frame, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -96,6 +102,7 @@ def zanj06_read(path: Path, spec: Any) -> Any:
 CONTENDERS: dict[str, tuple[harness.Save, harness.Read]] = {
     "parquet": (parquet_save, parquet_read),
     "arrow_ipc": (feather_save, feather_read),
+    "arrow_ipc_mmap": (feather_save, feather_read_mapped),
     "pickle": (pickle_save, pickle_read),
     "zanj": (zanj_save, zanj_read),
     "zanj_mmap": (zanj_save, lambda path, spec: zanj_read(path, spec, mmap=True)),

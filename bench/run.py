@@ -148,7 +148,7 @@ def scenario_basic(args: argparse.Namespace) -> dict[str, object]:
 
 
 ARRAY_CONTENDERS = ["raw", "zanj", "zanj_mmap", "npz", "safetensors", "pickle", "h5py", "zanj06"]
-FRAME_CONTENDERS = ["parquet", "arrow_ipc", "pickle", "zanj", "zanj_mmap", "zanj06"]
+FRAME_CONTENDERS = ["parquet", "arrow_ipc", "arrow_ipc_mmap", "pickle", "zanj", "zanj_mmap", "zanj06"]
 TENSOR_CONTENDERS = ["raw", "torch", "torch_mmap", "safetensors", "zanj", "zanj_mmap", "pickle", "h5py", "zanj06"]
 SCALING_CONTENDERS = ["raw", "torch", "torch_mmap", "safetensors", "zanj", "zanj_mmap"]
 SCALING_MIB = (16, 64, 256, 1024)
@@ -180,7 +180,7 @@ def _child_scenario(
     contenders = [c for c in contenders if c not in skip and (c != "zanj06" or args.zanj06_python)]
     samples: dict[str, dict[str, list[dict[str, float]]]] = {c: {"save": [], "read": []} for c in contenders}
     failures: dict[str, str] = {}
-    order = random.Random(0)
+    order = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         for number in range(processes or args.processes):
             # a new order each pass, so no contender always runs after the one that wrote most
@@ -226,6 +226,8 @@ def _child_scenario(
         }
         row["file_bytes"] = ops["save"][0]["file_bytes"]
         table[contender] = row
+    if floor not in table:  # the baseline itself failed: report times without ratios
+        return {"size": size, "variant": variant, "times": table, f"ratio_to_{floor}": {}, "failures": failures}
     base = table[floor]
     ratios = {
         contender: {op: row[op]["median_s"] / base[op]["median_s"] for op in ("save", "read")}  # type: ignore[index]
@@ -290,23 +292,32 @@ def scenario_lazy(args: argparse.Namespace) -> dict[str, object]:
     runner = _RUNNER.format(script=script)
     zanj_cli = str(Path(sys.executable).with_name("zanj"))
     samples: dict[str, list[dict[str, float]]] = {c: [] for c in LAZY_CONTENDERS}
+    failures: dict[str, str] = {}
     ls_times: list[float] = []
-    order = random.Random(0)
+    order = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         made = _run_json(sys.executable, runner, "make", tmp, "--mib", str(args.lazy_mib))
         os.sync()
         for _ in range(args.processes):
             for contender in order.sample(LAZY_CONTENDERS, len(LAZY_CONTENDERS)):
-                samples[contender].append(_run_json(sys.executable, runner, contender, tmp, "--rounds", "20"))
+                if contender in failures:
+                    continue
+                try:
+                    samples[contender].append(_run_json(sys.executable, runner, contender, tmp, "--rounds", "20"))
+                except RuntimeError as exc:
+                    failures[contender] = str(exc).strip().splitlines()[-1]
+                    samples.pop(contender, None)
             start = time.perf_counter()
             subprocess.run([zanj_cli, "ls", str(Path(tmp) / "lazy.zanj")], check=True, stdout=subprocess.DEVNULL)
             ls_times.append(time.perf_counter() - start)
     table = {
         contender: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
         for contender, runs in samples.items()
+        if runs
     }
     return {
         "file_bytes": made["file_bytes"],
+        "failures": failures,
         "times": table,
         "ratio_to_safetensors": {
             contender: {
@@ -333,6 +344,34 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
 }
 
 
+def machine_facts() -> dict[str, object]:
+    """What the numbers were measured on: CPU, memory, kernel, and the peers' versions."""
+    import importlib.metadata
+    import platform
+
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    versions = {}
+    for dist in ("zanj-core", "torch", "numpy", "safetensors", "pandas", "pyarrow", "h5py"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = "absent"
+    return {
+        "python": sys.version.split()[0],
+        "platform": f"{platform.system()} {platform.release()}",
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "versions": versions,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=sorted(SCENARIOS), action="append", help="run only these scenarios")
@@ -345,18 +384,22 @@ def main() -> int:
     parser.add_argument("--peer-processes", type=int, default=2, help="processes for zanj 0.6 (seconds per save)")
     parser.add_argument("--lazy-mib", type=int, default=1024, help="file size of the lazy scenario")
     parser.add_argument("--scaling-processes", type=int, default=3, help="processes per contender and size")
+    parser.add_argument("--seed", type=int, default=None, help="contender order seed (default: a new one each run)")
     args = parser.parse_args()
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1 << 30)
     RESULTS.mkdir(exist_ok=True)
-    report = {}
-    for name in args.only or list(SCENARIOS):
-        print(f"== {name}", flush=True)
-        report[name] = SCENARIOS[name](args)
-        print(json.dumps(report[name], indent=2), flush=True)
-    machine = {"python": sys.version.split()[0], "platform": sys.platform, "cpus": os.cpu_count()}
     latest = RESULTS / "latest.json"
     # with --only, the scenarios run now replace their previous results and the others are kept
-    previous = json.loads(latest.read_text()).get("results", {}) if latest.exists() and args.only else {}
-    latest.write_text(json.dumps({"machine": machine, "results": {**previous, **report}}, indent=2) + "\n")
+    report = json.loads(latest.read_text()).get("results", {}) if latest.exists() and args.only else {}
+    settings = {k: v for k, v in vars(args).items() if k not in ("only", "zanj06_python")}
+    for name in args.only or list(SCENARIOS):
+        print(f"== {name}", flush=True)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        report[name] = {**SCENARIOS[name](args), "run": {"started": started, "settings": settings}}
+        print(json.dumps(report[name], indent=2), flush=True)
+        # written after every scenario, so a failure late in a long run keeps what was measured
+        latest.write_text(json.dumps({"machine": machine_facts(), "results": report}, indent=2) + "\n")
     return 0
 
 
