@@ -30,6 +30,19 @@ def _install_everything(session: nox.Session) -> None:
         session.install("-e", str(Path(pyproject).parent))
 
 
+def _zanj06_python(session: nox.Session) -> Path:
+    """The python of an environment holding zanj 0.6.0 from PyPI, with torch (the CPU pin) and
+    pandas beside it: zanj 0.6 saves tensors and frames only with them. Installs are no-ops
+    once satisfied, so a reused environment is topped up rather than trusted."""
+    peer_env = Path(session.create_tmp()) / "zanj06-env"
+    peer = peer_env / "bin" / "python"
+    if not peer.exists():
+        session.run("python", "-m", "venv", str(peer_env))
+    session.run(str(peer), "-m", "pip", "install", "--quiet", TORCH_PIN, external=True)
+    session.run(str(peer), "-m", "pip", "install", "--quiet", "zanj==0.6.0", "pandas", external=True)
+    return peer
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole suite with the core and every plugin installed."""
@@ -77,13 +90,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against peers; zanj 0.6 runs in its own environment, driven as a subprocess."""
     _install_everything(session)
     session.install("safetensors", "h5py", "matplotlib")
-    peer_env = Path(session.create_tmp()) / "zanj06-env"
-    peer = peer_env / "bin" / "python"
-    if not peer.exists():
-        session.run("python", "-m", "venv", str(peer_env))
-    # zanj 0.6 saves tensors and frames only with torch and pandas beside it (no-ops once installed)
-    session.run(str(peer), "-m", "pip", "install", "--quiet", TORCH_PIN, external=True)
-    session.run(str(peer), "-m", "pip", "install", "--quiet", "zanj==0.6.0", "pandas", external=True)
+    peer = _zanj06_python(session)
     session.run("python", "bench/run.py", "--zanj06-python", str(peer), *session.posargs)
     session.run("python", "bench/report.py")
 
@@ -98,12 +105,7 @@ def interop(session: nox.Session) -> None:
     tests/interop/check_with_zanj06.py reads every file with zanj 0.6 and compares.
     """
     _install_everything(session)
-    peer_env = Path(session.create_tmp()) / "zanj06-env"
-    peer = peer_env / "bin" / "python"
-    if not peer.exists():
-        session.run("python", "-m", "venv", str(peer_env))
-        session.run(str(peer), "-m", "pip", "install", "--quiet", TORCH_PIN, external=True)
-        session.run(str(peer), "-m", "pip", "install", "--quiet", "zanj==0.6.0", "pandas", external=True)
+    peer = _zanj06_python(session)
     corpus = Path(session.create_tmp()) / "zanj06-corpus"
     session.run(str(peer), "tests/data/zanj06/make_corpus.py", str(corpus), external=True)
     session.run(

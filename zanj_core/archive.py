@@ -14,7 +14,6 @@ import io
 import json
 import re
 import struct
-import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -312,7 +311,6 @@ class ArchiveReader:
         self.verify_checksums = verify_checksums
         self.progress: ProgressBar | None = None
         """Told of each member handed to a loader; its bytes come through `source.on_read`."""
-        self._lock = threading.Lock()
         self._mmaps: dict[bool, mmap_module.mmap] = {}
         self._views: dict[bool, memoryview] = {}
         self.byte_source = location if isinstance(location, ByteSource) else open_source(location, storage_options)

@@ -164,15 +164,12 @@ class RemoteSource(ByteSource):
                     end = kept
         data = bytearray(end - start)
         self._read_large(memoryview(data), start)
-        if self._whole is not None:  # the server ignored Range: read the local copy
-            return self.read_at(view, offset)
-        with self._lock:
-            self._windows[start] = data
-            while len(self._windows) > self._kept:
-                self._windows.popitem(last=False)
-        got = min(length, start + len(data) - offset)
-        view[:got] = data[offset - start : offset - start + got]
-        return got
+        if self._whole is None:  # else the server ignored Range, and the local copy serves the read
+            with self._lock:
+                self._windows[start] = data
+                while len(self._windows) > self._kept:
+                    self._windows.popitem(last=False)
+        return self.read_at(view, offset)  # served by the window just kept
 
     def read_ahead(self) -> None:
         """The whole file is about to be read in order (`ZANJ.read`): fetch ahead in windows of

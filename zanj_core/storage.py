@@ -152,10 +152,9 @@ class FileObjectSource(ByteSource):
         self._fh = fh
         self.name = describe_location(fh)
         self._lock = threading.Lock()
-        with self._lock:
-            self._start = fh.tell()
-            fh.seek(0, io.SEEK_END)
-            self.size = max(fh.tell() - self._start, 0)
+        self._start = fh.tell()
+        fh.seek(0, io.SEEK_END)
+        self.size = max(fh.tell() - self._start, 0)
         self.hint = (
             f" (a file object is read from its position, here byte {self._start}: seek to where the archive begins)"
         )

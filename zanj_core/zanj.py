@@ -231,7 +231,7 @@ class ZANJ:
 
         def write(fh: Any) -> None:
             with ProgressBar(self.progress, f"saving {label}", total, len(ctx.members)) as bar:
-                write_zip(fh, json_members, ctx.members, self.compress, bar)
+                write_zip(fh, json_members, ctx.members, self.compress, bar if self.progress else None)
 
         return publish(file_path, write, storage_options, self.progress)
 
