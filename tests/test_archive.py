@@ -441,3 +441,19 @@ def test_a_long_file_name_leaves_room_for_the_temporary_name(tmp_path: Path) -> 
     path = tmp_path / ("n" * 240 + ".zanj")
     ZANJ().save([1, 2], path)
     assert ZANJ().read(path) == [1, 2]
+
+
+def test_json_members_indented_when_small_and_compact_when_large(tmp_path: Path) -> None:
+    """People read small JSON members; trees over 1 MiB are written compact (the C encoder is
+    about ten times faster than the indenting one), and both read back the same."""
+    from zanj_core.zanj import PRETTY_JSON_MAX_BYTES
+
+    small = {"a": [1, 2, 3], "b": "x"}
+    large = {f"key{i:06d}": {"value": i, "name": f"item-{i}"} for i in range(40_000)}
+    for obj, indented in ((small, True), (large, False)):
+        path = ZANJ().save(obj, tmp_path / ("small" if indented else "large"))
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read("__zanj__.json").decode()
+        assert ("\n " in text) is indented
+        assert indented or len(text) > PRETTY_JSON_MAX_BYTES
+        assert ZANJ().read(path) == obj
