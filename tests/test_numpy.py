@@ -261,6 +261,122 @@ def test_default_read_copies_once(zpath: Path) -> None:
     assert peak < array.nbytes * 1.05 + (1 << 20), f"peak {peak} for {array.nbytes} bytes"
 
 
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the size of every read the archive makes of a local file."""
+    from zanj_core import storage
+
+    reads: list[int] = []
+    real = storage.LocalFileSource.read_at
+
+    def counting(self: Any, view: memoryview, offset: int) -> int:
+        reads.append(view.nbytes)
+        return real(self, view, offset)
+
+    monkeypatch.setattr(storage.LocalFileSource, "read_at", counting)
+    return reads
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_each_array_header_comes_with_its_local_header(
+    mapped: bool, zpath: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One small read gives a member's local header and its .npy header; the data is then read
+    (or mapped) without a second look at the header. Headers never come from the memory map,
+    where each touched page would cost a page fault."""
+    arrays = {f"a{i}": np.full((64, 64), i, dtype=np.float32) for i in range(8)}
+    ZANJ().save(arrays, zpath)
+    reads = _count_reads(monkeypatch)
+    with ZANJ().open(zpath, mmap=mapped) as opened:
+        before = len(reads)
+        back = opened.load()
+        loading = reads[before:]
+    for name, array in arrays.items():
+        assert_same_array(array, back[name])
+    data_reads = [n for n in loading if n == arrays["a0"].nbytes]
+    assert len(data_reads) == (0 if mapped else 8)
+    assert len(loading) - len(data_reads) == 8, loading
+
+
+def _with_member_replaced(path: Path, out: Path, name: str, data: bytes, local_extra: bytes = b"") -> Path:
+    """`path` rewritten by zipfile, member `name` holding `data` stored with `local_extra`."""
+    with zipfile.ZipFile(path) as zf:
+        contents = {n: zf.read(n) for n in zf.namelist()}
+    contents[name] = data
+    with zipfile.ZipFile(out, "w") as zf:
+        for member, payload in contents.items():
+            info = zipfile.ZipInfo(member)
+            if member == name:
+                info.extra = local_extra
+            zf.writestr(info, payload)
+    return out
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_headers_longer_than_the_read_ahead_and_long_extra_fields(
+    mapped: bool, good_file: Path, tmp_path: Path
+) -> None:
+    """A member whose data starts far past its local header (a long extra field), or whose
+    .npy header is longer than what is read with the local header, reads the rest on demand."""
+    from zanj_core.archive import MEMBER_HEAD_BYTES
+
+    wide = np.zeros(3, dtype=[(f"field_with_a_long_name_{i}", "<f8") for i in range(12)])
+    wide["field_with_a_long_name_5"] = [1.5, -0.0, np.inf]
+    buffer = io.BytesIO()
+    np.save(buffer, wide)
+    assert buffer.getvalue().index(b"\n") > MEMBER_HEAD_BYTES
+    plain = io.BytesIO()
+    np.save(plain, np.arange(400, dtype=np.float32))
+    extra = struct.pack("<HH", 0xCAFE, 1000) + bytes(1000)
+    for local_extra in (b"", extra):
+        out = _with_member_replaced(good_file, tmp_path / "plain.zanj", "w.npy", plain.getvalue(), local_extra)
+        assert_same_array(np.arange(400, dtype=np.float32), ZANJ().read(out, mmap=mapped)["w"])
+        out = _with_member_replaced(good_file, tmp_path / "wide.zanj", "w.npy", buffer.getvalue(), local_extra)
+        with ZANJ().open(out, mmap=mapped) as opened:  # the node says float32: read the member as it is
+            assert_same_array(wide, npy.read_npy(opened.reader.source("w.npy", ("w",))))
+
+
+def test_large_read_buffers_are_advised_for_huge_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From 2 MiB, the whole pages of a fresh read buffer are advised for huge pages (numpy
+    itself does so only from 4 MiB); smaller buffers make no system call."""
+    from zanj_numpy import memory
+
+    calls: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(memory, "_madvise", lambda: lambda *args: calls.append(args) or 0)
+    for nbytes in (memory.HUGE_PAGE_BYTES, 3 * memory.HUGE_PAGE_BYTES // 2 + 12345):
+        calls.clear()
+        buffer = memory.empty_bytes(nbytes)
+        assert buffer.dtype == np.uint8 and buffer.shape == (nbytes,) and buffer.flags.writeable
+        ((address, length, advice),) = calls
+        start = buffer.__array_interface__["data"][0]
+        assert advice == 14 and address % 4096 == 0 and length % 4096 == 0
+        assert start <= address < start + 4096 and address + length <= start + nbytes
+        assert length >= nbytes - 2 * 4096
+    calls.clear()
+    memory.empty_bytes(memory.HUGE_PAGE_BYTES - 1)
+    assert calls == []
+
+
+def test_huge_page_advice_follows_numpys_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zanj_numpy import memory
+
+    memory._madvise.cache_clear()
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "0")
+    try:
+        assert memory._madvise() is None
+        memory._madvise.cache_clear()
+        monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
+        function = memory._madvise()
+        if sys.platform.startswith("linux"):
+            assert function is not None
+            buffer = memory.empty_bytes(3 << 20)  # the real call, on real memory
+            buffer[:] = 7
+            assert int(buffer.sum()) == 7 * (3 << 20)
+        else:
+            assert function is None
+    finally:
+        memory._madvise.cache_clear()
+
+
 def test_save_streams_without_copying(zpath: Path) -> None:
     array = np.ones((4096, 1024), dtype=np.float64)  # 32 MiB
     tracemalloc.start()

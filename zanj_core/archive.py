@@ -39,6 +39,10 @@ LOCAL_HEADER_LEN = 30
 END_RECORD_LEN = 22
 ZIP64_LOCATOR_LEN = 20
 ZIP64_RECORD_LEN = 56
+MEMBER_HEAD_BYTES = 256
+"""How much of a stored member's data is read along with its local header: enough for the
+header of a member format (a .npy header, say), which then costs no read of its own."""
+_LOCAL_EXTRA_GUESS = 96  # room for the zip64 and alignment extra fields zanj writes
 READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 _UNSAFE_CHARS = re.compile(r"[^\w.\-]")
 
@@ -254,6 +258,11 @@ class MemberSource:
     def read_range(self, start: int, length: int) -> bytes:
         """`length` bytes from `start`: for headers and other small reads."""
         self._check_range(start, length)
+        if not self.compressed:
+            self.data_offset()  # reads the member's head along with its local header
+            head = self.reader.member_head(self.info)
+            if start + length <= len(head):
+                return head[start : start + length]
         buffer = bytearray(length)
         self.read_into(memoryview(buffer), start)
         return bytes(buffer)
@@ -319,6 +328,8 @@ class ArchiveReader:
         """Whether mapped data was asked for; members are mapped only when `can_map` too."""
         self._file_size = self.byte_source.size
         self._offsets: dict[str, int] = {}
+        self._head: tuple[str, bytes] | None = None
+        """(member name, its first bytes) of the member whose local header was read last."""
         try:
             self._check_end_record()
             self._zf = zipfile.ZipFile(SourceFile(self.byte_source), "r")  # type: ignore[arg-type]
@@ -503,27 +514,37 @@ class ArchiveReader:
         return meta
 
     def data_offset(self, info: zipfile.ZipInfo) -> int:
-        """Offset in the file where a member's data starts (after its local header)."""
+        """Offset in the file where a member's data starts (after its local header).
+
+        The local header is read with one read that also takes the first `MEMBER_HEAD_BYTES` of
+        a stored member's data, kept for `member_head`. Always a read, never the memory map:
+        touching a mapped page costs a page fault, slower than a small read."""
         cached = self._offsets.get(info.filename)
         if cached is not None:
             return cached
-        if info.header_offset + LOCAL_HEADER_LEN > self._file_size:
+        start = info.header_offset
+        if start + LOCAL_HEADER_LEN > self._file_size:
             raise ZanjFormatError(f"{self.path}: local header of member {info.filename!r} is truncated")
-        if self._views:  # the file is mapped already: read the header from memory, no system call
-            view = next(iter(self._views.values()))
-            header = bytes(view[info.header_offset : info.header_offset + LOCAL_HEADER_LEN])
-        else:
-            buffer = bytearray(LOCAL_HEADER_LEN)
-            self.pread_into(memoryview(buffer), info.header_offset, info.filename)
-            header = bytes(buffer)
-        if header[:4] != b"PK\x03\x04":
+        want = LOCAL_HEADER_LEN + len(info.orig_filename.encode("utf-8")) + _LOCAL_EXTRA_GUESS + MEMBER_HEAD_BYTES
+        buffer = bytearray(min(want, self._file_size - start))
+        self.pread_into(memoryview(buffer), start, info.filename)
+        if buffer[:4] != b"PK\x03\x04":
             raise ZanjFormatError(f"{self.path}: bad local header for member {info.filename!r}")
-        name_len, extra_len = struct.unpack("<HH", header[26:30])
-        offset = int(info.header_offset + LOCAL_HEADER_LEN + name_len + extra_len)
+        name_len, extra_len = struct.unpack("<HH", buffer[26:30])
+        offset = int(start + LOCAL_HEADER_LEN + name_len + extra_len)
         if offset + info.compress_size > self._file_size:
             raise ZanjFormatError(f"{self.path}: member {info.filename!r} extends past the end of the file")
         self._offsets[info.filename] = offset
+        if info.compress_type == zipfile.ZIP_STORED:
+            first = offset - start
+            self._head = (info.filename, bytes(buffer[first : first + min(info.compress_size, MEMBER_HEAD_BYTES)]))
         return offset
+
+    def member_head(self, info: zipfile.ZipInfo) -> bytes:
+        """The first bytes of a stored member's data when they were read with its local header
+        (by the last `data_offset` that read one), else b"". Possibly fewer than asked for."""
+        head = self._head
+        return head[1] if head is not None and head[0] == info.filename else b""
 
     def pread_into(self, view: memoryview, offset: int, name: str) -> None:
         """Read exactly `view.nbytes` bytes at `offset` of the file into `view`."""

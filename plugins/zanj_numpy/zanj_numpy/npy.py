@@ -22,6 +22,7 @@ from zanj_core import ZanjFormatError, ZanjLimitError
 from zanj_core.archive import MemberSource
 from zanj_core.handlers import format_path
 from zanj_core.zipwriter import ALIGNMENT  # the archive aligns the member; the header aligns the data in it
+from zanj_numpy.memory import empty_bytes
 
 MAGIC = b"\x93NUMPY"
 WRITE_CHUNK_BYTES = 16 << 20
@@ -149,12 +150,12 @@ def _written_header(dtype: np.dtype[Any], shape: tuple[int, ...]) -> tuple[bytes
 
 def read_header(
     source: MemberSource,
-    mapped: memoryview | None = None,
     expect_dtype: np.dtype[Any] | None = None,
     expect_shape: tuple[int, ...] | None = None,
 ) -> NpyHeader:
-    """Parse and validate the header (from `mapped`, the member's mapped bytes, when given);
-    checks the declared size against the member's.
+    """Parse and validate the header; checks the declared size against the member's. The
+    header is read, never taken from a memory map: the archive reads it along with the member's
+    local header, where touching a mapped page would cost a page fault.
 
     When the node says what to expect and the member starts with exactly the header zanj writes
     for it, that header's parse is reused instead of parsing again (the common case: it saves
@@ -162,17 +163,16 @@ def read_header(
     if expect_dtype is not None and expect_shape is not None and not expect_dtype.hasobject:
         written, parsed = _written_header(expect_dtype, tuple(expect_shape))
         if parsed.data_offset + parsed.nbytes == source.size:
-            start = mapped[: len(written)] if mapped is not None else source.read_range(0, len(written))
-            if start == written:
+            if source.read_range(0, len(written)) == written:
                 return parsed
-    return _parse_header(source, mapped)
+    return _parse_header(source)
 
 
-def _parse_header(source: MemberSource, mapped: memoryview | None) -> NpyHeader:
+def _parse_header(source: MemberSource) -> NpyHeader:
     if source.size < len(MAGIC) + 4:
         raise _bad(source, f"only {source.size} bytes")
     first = min(source.size, _FIRST_READ)
-    start = bytes(mapped[:first]) if mapped is not None else source.read_range(0, first)
+    start = source.read_range(0, first)
     if start[: len(MAGIC)] != MAGIC:
         raise _bad(source, "missing the \\x93NUMPY magic")
     major, minor = start[6], start[7]
@@ -198,7 +198,7 @@ def _parse_header(source: MemberSource, mapped: memoryview | None) -> NpyHeader:
     if end <= len(start):
         raw = start[prefix:end]
     else:
-        raw = bytes(mapped[prefix:end]) if mapped is not None else source.read_range(prefix, header_len)
+        raw = source.read_range(prefix, header_len)
     try:
         text = raw.decode("utf-8" if major == 3 else "latin1")
         header = _parse_header_text(text)
@@ -229,12 +229,11 @@ def _parse_header(source: MemberSource, mapped: memoryview | None) -> NpyHeader:
 
 def _checked_header(
     source: MemberSource,
-    mapped: memoryview | None,
     expect_dtype: np.dtype[Any] | None,
     expect_shape: tuple[int, ...] | None,
 ) -> NpyHeader:
     """The member's header, which must agree with what the JSON node declared."""
-    header = read_header(source, mapped, expect_dtype, expect_shape)
+    header = read_header(source, expect_dtype, expect_shape)
     if expect_dtype is not None and header.dtype != expect_dtype:
         raise _bad(source, f"its dtype {header.dtype} disagrees with the node's {expect_dtype}")
     if expect_shape is not None and header.shape != tuple(expect_shape):
@@ -252,7 +251,7 @@ def _array_from(source: MemberSource, header: NpyHeader, mapped: memoryview | No
         view = mapped[header.data_offset : header.data_offset + header.nbytes]
         flat = np.frombuffer(view, dtype=header.dtype, count=count)
         return flat.reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]
-    buffer = np.empty(header.nbytes, dtype=np.uint8)
+    buffer = empty_bytes(header.nbytes)
     source.read_into(buffer.data, header.data_offset)
     return buffer.view(header.dtype).reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]
 
@@ -267,7 +266,7 @@ def read_npy(
     (read-only, or private copy-on-write when asked), else copied once into a fresh array.
     Mismatches with what the JSON node declared are errors."""
     mapped = source.memory_map(copy_on_write=copy_on_write) if source.want_mmap else None
-    return _array_from(source, _checked_header(source, mapped, expect_dtype, expect_shape), mapped)
+    return _array_from(source, _checked_header(source, expect_dtype, expect_shape), mapped)
 
 
 def _leading_rows(key: Any, length: int) -> tuple[range | int, Any] | None:
@@ -299,7 +298,7 @@ def read_part(
     array first. The result never aliases the file unless the reader maps it.
     """
     mapped = source.memory_map() if source.want_mmap else None
-    header = _checked_header(source, mapped, expect_dtype, expect_shape)
+    header = _checked_header(source, expect_dtype, expect_shape)
     split = _leading_rows(key, header.shape[0]) if header.shape and not header.fortran_order else None
     if split is None:
         return _array_from(source, header, mapped)[key]  # type: ignore[no-any-return]
@@ -314,7 +313,7 @@ def read_part(
     if mapped is not None:
         block = np.frombuffer(mapped[start : start + length], dtype=header.dtype).reshape((hi - lo, *row_shape))
     else:
-        buffer = np.empty(length, dtype=np.uint8)
+        buffer = empty_bytes(length)
         if length:
             source.read_into(buffer.data, start)
         block = buffer.view(header.dtype).reshape((hi - lo, *row_shape))

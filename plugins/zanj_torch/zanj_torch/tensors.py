@@ -198,7 +198,7 @@ def _storage(
         source = ctx.member(node, path)
         mapped = source.memory_map(copy_on_write=True) if source.want_mmap else None
         if mapped is not None:  # straight from the private map: no numpy round trip
-            header = npy.read_header(source, mapped, *(expect or (None, None)))
+            header = npy.read_header(source, *(expect or (None, None)))
             if header.fortran_order and len(header.shape) > 1:
                 raise ZanjFormatError(f"{ctx.label}: tensor member {source.name!r} is Fortran-ordered")
             raw = (
