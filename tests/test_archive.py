@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import sys
 import zipfile
 from pathlib import Path
@@ -367,11 +368,21 @@ def test_read_limits_must_be_positive_ints(bad: object) -> None:
         ReadLimits(max_members=bad)  # type: ignore[arg-type]
 
 
-def test_member_format_writing_the_wrong_size_is_an_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("declared", "written", "message"),
+    [
+        (10, 3, "wrote 3 bytes after declaring 10"),  # a member small enough to be held in memory
+        (10, 2 << 20, "wrote more than the 10 bytes it declared"),  # refused before holding it all
+        (2 << 20, 3, f"wrote 3 bytes after declaring {2 << 20}"),  # a streamed member
+    ],
+)
+def test_member_format_writing_the_wrong_size_is_an_error(
+    declared: int, written: int, message: str, tmp_path: Path
+) -> None:
     from zanj_core import MemberFormat, SerializerHandler
 
     liar = MemberFormat(
-        name="liar", extension=".x", write=lambda data, stream: stream.write(b"abc"), read=lambda source: None
+        name="liar", extension=".x", write=lambda data, stream: stream.write(bytes(written)), read=lambda source: None
     )
 
     class Thing:
@@ -380,11 +391,35 @@ def test_member_format_writing_the_wrong_size_is_an_error(tmp_path: Path) -> Non
     handler = SerializerHandler(
         tag="thing",
         types=(Thing,),
-        serialize=lambda obj, path, ctx: {"$ref": ctx.add_member(path, "liar", obj, size_hint=10)},
+        serialize=lambda obj, path, ctx: {"$ref": ctx.add_member(path, "liar", obj, size_hint=declared)},
     )
-    with pytest.raises(ZanjSerializationError, match="wrote 3 bytes after declaring 10"):
+    with pytest.raises(ZanjSerializationError, match=message):
         ZANJ(handlers_pre=[liar, handler]).save(Thing(), tmp_path / "t")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_local_headers_agree_with_the_directory(tmp_path: Path) -> None:
+    """Small members of known size are written with their finished header in one piece, larger
+    ones are patched after streaming: either way each local header carries the directory's CRC
+    and sizes, and stored data starts 64-byte aligned."""
+    from zanj_core.zipwriter import HELD_MEMBER_MAX
+
+    obj = {"tiny": b"t" * 300, "held": bytes(range(256)) * (HELD_MEMBER_MAX // 256), "streamed": bytes(3 << 20)}
+    path = Path(ZANJ().save(obj, tmp_path / "h"))
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            at = info.header_offset
+            assert raw[at : at + 4] == b"PK\x03\x04"
+            crc, csize, size, name_len, extra_len = struct.unpack("<IIIHH", raw[at + 14 : at + 30])
+            if csize == 0xFFFFFFFF:  # zip64: the sizes are in the extra field
+                zip64_id, _, size, csize = struct.unpack("<HHQQ", raw[at + 30 + name_len : at + 30 + name_len + 20])
+                assert zip64_id == 1
+            assert (crc, csize, size) == (info.CRC, info.compress_size, info.file_size), info.filename
+            if info.compress_type == zipfile.ZIP_STORED and info.filename.endswith(".bin"):
+                assert (at + 30 + name_len + extra_len) % 64 == 0, info.filename
+        assert zf.testzip() is None
+    assert ZANJ(verify_checksums=True).read(path) == obj
 
 
 @pytest.mark.parametrize("use_isal", [True, False], ids=["isal", "zlib"])

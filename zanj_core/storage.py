@@ -362,6 +362,11 @@ def _cut_here(fh: IO[bytes]) -> None:
         fh.truncate()
 
 
+WRITE_BUFFER_BYTES = 1 << 20
+"""Buffer of the file a save writes: small members and headers go out in few system calls
+(large chunks bypass it)."""
+
+
 def write_local(target: Path, write: Callable[[BinaryIO], None]) -> None:
     """Run `write` on a temporary file beside `target`, then rename it into place.
 
@@ -382,7 +387,7 @@ def write_local(target: Path, write: Callable[[BinaryIO], None]) -> None:
     tmp = target.with_name(f".{target.name[:64]}.{os.urandom(6).hex()}.tmp")
     created = False
     try:
-        with open(tmp, "xb") as fh:
+        with open(tmp, "xb", buffering=WRITE_BUFFER_BYTES) as fh:
             created = True
             write(fh)
             if previous is not None:
