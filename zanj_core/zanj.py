@@ -12,6 +12,7 @@ from typing import Any, Union
 from zanj_core.archive import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, ReadLimits, write_zip
 from zanj_core.compat06 import COMPAT_VERSIONS, check_readable_by_zanj06
 from zanj_core.errors import ZanjError, ZanjSerializationError
+from zanj_core.gcpause import collector_paused
 from zanj_core.handlers import JSONdict, LoaderHandler, MemberFormat, SerializerHandler
 from zanj_core.lazy import ZanjFile
 from zanj_core.progress import ProgressBar, require_tqdm
@@ -75,6 +76,10 @@ class ZANJ:
     - `compat="0.6"`: write files that zanj 0.6.0 reads back to equal objects; an object it
       cannot represent (a set, bytes, bfloat16, a typed frame...) makes the save fail with a
       `ZanjSerializationError` naming it, so no file it would misread is ever written.
+    - `pause_gc`: pause Python's cyclic garbage collector during each `save` and `read` (on by
+      default): the containers a walk makes hold no cycles, and scanning them cost up to two
+      fifths of the time on files of many items. Other threads' cycles wait for the collector
+      until the walk ends; set it to `False` in a program that cannot allow that.
     """
 
     def __init__(
@@ -92,6 +97,7 @@ class ZANJ:
         verify_checksums: bool = False,
         compat: str | None = None,
         progress: bool = False,
+        pause_gc: bool = True,
     ) -> None:
         self.error_mode: str = _normalize_error_mode(error_mode)
         for name, value in (
@@ -124,6 +130,7 @@ class ZANJ:
         if progress:
             require_tqdm()
         self.progress = bool(progress)
+        self.pause_gc = bool(pause_gc)
         serializers: list[SerializerHandler] = []
         loaders: dict[str, LoaderHandler] = {}
         formats: dict[str, MemberFormat] = {}
@@ -208,32 +215,35 @@ class ZANJ:
                 path += ".zanj"
             file_path = path
         label = describe_location(file_path)
-        ctx = SaveContext(self)
-        try:
-            tree = ctx.serialize(obj)
-            if self.compat == "0.6":
-                check_readable_by_zanj06(tree, ctx)
-            meta = self._meta(ctx)
-            main_bytes = encode_json(tree)
-            meta_bytes = encode_json(meta)
-        except ZanjError:
-            raise
-        except RecursionError as exc:
-            raise ZanjSerializationError(f"saving {label}: the object is nested too deeply to write as JSON") from exc
-        except (TypeError, ValueError) as exc:
-            raise ZanjSerializationError(
-                f"saving {label}: a handler produced a value that is not plain JSON ({exc}); "
-                "handlers must return dict/list/str/int/finite float/bool/None"
-            ) from exc
-        json_members = [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)]
-        known_sizes = [m.size_hint for m in ctx.members if m.size_hint is not None]
-        total = sum(known_sizes) if len(known_sizes) == len(ctx.members) else None
+        with collector_paused(self.pause_gc):
+            ctx = SaveContext(self)
+            try:
+                tree = ctx.serialize(obj)
+                if self.compat == "0.6":
+                    check_readable_by_zanj06(tree, ctx)
+                meta = self._meta(ctx)
+                main_bytes = encode_json(tree)
+                meta_bytes = encode_json(meta)
+            except ZanjError:
+                raise
+            except RecursionError as exc:
+                raise ZanjSerializationError(
+                    f"saving {label}: the object is nested too deeply to write as JSON"
+                ) from exc
+            except (TypeError, ValueError) as exc:
+                raise ZanjSerializationError(
+                    f"saving {label}: a handler produced a value that is not plain JSON ({exc}); "
+                    "handlers must return dict/list/str/int/finite float/bool/None"
+                ) from exc
+            json_members = [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)]
+            known_sizes = [m.size_hint for m in ctx.members if m.size_hint is not None]
+            total = sum(known_sizes) if len(known_sizes) == len(ctx.members) else None
 
-        def write(fh: Any) -> None:
-            with ProgressBar(self.progress, f"saving {label}", total, len(ctx.members)) as bar:
-                write_zip(fh, json_members, ctx.members, self.compress, bar if self.progress else None)
+            def write(fh: Any) -> None:
+                with ProgressBar(self.progress, f"saving {label}", total, len(ctx.members)) as bar:
+                    write_zip(fh, json_members, ctx.members, self.compress, bar if self.progress else None)
 
-        return publish(file_path, write, storage_options, self.progress)
+            return publish(file_path, write, storage_options, self.progress)
 
     def open(
         self,
@@ -269,7 +279,10 @@ class ZANJ:
         plugins that declare them (`zanj plugins` lists them), e.g. `map_location="cuda"` for
         zanj-torch.
         """
-        with self.open(file_path, mmap=mmap, storage_options=storage_options, **options) as opened:
+        with (
+            collector_paused(self.pause_gc),
+            self.open(file_path, mmap=mmap, storage_options=storage_options, **options) as opened,
+        ):
             opened.reader.byte_source.read_ahead()
             if not self.progress:
                 return opened.load()
