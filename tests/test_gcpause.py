@@ -56,6 +56,17 @@ def test_walks_run_with_the_collector_paused_unless_asked_not_to(pause: bool, tm
     assert seen == [not pause, not pause]
 
 
+def test_lazy_loads_pause_too(tmp_path: Path) -> None:
+    zanj = ZANJ(handlers_pre=_probe_handlers())
+    path = zanj.save({"a": Probe(), "b": Probe()}, tmp_path / "p")
+    seen.clear()
+    with zanj.open(path) as opened:
+        assert isinstance(opened["a"], Probe)
+        assert set(opened.load()) == {"a", "b"}
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+
+
 def test_the_collector_comes_back_after_a_failed_save_or_read(tmp_path: Path) -> None:
     with pytest.raises(ZanjSerializationError):
         ZANJ().save({"x": object()}, tmp_path / "bad")

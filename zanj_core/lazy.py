@@ -22,6 +22,7 @@ from zanj_core.errors import (
     ZanjLimitError,
     ZanjMissingPluginError,
 )
+from zanj_core.gcpause import collector_paused
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, JSONdict, JSONitem, LoaderHandler, ObjectPath, format_path
 from zanj_core.loading import LoadContext
 from zanj_core.registry import REGISTRY
@@ -305,11 +306,13 @@ class ZanjFile:
         """Load the item at `path` (the whole file when omitted), reading only the members under it.
 
         A typed node (dataclass, model, frame) loads whole. Stepping inside a dataclass or model
-        loads that field as stored, without the class's field hooks (`loading_fn`).
+        loads that field as stored, without the class's field hooks (`loading_fn`). The
+        collector is paused for the walk, as in `ZANJ.read` (`pause_gc`).
         """
-        ctx = self.context()
-        resolved, node = self._resolve(path, ctx)
-        return self._load(node, resolved, ctx)
+        with collector_paused(self.zanj.pause_gc):
+            ctx = self.context()
+            resolved, node = self._resolve(path, ctx)
+            return self._load(node, resolved, ctx)
 
     def __getitem__(self, path: ItemPath) -> Any:
         return self.load(path)
