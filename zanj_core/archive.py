@@ -454,12 +454,10 @@ class ArchiveReader:
     def check_expansion(self, info: zipfile.ZipInfo) -> None:
         """Refuse a compressed member that would expand past the ratio limit (a zip bomb),
         before anyone allocates its declared size."""
+        if info.compress_type == zipfile.ZIP_STORED:
+            return
         ratio = info.file_size / max(info.compress_size, 1)
-        if (
-            info.compress_type != zipfile.ZIP_STORED
-            and ratio > self.limits.max_compression_ratio
-            and info.file_size > 1 << 20
-        ):
+        if ratio > self.limits.max_compression_ratio and info.file_size > 1 << 20:
             raise ZanjLimitError(
                 f"{self.path}: member {info.filename!r} expands {ratio:.0f}x "
                 f"({info.compress_size} -> {info.file_size} bytes), over the limit of "

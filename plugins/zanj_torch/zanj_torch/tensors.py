@@ -255,7 +255,7 @@ def load_tensor(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
         if raw.numel() != math.prod(shape) * stored.itemsize:
             raise ZanjFormatError(f"{ctx.label}: tensor at {format_path(path)}: member size disagrees with its shape")
         # the member is exactly this tensor: a view of the bytes, sharing their storage
-        tensor = raw.view(dtype).reshape(shape) if raw.numel() else torch.empty(shape, dtype=dtype, device=raw.device)
+        tensor = raw.view(dtype).view(shape) if raw.numel() else torch.empty(shape, dtype=dtype, device=raw.device)
     elif form == "view":
         stride = _shape(node, "stride", path, ctx)
         offset = ctx.require(node, "storage_offset", int, path)
