@@ -335,24 +335,33 @@ def test_headers_longer_than_the_read_ahead_and_long_extra_fields(
             assert_same_array(wide, npy.read_npy(opened.reader.source("w.npy", ("w",))))
 
 
-def test_large_read_buffers_are_advised_for_huge_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """From 2 MiB, the whole pages of a fresh read buffer are advised for huge pages (numpy
-    itself does so only from 4 MiB); smaller buffers make no system call."""
+def test_large_read_buffers_are_aligned_and_advised_for_huge_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From 2 MiB, a fresh read buffer starts on a 2 MiB boundary and its pages are advised for
+    huge pages (numpy advises from 4 MiB, but malloc's memory is not so aligned); the slack
+    around it is advised against them. Smaller buffers make no system call."""
     from zanj_numpy import memory
 
     calls: list[tuple[int, int, int]] = []
     monkeypatch.setattr(memory, "_madvise", lambda: lambda *args: calls.append(args) or 0)
-    for nbytes in (memory.HUGE_PAGE_BYTES, 3 * memory.HUGE_PAGE_BYTES // 2 + 12345):
+    huge = memory.HUGE_PAGE_BYTES
+    for nbytes in (huge, 3 * huge // 2 + 12345, 2 * huge):
         calls.clear()
         buffer = memory.empty_bytes(nbytes)
         assert buffer.dtype == np.uint8 and buffer.shape == (nbytes,) and buffer.flags.writeable
-        ((address, length, advice),) = calls
         start = buffer.__array_interface__["data"][0]
-        assert advice == 14 and address % 4096 == 0 and length % 4096 == 0
-        assert start <= address < start + 4096 and address + length <= start + nbytes
-        assert length >= nbytes - 2 * 4096
+        assert start % huge == 0
+        block = buffer.base
+        assert isinstance(block, np.ndarray)
+        low = block.__array_interface__["data"][0]
+        high = low + block.nbytes
+        assert calls[0] == (start, nbytes // 4096 * 4096, 14)
+        for address, length, advice in calls[1:]:
+            assert advice == 15 and address % 4096 == 0 and length > 0
+            assert low <= address and address + length <= high
+            assert address + length <= start or address >= start + nbytes  # only the slack
+        buffer[:] = 1  # the memory is the caller's to fill
     calls.clear()
-    memory.empty_bytes(memory.HUGE_PAGE_BYTES - 1)
+    assert memory.empty_bytes(huge - 1).base is None
     assert calls == []
 
 
