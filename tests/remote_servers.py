@@ -83,10 +83,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with open(target, "rb") as fh:
             fh.seek(start)
             body = fh.read(end - start)
-        self.wfile.write(body)
-        with self.server.lock:
+        with self.server.lock:  # counted before the client can have it, so a reset never races a count
             self.server.bytes_sent += len(body)
             self.server.requests.append((wanted, len(body)))
+        self.wfile.write(body)
 
 
 class RangeHTTPServer(http.server.ThreadingHTTPServer):
