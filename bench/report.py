@@ -240,7 +240,7 @@ def _reading(results: dict[str, Any]) -> str:
         "tensors",
         "torch",
         "read",
-        "zanj reads each member once, straight into a fresh buffer advised for huge pages (one copy, no "
+        "zanj reads each member once, straight into a fresh 2 MiB-aligned buffer advised for huge pages (one copy, no "
         "unpickler); torch.load's storages fault their memory in 4 KiB pages.",
         "torch.load reads storages through its zip reader in one pass; zanj pays per member for header parsing.",
     )
@@ -295,7 +295,7 @@ def _reading(results: dict[str, Any]) -> str:
         "tensors_bf16",
         "torch",
         "read",
-        "bfloat16 members are read as 16-bit integers straight into a fresh buffer advised for huge pages, then "
+        "bfloat16 members are read as 16-bit integers straight into a fresh 2 MiB-aligned buffer advised for huge pages, then "
         "reinterpreted without a copy; torch.load's storages fault their memory in 4 KiB pages.",
         "bfloat16 members are read as 16-bit integers into a fresh buffer, then reinterpreted without a copy; most "
         "of either read is faulting in fresh memory.",
