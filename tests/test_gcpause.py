@@ -12,6 +12,7 @@ import pytest
 
 from zanj_core import ZANJ, LoaderHandler, SerializerHandler, ZanjSerializationError
 from zanj_core.gcpause import collector_paused
+from zanj_core.handlers import FORMAT_KEY
 
 
 class Probe:
@@ -24,7 +25,7 @@ seen: list[bool] = []
 def _probe_handlers() -> list[Any]:
     def serialize(obj: Any, path: Any, ctx: Any) -> dict[str, Any]:
         seen.append(gc.isenabled())
-        return {"__muutils_format__": "probe"}
+        return {FORMAT_KEY: "probe"}
 
     def load(node: Any, path: Any, ctx: Any) -> Probe:
         seen.append(gc.isenabled())

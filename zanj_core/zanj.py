@@ -214,36 +214,38 @@ class ZANJ:
             if not path.endswith(".zanj"):
                 path += ".zanj"
             file_path = path
-        label = describe_location(file_path)
         with collector_paused(self.pause_gc):
-            ctx = SaveContext(self)
-            try:
-                tree = ctx.serialize(obj)
-                if self.compat == "0.6":
-                    check_readable_by_zanj06(tree, ctx)
-                meta = self._meta(ctx)
-                main_bytes = encode_json(tree)
-                meta_bytes = encode_json(meta)
-            except ZanjError:
-                raise
-            except RecursionError as exc:
-                raise ZanjSerializationError(
-                    f"saving {label}: the object is nested too deeply to write as JSON"
-                ) from exc
-            except (TypeError, ValueError) as exc:
-                raise ZanjSerializationError(
-                    f"saving {label}: a handler produced a value that is not plain JSON ({exc}); "
-                    "handlers must return dict/list/str/int/finite float/bool/None"
-                ) from exc
-            json_members = [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)]
-            known_sizes = [m.size_hint for m in ctx.members if m.size_hint is not None]
-            total = sum(known_sizes) if len(known_sizes) == len(ctx.members) else None
+            return self._save(obj, file_path, storage_options)
 
-            def write(fh: Any) -> None:
-                with ProgressBar(self.progress, f"saving {label}", total, len(ctx.members)) as bar:
-                    write_zip(fh, json_members, ctx.members, self.compress, bar if self.progress else None)
+    def _save(self, obj: Any, file_path: Location, storage_options: dict[str, Any] | None) -> str:
+        """Walk `obj`, encode its JSON and publish the archive (the collector is paused)."""
+        label = describe_location(file_path)
+        ctx = SaveContext(self)
+        try:
+            tree = ctx.serialize(obj)
+            if self.compat == "0.6":
+                check_readable_by_zanj06(tree, ctx)
+            meta = self._meta(ctx)
+            main_bytes = encode_json(tree)
+            meta_bytes = encode_json(meta)
+        except ZanjError:
+            raise
+        except RecursionError as exc:
+            raise ZanjSerializationError(f"saving {label}: the object is nested too deeply to write as JSON") from exc
+        except (TypeError, ValueError) as exc:
+            raise ZanjSerializationError(
+                f"saving {label}: a handler produced a value that is not plain JSON ({exc}); "
+                "handlers must return dict/list/str/int/finite float/bool/None"
+            ) from exc
+        json_members = [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)]
+        known_sizes = [m.size_hint for m in ctx.members if m.size_hint is not None]
+        total = sum(known_sizes) if len(known_sizes) == len(ctx.members) else None
 
-            return publish(file_path, write, storage_options, self.progress)
+        def write(fh: Any) -> None:
+            with ProgressBar(self.progress, f"saving {label}", total, len(ctx.members)) as bar:
+                write_zip(fh, json_members, ctx.members, self.compress, bar if self.progress else None)
+
+        return publish(file_path, write, storage_options, self.progress)
 
     def open(
         self,

@@ -87,8 +87,8 @@ class MemberWriter:
     """An open member: `write()` bytes-like chunks, then `close()` (or use as a context manager).
 
     A member is either streamed (its local header is already written, and patched with the CRC
-    and sizes on close) or held (`held` collects its bytes, and close writes the finished
-    header and the bytes together)."""
+    and sizes on close) or held (given `held_extra`, its header's extra field: the bytes collect
+    in memory, and close writes the finished header and the bytes together)."""
 
     def __init__(
         self,
@@ -105,7 +105,7 @@ class MemberWriter:
         self._zip64 = zip64
         self._compressor = zlib.compressobj(level, zlib.DEFLATED, -15) if entry.method == DEFLATED else None
         self._held_extra = held_extra
-        self._held = bytearray() if held_extra is not None else None
+        self._held = bytearray()
         self._crc = 0
         self._size = 0
         self._compressed = 0
@@ -117,7 +117,7 @@ class MemberWriter:
             view = view.cast("B")
         nbytes = view.nbytes
         fh = self._archive.fh
-        if self._held is not None:
+        if self._held_extra is not None:
             if self._size + nbytes > HELD_MEMBER_MAX:
                 raise ZanjSerializationError(
                     f"member {self._entry.name.decode('utf-8')!r}: its format wrote more than the "
@@ -157,7 +157,7 @@ class MemberWriter:
             raise ZanjSerializationError(
                 f"member {entry.name.decode('utf-8')!r}: its format wrote {self._size} bytes after declaring {self._declared}"
             )
-        if self._held is not None and self._held_extra is not None:
+        if self._held_extra is not None:
             entry.crc, entry.size, entry.compressed_size = self._archive.crc32(self._held), self._size, self._size
             fh.write(_local_header(entry, self._held_extra, False))
             fh.write(self._held)
