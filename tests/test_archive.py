@@ -398,6 +398,33 @@ def test_member_format_writing_the_wrong_size_is_an_error(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("size", "patched"), [(4096, False), (2 << 20, True)])
+def test_small_members_are_written_without_seeking_back(size: int, patched: bool) -> None:
+    """A small member of known size is written once, header finished; only larger (streamed)
+    members seek back to patch their header."""
+    import io
+
+    from zanj_core.archive import PendingMember, write_zip
+    from zanj_core.registry import REGISTRY
+
+    class CountingFile(io.BytesIO):
+        seeks = 0
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            CountingFile.seeks += 1
+            return super().seek(offset, whence)
+
+    bytes_format = REGISTRY.member_format("bin")
+    assert bytes_format is not None
+    members = [PendingMember(f"m{i}.bin", bytes_format, bytes([i]) * size, (f"m{i}",), size) for i in range(3)]
+    fh = CountingFile()
+    write_zip(fh, [("__zanj__.json", b"{}")], members, compress=False)
+    assert (CountingFile.seeks > 0) is patched
+    with zipfile.ZipFile(fh) as zf:
+        assert zf.testzip() is None
+        assert zf.read("m2.bin") == bytes([2]) * size
+
+
 def test_local_headers_agree_with_the_directory(tmp_path: Path) -> None:
     """Small members of known size are written with their finished header in one piece, larger
     ones are patched after streaming: either way each local header carries the directory's CRC
