@@ -128,9 +128,9 @@ def test_loading_one_item_reads_only_its_members(sample_file: Path) -> None:
         read: list[str] = []
         original = reader.open_member
 
-        def spy(info: zipfile.ZipInfo) -> Any:
+        def spy(info: zipfile.ZipInfo, *args: Any) -> Any:
             read.append(info.filename)
-            return original(info)
+            return original(info, *args)
 
         reader.open_member = spy  # type: ignore[method-assign]
         f["layers/0"]

@@ -14,6 +14,7 @@ import io
 import json
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
+from zanj_core.budget import JSON_OBJECT_FACTOR, ReadBudget
 from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
 from zanj_core.handlers import MemberFormat, ObjectPath, format_path
 from zanj_core.progress import ProgressBar
@@ -42,8 +44,18 @@ ZIP64_RECORD_LEN = 56
 MEMBER_HEAD_BYTES = 256
 """How much of a stored member's data is read along with its local header: enough for the
 header of a member format (a .npy header, say), which then costs no read of its own."""
+VERIFY_CHUNK_BYTES = 8 << 20
+"""Stored members are CRC-checked through a buffer of this size, however large they are."""
+_DESCRIPTOR_MIN_LEN = 12
+"""A data descriptor (CRC and sizes after the data) takes at least this many bytes."""
 _LOCAL_EXTRA_GUESS = 96  # room for the zip64 and alignment extra fields zanj writes
-READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
+READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+"""Stored and deflate: what zanj (and zanj 0.6) write. zipfile inflates deflate in bounded steps;
+its bzip2 and lzma readers expand a whole compressed chunk at once, so a 1 KB member could
+allocate gigabytes before any size is compared. Other methods are refused."""
+_UNICODE_PATH_EXTRA = 0x7075
+"""Info-ZIP's Unicode path field: other tools take the name from it, zipfile ignores it."""
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_CHARS = re.compile(r"[^\w.\-]")
 
 
@@ -65,6 +77,18 @@ class ReadLimits:
     """Most members in the archive, checked from the end record before the directory is parsed."""
     max_header_bytes: int = 64 * 1024
     """Largest header inside a binary member (the `.npy` header's dict, say)."""
+    read_budget_floor: int = 512 * 1024 * 1024
+    """Bytes any one read may materialise whatever the file's size (see `read_budget`)."""
+    read_budget_ratio: int = 256
+    """Further bytes one read may materialise per byte of the file: enough for members deflated
+    up to `max_compression_ratio` and for JSON parsed into Python objects."""
+
+    def read_budget(self, file_size: int) -> int:
+        """What one operation on a file of `file_size` bytes may materialise in all: every
+        decompressed byte, every byte read into memory (once per use), arrays built from JSON
+        and parsed JSON (see `zanj_core.budget`). Linear in the file's size, so no file costs
+        more than a fixed multiple of itself."""
+        return self.read_budget_floor + self.read_budget_ratio * max(file_size, 0)
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -82,6 +106,17 @@ class PendingMember:
     data: Any
     path: ObjectPath
     size_hint: int | None = None
+
+
+def _has_extra_field(extra: bytes, field_id: int) -> bool:
+    """Whether a zip extra block holds a field of `field_id` (malformed blocks: zipfile refuses)."""
+    at = 0
+    while at + 4 <= len(extra):
+        kind, length = struct.unpack("<HH", extra[at : at + 4])
+        if kind == field_id:
+            return True
+        at += 4 + length
+    return False
 
 
 def member_name_for(path: ObjectPath, extension: str, taken: set[str]) -> str:
@@ -172,28 +207,52 @@ def json_errors(path: str | Path, name: str) -> Iterator[None]:
 
 class MemberStream(io.RawIOBase):
     """A member opened through zipfile, whose damaged data (bad deflate stream, CRC mismatch,
-    truncation) raises `ZanjFormatError` naming the file and member instead of zlib's errors."""
+    truncation) raises `ZanjFormatError` naming the file and member instead of zlib's errors.
 
-    def __init__(self, stream: IO[bytes], path: str | Path, name: str) -> None:
+    Every byte it hands out is charged to `budget` (less what `charged_ahead` already covers)
+    before the caller keeps it, and a member never yields more than its declared size."""
+
+    def __init__(
+        self, stream: IO[bytes], path: str | Path, name: str, budget: ReadBudget, charged_ahead: int = 0
+    ) -> None:
         super().__init__()
         self._stream = stream
         self._path = path
         self.name = name
+        self._budget = budget
+        self._prepaid = charged_ahead
 
     def readable(self) -> bool:
         return True
 
+    def _pay(self, count: int) -> None:
+        covered = min(count, self._prepaid)
+        self._prepaid -= covered
+        if count > covered:
+            self._budget.charge(count - covered, f"member {self.name!r} (decompressed)")
+
     def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = []
+            while chunk := self.read(1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
         with _member_errors(self._path, self.name):
-            return self._stream.read(-1 if size is None else size)
+            data = self._stream.read(size)
+        self._pay(len(data))
+        return data
 
     def readinto(self, buffer: Any) -> int:
         with _member_errors(self._path, self.name):
-            return self._stream.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+            count = self._stream.readinto(buffer)  # type: ignore[attr-defined]
+        self._pay(count)
+        return count  # type: ignore[no-any-return]
 
     def readline(self, size: int | None = -1) -> bytes:
         with _member_errors(self._path, self.name):
-            return self._stream.readline(-1 if size is None else size)
+            data = self._stream.readline(-1 if size is None else size)
+        self._pay(len(data))
+        return data
 
     def close(self) -> None:
         self._stream.close()
@@ -204,14 +263,21 @@ class MemberSource:
     """Read access to one data member, handed to `MemberFormat.read`.
 
     `open()` streams (decompressing if needed); `memory_map()` gives a zero-copy read-only view
-    of an uncompressed member; `read_into()` fills a caller's buffer in one copy.
+    of an uncompressed member; `read_into()` fills a caller's buffer in one copy. What these
+    bring into memory is charged to the read's `budget`; call `reserve(nbytes)` *before*
+    allocating a buffer (it is then not charged twice), and `charge(nbytes, what)` for memory a
+    loader builds from the member in other ways (a conversion, an expansion).
     """
 
-    def __init__(self, reader: ArchiveReader, info: zipfile.ZipInfo, path: ObjectPath) -> None:
+    def __init__(
+        self, reader: ArchiveReader, info: zipfile.ZipInfo, path: ObjectPath, budget: ReadBudget | None = None
+    ) -> None:
         self.reader = reader
         self.info = info
         self.name = info.filename
         self.path = path
+        self.budget = budget if budget is not None else reader.new_budget()
+        self._reserved = 0
 
     @property
     def size(self) -> int:
@@ -227,8 +293,24 @@ class MemberSource:
         """Whether the reader was asked for memory-mapped data (`read(..., mmap=True)`)."""
         return self.reader.use_mmap
 
+    def reserve(self, nbytes: int) -> None:
+        """Charge `nbytes` that are about to be allocated to hold this member's data; the reads
+        that then fill them are not charged again."""
+        self.budget.charge(nbytes, f"member {self.name!r} at {format_path(self.path)}")
+        self._reserved += nbytes
+
+    def charge(self, nbytes: int, what: str = "") -> None:
+        """Charge memory a loader builds from this member beyond the bytes it reads."""
+        self.budget.charge(nbytes, what or f"data of member {self.name!r} at {format_path(self.path)}")
+
+    def _take_reserved(self, nbytes: int) -> int:
+        """How much of `nbytes` earlier `reserve` calls paid for (and use that up)."""
+        covered = min(nbytes, self._reserved)
+        self._reserved -= covered
+        return covered
+
     def open(self) -> MemberStream:
-        return self.reader.open_member(self.info)
+        return self.reader.open_member(self.info, self.budget, self._take_reserved(self.size))
 
     def data_offset(self) -> int:
         return self.reader.data_offset(self.info)
@@ -239,17 +321,21 @@ class MemberSource:
 
         Read-only by default; `copy_on_write=True` gives a private mapping that can be written
         (pages are copied on first write; the file never changes), for frameworks such as torch
-        that have no read-only tensors.
+        that have no read-only tensors. A map allocates nothing, so nothing is charged; with
+        `verify_checksums` the whole member is checked first, which touches every page.
         """
         if self.compressed or not self.reader.can_map:
             return None
         length = self.size - start if length is None else length
         self._check_range(start, length)
         offset = self.data_offset() + start
-        return self.reader.mapped_view(copy_on_write)[offset : offset + length]
+        view = self.reader.mapped_view(copy_on_write)
+        if self.reader.verify_checksums:
+            self.reader.verify_member(self.info, self.budget)
+        return view[offset : offset + length]
 
     def _check_range(self, start: int, length: int) -> None:
-        if start < 0 or length < 0 or start + length > self.size:
+        if type(start) is not int or type(length) is not int or start < 0 or length < 0 or start + length > self.size:
             raise ZanjFormatError(
                 f"{self.reader.path}: member {self.name!r} holds {self.size} bytes; "
                 f"bytes {start}..{start + length} were asked for (at {format_path(self.path)})"
@@ -258,11 +344,15 @@ class MemberSource:
     def read_range(self, start: int, length: int) -> bytes:
         """`length` bytes from `start`: for headers and other small reads."""
         self._check_range(start, length)
+        if self.reader.verify_checksums:
+            self.reader.verify_member(self.info, self.budget)
         if not self.compressed:
             self.data_offset()  # reads the member's head along with its local header
             head = self.reader.member_head(self.info)
             if start + length <= len(head):
+                self.budget.charge(length, f"member {self.name!r} (header)")
                 return head[start : start + length]
+        self.reserve(length)
         buffer = bytearray(length)
         self.read_into(memoryview(buffer), start)
         return bytes(buffer)
@@ -270,34 +360,45 @@ class MemberSource:
     def read_into(self, buffer: memoryview, start: int = 0) -> None:
         """Fill `buffer` with the member's bytes from `start`, copying once.
 
-        Uncompressed members are read straight from the file into `buffer` (their CRC is
-        checked only when the reader verifies checksums, since checking costs more than the
-        read itself); compressed members are inflated through zipfile, which checks the CRC
-        when a member is read to its end.
+        Uncompressed members are read straight from the file into `buffer`; compressed members
+        are inflated through zipfile, which checks the CRC when a member is read to its end.
+        With `verify_checksums` every member is checked whole before its first use, whatever
+        part of it is read. Bytes not paid for by `reserve` are charged to the budget first.
         """
         view = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
         length = view.nbytes
         self._check_range(start, length)
+        unpaid = length - self._take_reserved(length)
+        if unpaid:
+            self.budget.charge(unpaid, f"member {self.name!r} at {format_path(self.path)}")
+        reader = self.reader
         if not self.compressed:
-            self.reader.pread_into(view, self.data_offset() + start, self.name)
-            if self.reader.verify_checksums and start == 0 and length == self.size:
+            whole = start == 0 and length == self.size
+            if reader.verify_checksums and not whole:
+                reader.verify_member(self.info, self.budget)
+            reader.pread_into(view, self.data_offset() + start, self.name)
+            if reader.verify_checksums and whole and not reader.is_verified(self.name):
                 if crc32_function()(view) != self.info.CRC:
                     raise ZanjFormatError(
-                        f"{self.reader.path}: member {self.name!r} fails its CRC check: the file is corrupt"
+                        f"{reader.path}: member {self.name!r} fails its CRC check: the file is corrupt"
                     )
+                reader.mark_verified(self.name)
             return
-        with self.open() as stream:
+        if reader.verify_checksums and not (start == 0 and length == self.size):
+            reader.verify_member(self.info, self.budget)
+        # the destination is paid for: the stream's output is not charged again
+        with reader.open_member(self.info, self.budget, charged_ahead=length + 1) as stream:
             skip = start
             while skip:
                 dropped = stream.read(min(skip, 1 << 20))
                 if not dropped:
-                    raise ZanjFormatError(f"{self.reader.path}: member {self.name!r} is truncated")
+                    raise ZanjFormatError(f"{reader.path}: member {self.name!r} is truncated")
                 skip -= len(dropped)
             filled = 0
             while filled < length:
-                got = stream.readinto(view[filled:])  # type: ignore[attr-defined]
+                got = stream.readinto(view[filled:])
                 if not got:
-                    raise ZanjFormatError(f"{self.reader.path}: member {self.name!r} is truncated")
+                    raise ZanjFormatError(f"{reader.path}: member {self.name!r} is truncated")
                 filled += got
             if start + length == self.size:
                 stream.read(1)  # reaching the end makes zipfile check the CRC
@@ -328,6 +429,11 @@ class ArchiveReader:
         """Whether mapped data was asked for; members are mapped only when `can_map` too."""
         self._file_size = self.byte_source.size
         self._offsets: dict[str, int] = {}
+        self._ends: dict[str, int] = {}
+        """Where the next member (or the directory) starts: no member's data may reach past it."""
+        self._verified: set[str] = set()
+        self._verify_lock = threading.Lock()
+        self._directory_offset = 0
         self._head: tuple[str, bytes] | None = None
         """(member name, its first bytes) of the member whose local header was read last."""
         try:
@@ -344,6 +450,7 @@ class ArchiveReader:
             ) from exc
         try:
             self._infos = self._validate(infos)
+            self._check_layout(infos)
         except ZanjFormatError:
             self.close()
             raise
@@ -375,7 +482,7 @@ class ArchiveReader:
                 f"{self.path} is not a readable .zanj file: no zip end record (not a zip archive, or truncated)"
                 + self.byte_source.hint
             )
-        entries, directory_bytes = struct.unpack("<HL", tail[at + 10 : at + 16])
+        entries, directory_bytes, directory_offset = struct.unpack("<HLL", tail[at + 10 : at + 20])
         locator = at - ZIP64_LOCATOR_LEN
         if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
             (record_offset,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
@@ -385,7 +492,7 @@ class ArchiveReader:
             self.pread_into(memoryview(record), record_offset, "<zip64 end record>")
             if record[:4] != b"PK\x06\x06":
                 raise ZanjFormatError(f"{self.path}: bad zip64 end record; the file is corrupt")
-            entries, directory_bytes = struct.unpack("<QQ", record[32:48])
+            entries, directory_bytes, directory_offset = struct.unpack("<QQQ", record[32:56])
         if entries > self.limits.max_members:
             raise ZanjLimitError(
                 f"{self.path} declares {entries} members, over the limit of {self.limits.max_members} "
@@ -396,6 +503,40 @@ class ArchiveReader:
                 f"{self.path}: its zip directory claims {directory_bytes} bytes in a file of {size}; "
                 "the file is truncated or forged"
             )
+        self._directory_offset = directory_offset
+
+    def _check_layout(self, infos: list[zipfile.ZipInfo]) -> None:
+        """The archive must be laid out as written: members from offset 0 (nothing prepended,
+        which zipfile silently skips and other readers do not), one after another without
+        overlapping, and the directory after the last. Each member's true end is checked again
+        against the next start when its local header is read (`data_offset`)."""
+        prefix = self._zf.start_dir - self._directory_offset
+        if prefix:
+            where = (
+                f"if the archive was appended to other data, open the file, seek to byte {prefix} and read "
+                "the file object (zanj reads a file object from its position)"
+                if prefix > 0
+                else "the file is forged"
+            )
+            raise ZanjFormatError(
+                f"{self.path}: the zip directory is not where the end record says: {prefix} bytes come "
+                f"before the archive, which zip readers handle differently; {where}"
+            )
+        ordered = sorted(infos, key=lambda info: info.header_offset)
+        boundary = 0
+        for index, info in enumerate(ordered):
+            if info.header_offset < boundary:
+                raise ZanjFormatError(
+                    f"{self.path}: member {info.filename!r} starts at {info.header_offset}, inside the "
+                    "member before it; overlapping members are forged"
+                )
+            boundary = (
+                info.header_offset + LOCAL_HEADER_LEN + len(info.orig_filename.encode("utf-8")) + info.compress_size
+            )
+            following = ordered[index + 1].header_offset if index + 1 < len(ordered) else self._directory_offset
+            self._ends[info.filename] = following
+        if boundary > self._directory_offset:
+            raise ZanjFormatError(f"{self.path}: the last member runs into the zip directory; the file is forged")
 
     def _validate(self, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
         if len(infos) > self.limits.max_members:
@@ -410,12 +551,14 @@ class ArchiveReader:
                 raise ZanjFormatError(
                     f"{self.path}: unsafe member name {name!r} (empty, absolute, or climbing with '..')"
                 )
+            self._check_unambiguous_name(info)
             if info.flag_bits & 0x1:
                 raise ZanjFormatError(f"{self.path}: member {name!r} is encrypted; zanj files never are")
             if info.compress_type not in READABLE_METHODS:
                 raise ZanjFormatError(
                     f"{self.path}: member {name!r} uses zip compression method {info.compress_type}; "
-                    "only stored, deflate, bzip2 and lzma are read"
+                    "zanj reads only stored and deflate members, as it writes them (recompress the "
+                    "archive with deflate, e.g. `zip -Z deflate`, if you trust it)"
                 )
             if info.header_offset + LOCAL_HEADER_LEN + len(info.orig_filename) + info.compress_size > self._file_size:
                 raise ZanjFormatError(
@@ -431,6 +574,27 @@ class ArchiveReader:
         if MAIN_MEMBER not in table:
             raise ZanjFormatError(f"{self.path} is a zip archive but not a .zanj file: it has no {MAIN_MEMBER} member")
         return table
+
+    def _check_unambiguous_name(self, info: zipfile.ZipInfo) -> None:
+        """Refuse a name that another zip reader could read differently from zipfile, so what
+        zanj reads is what any tool shows: backslashes (a separator on Windows), control
+        characters, non-ASCII bytes without the UTF-8 flag (cp437 here, something else
+        elsewhere), and an Info-ZIP Unicode path field (which other tools prefer to the name)."""
+        name = info.filename
+        problem = None
+        if "\\" in info.orig_filename:
+            problem = "holds a backslash"
+        elif _CONTROL_CHARS.search(name):
+            problem = "holds control characters"
+        elif not info.flag_bits & 0x800 and not info.orig_filename.isascii():
+            problem = "is not ASCII but is not marked as UTF-8"
+        elif _has_extra_field(info.extra, _UNICODE_PATH_EXTRA):
+            problem = "carries a second, Unicode path field"
+        if problem is not None:
+            raise ZanjFormatError(
+                f"{self.path}: member name {name!r} {problem}; zip readers would disagree on it, "
+                "so the file is refused"
+            )
 
     def __enter__(self) -> ArchiveReader:
         return self
@@ -465,10 +629,17 @@ class ArchiveReader:
                 "(raise ReadLimits.max_compression_ratio if you trust the file)"
             )
 
-    def open_member(self, info: zipfile.ZipInfo) -> MemberStream:
+    def new_budget(self) -> ReadBudget:
+        """A fresh budget for one operation on this file (see `zanj_core.budget`)."""
+        return ReadBudget.for_file(self.limits, str(self.path), self._file_size)
+
+    def open_member(self, info: zipfile.ZipInfo, budget: ReadBudget, charged_ahead: int = 0) -> MemberStream:
+        """A stream of the member's (decompressed) bytes, each charged to `budget` unless
+        `charged_ahead` paid for it. Its local header is checked against the directory first."""
         self.check_expansion(info)
+        self.data_offset(info)
         with _member_errors(self.path, info.filename):
-            return MemberStream(self._zf.open(info, "r"), self.path, info.filename)
+            return MemberStream(self._zf.open(info, "r"), self.path, info.filename, budget, charged_ahead)
 
     def check_json_size(self, name: str, size: int) -> None:
         """Refuse a JSON or JSON-lines member larger than `ReadLimits.max_json_bytes`."""
@@ -478,22 +649,68 @@ class ArchiveReader:
                 f"{self.limits.max_json_bytes} (raise ReadLimits.max_json_bytes if you trust the file)"
             )
 
-    def read_json(self, name: str) -> Any:
-        """Parse a JSON member, checking its size before reading it."""
+    def read_json(self, name: str, budget: ReadBudget) -> Any:
+        """Parse a JSON member, checking its size and charging what parsing it builds
+        (`JSON_OBJECT_FACTOR` per byte) before reading it."""
         info = self._infos.get(name)
         if info is None:
             raise ZanjFormatError(f"{self.path} has no {name} member")
         self.check_json_size(name, info.file_size)
-        with json_errors(self.path, name), self.open_member(info) as stream:
+        budget.charge(info.file_size * JSON_OBJECT_FACTOR, f"JSON member {name!r}")
+        with json_errors(self.path, name), self.open_member(info, budget, info.file_size + 1) as stream:
             return json.loads(stream.read(self.limits.max_json_bytes + 1).decode("utf-8"))
 
-    def read_meta(self) -> dict[str, Any]:
+    def is_verified(self, name: str) -> bool:
+        return name in self._verified
+
+    def mark_verified(self, name: str) -> None:
+        self._verified.add(name)
+
+    def verify_member(self, info: zipfile.ZipInfo, budget: ReadBudget) -> None:
+        """Check a whole member's CRC once per open file (`verify_checksums`): stored members in
+        bounded chunks (from the map when the file is mapped), compressed ones inflated to
+        their end, each byte charged as it is decompressed."""
+        name = info.filename
+        if name in self._verified:
+            return
+        with self._verify_lock:
+            if name in self._verified:
+                return
+            if info.compress_type == zipfile.ZIP_STORED:
+                crc = self._stored_crc(info)
+                if crc != info.CRC:
+                    raise ZanjFormatError(
+                        f"{self.path}: member {name!r} fails its CRC check (stored {info.CRC:08x}, "
+                        f"computed {crc:08x}): the file is corrupt"
+                    )
+            else:
+                with self.open_member(info, budget) as stream:
+                    while stream.read(VERIFY_CHUNK_BYTES):
+                        pass  # zipfile checks the CRC when the member is read to its end
+            self._verified.add(name)
+
+    def _stored_crc(self, info: zipfile.ZipInfo) -> int:
+        crc32 = crc32_function()
+        offset = self.data_offset(info)
+        if self.use_mmap and self.can_map:
+            return int(crc32(self.mapped_view()[offset : offset + info.file_size]))
+        crc = 0
+        buffer = memoryview(bytearray(min(VERIFY_CHUNK_BYTES, info.file_size)))
+        done = 0
+        while done < info.file_size:
+            view = buffer[: min(len(buffer), info.file_size - done)]
+            self.pread_into(view, offset + done, info.filename)
+            crc = crc32(view, crc)
+            done += len(view)
+        return crc
+
+    def read_meta(self, budget: ReadBudget) -> dict[str, Any]:
         """The metadata member (an empty dict for files without one), checked to be a JSON object
         of a format version this reader understands; its other fields are descriptive and read
         defensively by whoever uses them."""
         if META_MEMBER not in self._infos:
             return {}
-        meta = self.read_json(META_MEMBER)
+        meta = self.read_json(META_MEMBER, budget)
         if not isinstance(meta, dict):
             raise ZanjFormatError(f"{self.path}: {META_MEMBER} must hold a JSON object, got {type(meta).__name__}")
         version = meta.get("zanj_format")
@@ -529,14 +746,48 @@ class ArchiveReader:
         if buffer[:4] != b"PK\x03\x04":
             raise ZanjFormatError(f"{self.path}: bad local header for member {info.filename!r}")
         name_len, extra_len = struct.unpack("<HH", buffer[26:30])
+        self._check_local_header(info, buffer)
         offset = int(start + LOCAL_HEADER_LEN + name_len + extra_len)
-        if offset + info.compress_size > self._file_size:
+        end = offset + info.compress_size + (_DESCRIPTOR_MIN_LEN if info.flag_bits & 0x8 else 0)
+        if end > self._file_size:
             raise ZanjFormatError(f"{self.path}: member {info.filename!r} extends past the end of the file")
+        if end > self._ends.get(info.filename, self._file_size):
+            raise ZanjFormatError(
+                f"{self.path}: member {info.filename!r} runs into the member after it; overlapping members are forged"
+            )
         self._offsets[info.filename] = offset
         if info.compress_type == zipfile.ZIP_STORED:
             first = offset - start
             self._head = (info.filename, bytes(buffer[first : first + min(info.compress_size, MEMBER_HEAD_BYTES)]))
         return offset
+
+    def _check_local_header(self, info: zipfile.ZipInfo, header: bytearray) -> None:
+        """The local header must say what the directory says (name, method, flags, and sizes
+        and CRC unless they follow the data): zip readers that walk local headers would
+        otherwise see another file than zanj does."""
+        flags, method = struct.unpack("<HH", header[6:10])
+        crc, compressed, size, name_len = struct.unpack("<LLLH", header[14:28])
+        name = bytes(header[LOCAL_HEADER_LEN : LOCAL_HEADER_LEN + name_len])
+        expected_name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="replace")
+        problem = None
+        if name != expected_name:
+            problem = f"names {name!r}"
+        elif method != info.compress_type:
+            problem = f"says compression method {method}, the directory {info.compress_type}"
+        elif (flags ^ info.flag_bits) & 0x809:
+            problem = f"has flags {flags:#06x}, the directory {info.flag_bits:#06x}"
+        elif not flags & 0x8:
+            if crc != info.CRC:
+                problem = f"has CRC {crc:08x}, the directory {info.CRC:08x}"
+            elif compressed != 0xFFFFFFFF and compressed != info.compress_size:
+                problem = f"says {compressed} stored bytes, the directory {info.compress_size}"
+            elif size != 0xFFFFFFFF and size != info.file_size:
+                problem = f"says {size} bytes, the directory {info.file_size}"
+        if problem is not None:
+            raise ZanjFormatError(
+                f"{self.path}: the local header of member {info.filename!r} {problem}; "
+                "zip readers would disagree on this file, so it is refused"
+            )
 
     def member_head(self, info: zipfile.ZipInfo) -> bytes:
         """The first bytes of a stored member's data when they were read with its local header
@@ -575,14 +826,15 @@ class ArchiveReader:
             mapping = self._mmaps[copy_on_write] = mmap_module.mmap(fd, 0, access=access)
         return mapping
 
-    def source(self, ref: Any, path: ObjectPath) -> MemberSource:
-        """Validate a `$ref` and return access to its member."""
+    def source(self, ref: Any, path: ObjectPath, budget: ReadBudget | None = None) -> MemberSource:
+        """Validate a `$ref` and return access to its member, charging what it reads to `budget`
+        (the operation's; a fresh one when omitted)."""
         info = self._infos.get(ref) if isinstance(ref, str) and ref not in JSON_MEMBERS else None
         if info is not None:
             self.check_expansion(info)  # loaders allocate `size` before they read
             if self.progress is not None:
                 self.progress.member_done()
-            return MemberSource(self, info, path)
+            return MemberSource(self, info, path, budget)
         where = format_path(path)
         if not isinstance(ref, str):
             raise ZanjFormatError(

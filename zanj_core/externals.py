@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from zanj_core.archive import MemberSource, json_errors
+from zanj_core.budget import JSON_OBJECT_FACTOR
 from zanj_core.handlers import (
     FORMAT_KEY,
     REF_KEY,
@@ -37,6 +38,8 @@ def _write_jsonl(items: list[JSONitem], stream: IO[bytes]) -> None:
 
 def _read_jsonl(source: MemberSource) -> list[Any]:
     source.reader.check_json_size(source.name, source.size)
+    # what parsing builds, charged before reading; each reference to the member pays again
+    source.reserve(source.size * JSON_OBJECT_FACTOR)
     with json_errors(source.reader.path, source.name), source.open() as stream:
         return [json.loads(line.decode("utf-8")) for line in stream if line.strip()]
 
@@ -46,6 +49,7 @@ def _write_bin(data: bytes | bytearray, stream: IO[bytes]) -> None:
 
 
 def _read_bin(source: MemberSource) -> bytearray:
+    source.reserve(source.size)
     buffer = bytearray(source.size)
     source.read_into(memoryview(buffer))
     return buffer

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from zanj_core.archive import MAIN_MEMBER, ArchiveReader
+from zanj_core.budget import ReadBudget
 from zanj_core.errors import (
     ZanjError,
+    ZanjFormatError,
     ZanjIndexError,
     ZanjKeyError,
     ZanjLimitError,
@@ -35,6 +37,8 @@ ItemPath = Union[str, int, Sequence[Union[str, int]], None]
 """How users name an item: `"a/0/b"`, `("a", 0, "b")`, one key, or None / `""` for the root."""
 
 _INDEX = re.compile(r"-[0-9]+")
+_SUGGEST_MAX_KEYS = 2000
+_SUGGEST_KEY_CHARS = 80
 _JSON_KINDS: dict[type, str] = {
     dict: "dict",
     list: "list",
@@ -181,10 +185,12 @@ class ZanjFile:
         reader = ArchiveReader(
             path, zanj.read_limits, mmap=mmap, verify_checksums=zanj.verify_checksums, storage_options=storage_options
         )
+        self.open_budget: ReadBudget = reader.new_budget()
+        """The budget of opening; `ZANJ.read` loads under it too, so a read has one budget."""
         try:
-            self.meta: JSONdict = reader.read_meta()
+            self.meta: JSONdict = reader.read_meta(self.open_budget)
             """The file's metadata: format version, writer, settings, plugins used."""
-            self.root: Any = reader.read_json(MAIN_MEMBER)
+            self.root: Any = reader.read_json(MAIN_MEMBER, self.open_budget)
             """The parsed JSON tree of the whole file (data members not read)."""
         except BaseException:
             reader.close()
@@ -219,9 +225,10 @@ class ZanjFile:
             raise ZanjError(f"{self.path} is closed; open it again with ZANJ().open(path)")
         return self._reader
 
-    def context(self) -> LoadContext:
-        """A fresh load context: each load shares storage within itself, not with earlier loads."""
-        return LoadContext(self.zanj, self.reader, self.meta, REGISTRY, self.options)
+    def context(self, budget: ReadBudget | None = None) -> LoadContext:
+        """A fresh load context: each load shares storage within itself, not with earlier loads,
+        and has a budget of its own (see `zanj_core.budget`) unless one is given."""
+        return LoadContext(self.zanj, self.reader, self.meta, REGISTRY, self.options, budget)
 
     # -- finding items ---------------------------------------------------------------------
 
@@ -278,7 +285,10 @@ class ZanjFile:
         import difflib  # only when reporting a missing key
 
         keys = [str(k) for k, _ in children]
-        close = difflib.get_close_matches(text, keys, n=3, cutoff=0.5)
+        # suggestions compare a bounded number of bounded keys: a file of a million long keys
+        # must not make a typo cost minutes
+        candidates = [k[:_SUGGEST_KEY_CHARS] for k in keys[:_SUGGEST_MAX_KEYS]]
+        close = difflib.get_close_matches(text[:_SUGGEST_KEY_CHARS], candidates, n=3, cutoff=0.5)
         shown = ", ".join(keys[:12]) + (f", ... ({len(keys)} in all)" if len(keys) > 12 else "")
         suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}" if close else ""
         raise ZanjKeyError(
@@ -309,8 +319,12 @@ class ZanjFile:
         loads that field as stored, without the class's field hooks (`loading_fn`). The
         collector is paused for the walk, as in `ZANJ.read` (`pause_gc`).
         """
+        return self.load_within(path, None)
+
+    def load_within(self, path: ItemPath, budget: ReadBudget | None) -> Any:
+        """`load` charging an existing budget (`ZANJ.read` passes the one its open used)."""
         with collector_paused(self.zanj.pause_gc):
-            ctx = self.context()
+            ctx = self.context(budget)
             resolved, node = self._resolve(path, ctx)
             return self._load(node, resolved, ctx)
 
@@ -420,15 +434,29 @@ class ZanjFile:
         ctx = self.context()
         resolved, node = self._resolve(path, ctx)
         out: list[ItemInfo] = []
-        stack: list[tuple[ObjectPath, Any]] = [(resolved, node)]
+        # each entry carries the members its ancestors were expanded from, to refuse cycles
+        stack: list[tuple[ObjectPath, Any, frozenset[str]]] = [(resolved, node, frozenset())]
         while stack:
-            item_path, item = stack.pop()
+            item_path, item, expanded = stack.pop()
             depth = len(item_path) - len(resolved)
-            openable = expand_members or not (type(item) is dict and REF_KEY in item)
+            if len(item_path) > self.zanj.max_depth:
+                raise ZanjLimitError(
+                    f"{self.path}: data at {format_path(item_path[:8])}/... is nested more than "
+                    f"{self.zanj.max_depth} levels deep"
+                )
+            ref = item.get(REF_KEY) if type(item) is dict else None
+            openable = expand_members or ref is None
+            if openable and type(ref) is str:
+                if ref in expanded:
+                    raise ZanjFormatError(
+                        f"{self.path}: the item at {format_path(item_path)} refers to member {ref!r}, which "
+                        "holds this very item: members referring to each other in a cycle are forged"
+                    )
+                expanded = expanded | {ref}
             children = self._children(item, item_path, ctx, for_lookup=False) if openable else None
             out.append(self._info(item, item_path, ctx, children))
             if children is not None and (max_depth is None or depth < max_depth):
-                stack.extend(((*item_path, key), child) for key, child in reversed(children))
+                stack.extend(((*item_path, key), child, expanded) for key, child in reversed(children))
         return out
 
     # -- partial loads ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from zanj_core.archive import ArchiveReader, MemberSource
+from zanj_core.budget import ReadBudget, unlimited_budget
 from zanj_core.errors import (
     ZanjError,
     ZanjFormatError,
@@ -30,6 +31,9 @@ class LoadContext:
     Loaders recurse through `load(child, path + (key,))`, reach members through
     `member(node, path)` / `read_member(node, path, format_name)`, and report what they
     cannot load through `missing(...)`. `cache` is scratch space shared by one read.
+    `budget` is what this operation may still materialise: members read through the context
+    are charged to it, and a loader calls `charge(nbytes, path)` before allocating memory the
+    file asks for in any other way (an array built from a JSON list, a converted table).
     """
 
     def __init__(
@@ -39,8 +43,12 @@ class LoadContext:
         meta: JSONdict,
         registry: PluginRegistry = REGISTRY,
         options: dict[str, Any] | None = None,
+        budget: ReadBudget | None = None,
     ) -> None:
         self.zanj = zanj
+        self.budget = budget if budget is not None else (reader.new_budget() if reader is not None else unlimited_budget())
+        self._expanding: set[str] = set()
+        """Members whose content is being loaded right now: a `$ref` back to one is a cycle."""
         self.options: dict[str, Any] = dict(options or {})
         """Keyword options given to `ZANJ.read` for plugins (e.g. `map_location` for zanj-torch)."""
         self.reader = reader
@@ -79,6 +87,9 @@ class LoadContext:
             handler = self.loader_for(tag)
             if handler is None:
                 return self.missing(tag, node, path)
+            ref = node.get(REF_KEY)
+            if type(ref) is str:
+                return self._load_member_node(handler, tag, ref, node, path)
             try:
                 return handler.load(node, path, self)
             except ZanjError:
@@ -94,11 +105,39 @@ class LoadContext:
             return [self.load(value, (*path, index)) for index, value in enumerate(node)]
         return node
 
+    def _load_member_node(self, handler: LoaderHandler, tag: str, ref: str, node: JSONdict, path: ObjectPath) -> Any:
+        """Load a node whose data is a member, refusing a member that (through the nodes it
+        holds) refers back to itself: expanding such a cycle would never end."""
+        if ref in self._expanding:
+            raise ZanjFormatError(
+                f"{self.label}: the {tag!r} node at {format_path(path)} refers to member {ref!r}, which "
+                "holds this very node: members referring to each other in a cycle are forged"
+            )
+        self._expanding.add(ref)
+        try:
+            return handler.load(node, path, self)
+        except ZanjError:
+            raise
+        except RecursionError as exc:
+            raise ZanjLimitError(f"{self.label}: data at {format_path(path)} is nested too deeply") from exc
+        except Exception as exc:
+            raise ZanjFormatError(
+                f"{self.label}: loading {tag!r} at {format_path(path)} failed in the loader from "
+                f"{handler.source.distribution}: {type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            self._expanding.discard(ref)
+
+    def charge(self, nbytes: int, path: ObjectPath, what: str = "data") -> None:
+        """Charge `nbytes` a loader is about to allocate for the node at `path` to this read's
+        budget; raises `ZanjLimitError` (nothing allocated) when the file asks for too much."""
+        self.budget.charge(nbytes, f"{what} at {format_path(path)}")
+
     def member(self, node: JSONdict, path: ObjectPath) -> MemberSource:
-        """The member a `$ref` node points to, validated."""
+        """The member a `$ref` node points to, validated; its reads are charged to `budget`."""
         if self.reader is None:
             raise ZanjFormatError(f"node at {format_path(path)} refers to a member, but no archive is open")
-        return self.reader.source(node.get(REF_KEY), path)
+        return self.reader.source(node.get(REF_KEY), path, self.budget)
 
     def read_member(self, node: JSONdict, path: ObjectPath, format_name: str) -> Any:
         """Read a `$ref` node's member with the member format `format_name`."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zanj_core.archive import JSON_MEMBERS, LOCAL_HEADER_LEN, MAIN_MEMBER, META_MEMBER, ArchiveReader
+from zanj_core.budget import ReadBudget
 from zanj_core.errors import ZanjError
 from zanj_core.externals import JSONL
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, format_path
@@ -85,9 +86,8 @@ def _check_stored(reader: ArchiveReader, info: zipfile.ZipInfo, buffer: memoryvi
         raise ZanjError(f"CRC-32 mismatch (stored {info.CRC:08x}, computed {crc:08x}): the data is corrupt")
 
 
-def _check_compressed(reader: ArchiveReader, info: zipfile.ZipInfo) -> None:
-    reader.data_offset(info)  # the local header must be sound too
-    with reader.open_member(info) as stream:
+def _check_compressed(reader: ArchiveReader, info: zipfile.ZipInfo, budget: ReadBudget) -> None:
+    with reader.open_member(info, budget) as stream:  # checks the local header too
         while stream.read(CHUNK_BYTES):
             pass  # zipfile checks the CRC when the member is read to its end
 
@@ -103,7 +103,7 @@ def _check_local_name(reader: ArchiveReader, info: zipfile.ZipInfo) -> None:
         raise ZanjError(f"its local header names {bytes(name)!r}, the directory {info.orig_filename!r}")
 
 
-def _check_members(reader: ArchiveReader, report: VerifyReport) -> set[str]:
+def _check_members(reader: ArchiveReader, report: VerifyReport, budget: ReadBudget) -> set[str]:
     """CRC and header of every member; returns the names that failed."""
     bad: set[str] = set()
     buffer = memoryview(bytearray(CHUNK_BYTES))
@@ -114,7 +114,7 @@ def _check_members(reader: ArchiveReader, report: VerifyReport) -> set[str]:
             if info.compress_type == zipfile.ZIP_STORED:
                 _check_stored(reader, info, buffer)
             else:
-                _check_compressed(reader, info)
+                _check_compressed(reader, info, budget)
         except (ZanjError, zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
             bad.add(name)
             report.problems.append(Problem(f"member {name!r} is bad: {exc}", member=name))
@@ -128,6 +128,7 @@ def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], rep
     """Check tags and `$ref`s of the tree (and of `.jsonl` members it refers to); returns the
     (path, node) pairs holding a data member, for loading."""
     referenced: set[str] = set()
+    expanded: set[str] = set()
     missing_tags: dict[str, list[ObjectPath]] = {}
     with_members: list[Any] = []
     stack: list[tuple[ObjectPath, Any]] = [((), root)]
@@ -163,8 +164,9 @@ def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], rep
             else:
                 referenced.add(ref)
                 with_members.append((path, node))
-                if ref.endswith(JSONL.extension) and ref not in bad:
-                    stack.extend(_jsonl_items(reader, ref, path, report))
+                if ref.endswith(JSONL.extension) and ref not in bad and ref not in expanded:
+                    expanded.add(ref)  # each member's lines are checked once, however often it is referred to
+                    stack.extend(_jsonl_items(reader, ref, path, report, ctx.budget))
         stack.extend(((*path, key), value) for key, value in node.items() if key not in (FORMAT_KEY, REF_KEY))
     for tag, paths in sorted(missing_tags.items()):
         where = ", ".join(format_path(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
@@ -178,11 +180,11 @@ def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], rep
 
 
 def _jsonl_items(
-    reader: ArchiveReader, name: str, path: ObjectPath, report: VerifyReport
+    reader: ArchiveReader, name: str, path: ObjectPath, report: VerifyReport, budget: ReadBudget
 ) -> list[tuple[ObjectPath, Any]]:
     """The items of a `.jsonl` member, read by the core's own jsonl format (size limit included)."""
     try:
-        items = JSONL.read(reader.source(name, path))
+        items = JSONL.read(reader.source(name, path, budget))
     except ZanjError as exc:  # the jsonl format reports every bad line as one
         report.problems.append(Problem(f"member {name!r} is not valid JSON lines: {exc}", member=name))
         return []
@@ -190,14 +192,20 @@ def _jsonl_items(
 
 
 def _load_items(
-    zanj: ZANJ, reader: ArchiveReader, meta: dict[str, Any], items: list[Any], bad: set[str], report: VerifyReport
+    zanj: ZANJ,
+    reader: ArchiveReader,
+    meta: dict[str, Any],
+    items: list[Any],
+    bad: set[str],
+    report: VerifyReport,
+    budget: ReadBudget,
 ) -> None:
     strict = copy.copy(zanj)
     strict.strict = True
     for path, node in items:
         ref = node[REF_KEY]
         tag = node.get(FORMAT_KEY)
-        ctx = LoadContext(strict, reader, meta, REGISTRY)
+        ctx = LoadContext(strict, reader, meta, REGISTRY, budget=budget)
         if ref in bad or not isinstance(tag, str) or ctx.loader_for(tag) is None:
             continue  # reported already
         try:
@@ -232,11 +240,12 @@ def verify_file(
         report.problems.append(Problem(str(exc)))
         return report
     with reader:
-        bad = _check_members(reader, report)
+        budget = reader.new_budget()  # one for the whole check
+        bad = _check_members(reader, report, budget)
         meta: dict[str, Any] = {}
         if META_MEMBER not in bad:
             try:
-                meta = reader.read_meta()
+                meta = reader.read_meta(budget)
             except ZanjError as exc:
                 report.problems.append(Problem(str(exc), member=META_MEMBER))
         if not reader.has(META_MEMBER):
@@ -244,12 +253,12 @@ def verify_file(
         if MAIN_MEMBER in bad:
             return report
         try:
-            tree = reader.read_json(MAIN_MEMBER)
+            tree = reader.read_json(MAIN_MEMBER, budget)
         except ZanjError as exc:
             report.problems.append(Problem(str(exc), member=MAIN_MEMBER))
             return report
-        ctx = LoadContext(zanj, reader, meta, REGISTRY)
+        ctx = LoadContext(zanj, reader, meta, REGISTRY, budget=budget)
         with_members = _walk(reader, tree, ctx, bad, report)
         if load:
-            _load_items(zanj, reader, meta, with_members, bad, report)
+            _load_items(zanj, reader, meta, with_members, bad, report, budget)
     return report

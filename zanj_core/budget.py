@@ -1,0 +1,83 @@
+"""One budget per read: what a whole operation on a file may materialise, fixed before it starts.
+
+Checking each size a file declares is not enough: a hostile file can keep every single size
+small and still make a read expand (members referring to members, one member used a thousand
+times, a small node asking for a large allocation). So every operation that reads a file
+(`read`, `open`, one item access of an open file, `tree`, `verify`, each CLI command) gets one
+`ReadBudget`, and everything it materialises is charged to it *before* it is allocated:
+decompressed bytes, data read into memory, arrays built from JSON, parsed JSON (at
+`JSON_OBJECT_FACTOR` bytes per byte of text), tables converted to frames, and each repeated use
+of the same member. The budget is linear in the file's size (`ReadLimits.read_budget`), so no
+file, however it is built, costs more memory than a fixed multiple of its own size.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from zanj_core.errors import ZanjLimitError
+
+if TYPE_CHECKING:
+    from zanj_core.archive import ReadLimits
+
+JSON_OBJECT_FACTOR = 8
+"""Bytes charged per byte of JSON text parsed: Python objects take several times the text they
+came from (a `0,` is an 8-byte list slot, a `{}` a 64-byte dict); 8 is the typical ratio."""
+
+
+class ReadBudget:
+    """Bytes one read operation may still materialise; `charge` before allocating.
+
+    Shared by every thread of one operation (a lock keeps the count exact). A charge that
+    would pass the limit raises `ZanjLimitError` naming the file, what was being read, and the
+    setting to raise for a trusted file; nothing is allocated for it.
+    """
+
+    def __init__(self, limit: int, label: str, file_size: int, limits: ReadLimits | None = None) -> None:
+        self.limit = limit
+        self.spent = 0
+        self.label = label
+        self.file_size = file_size
+        self._limits = limits
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_file(cls, limits: ReadLimits, label: str, file_size: int) -> ReadBudget:
+        return cls(limits.read_budget(file_size), label, file_size, limits)
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.spent
+
+    def charge(self, nbytes: int, what: str) -> None:
+        """Count `nbytes` about to be materialised for `what` (a member, an object path)."""
+        if type(nbytes) is not int or nbytes < 0:
+            raise ZanjLimitError(f"{self.label}: {what} asks for {nbytes!r} bytes, which is not a size")
+        with self._lock:
+            spent = self.spent + nbytes
+            if spent > self.limit:
+                raise ZanjLimitError(self._over(nbytes, what))
+            self.spent = spent
+
+    def _over(self, nbytes: int, what: str) -> str:
+        how = ""
+        if self._limits is not None:
+            how = (
+                f" (the budget is ReadLimits.read_budget_floor {self._limits.read_budget_floor} + "
+                f"{self._limits.read_budget_ratio} x the {self.file_size}-byte file)"
+            )
+        return (
+            f"{self.label}: reading {what} needs {nbytes} more bytes, but this read has "
+            f"{self.left} of its {self.limit}-byte budget left{how}; the file expands far beyond "
+            "its size, as hostile files do (raise ReadLimits.read_budget_ratio or read_budget_floor "
+            "if you trust the file)"
+        )
+
+
+UNLIMITED_LABEL = "<unbudgeted>"
+
+
+def unlimited_budget() -> ReadBudget:
+    """A budget that never runs out, for data already in memory (no file to bound it by)."""
+    return ReadBudget(1 << 62, UNLIMITED_LABEL, 0)
