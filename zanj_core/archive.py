@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from zanj_core.budget import JSON_OBJECT_FACTOR, ReadBudget
+from zanj_core.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, ReadBudget
 from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
 from zanj_core.handlers import MemberFormat, ObjectPath, format_path
 from zanj_core.progress import ProgressBar
@@ -77,7 +77,7 @@ class ReadLimits:
     """Most members in the archive, checked from the end record before the directory is parsed."""
     max_header_bytes: int = 64 * 1024
     """Largest header inside a binary member (the `.npy` header's dict, say)."""
-    read_budget_floor: int = 512 * 1024 * 1024
+    read_budget_floor: int = 128 * 1024 * 1024
     """Bytes any one read may materialise whatever the file's size (see `read_budget`)."""
     read_budget_ratio: int = 256
     """Further bytes one read may materialise per byte of the file: enough for members deflated
@@ -832,9 +832,11 @@ class ArchiveReader:
         info = self._infos.get(ref) if isinstance(ref, str) and ref not in JSON_MEMBERS else None
         if info is not None:
             self.check_expansion(info)  # loaders allocate `size` before they read
+            source = MemberSource(self, info, path, budget)
+            source.charge(MEMBER_USE_COST, f"a use of member {ref!r} at {format_path(path)}")
             if self.progress is not None:
                 self.progress.member_done()
-            return MemberSource(self, info, path, budget)
+            return source
         where = format_path(path)
         if not isinstance(ref, str):
             raise ZanjFormatError(

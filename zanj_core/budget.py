@@ -21,9 +21,18 @@ from zanj_core.errors import ZanjLimitError
 if TYPE_CHECKING:
     from zanj_core.archive import ReadLimits
 
-JSON_OBJECT_FACTOR = 8
-"""Bytes charged per byte of JSON text parsed: Python objects take several times the text they
-came from (a `0,` is an 8-byte list slot, a `{}` a 64-byte dict); 8 is the typical ratio."""
+JSON_OBJECT_FACTOR = 4
+"""Bytes charged per byte of JSON text parsed: Python objects take a few times the text they
+came from (`0.25,` becomes an 8-byte list slot and a 24-byte float). The worst text (`{},`:
+a 64-byte dict) takes about 24x; the budget floor keeps even that within a few hundred MiB."""
+
+ITEM_COST = 64
+"""Charged per item of a `.jsonl` member each time it is read: short lines are cheap to store
+but each becomes an object and a loader call."""
+
+MEMBER_USE_COST = 4096
+"""Charged each time a read uses a member, whatever its size: opening one has a fixed cost in
+time (its headers, a decompressor), so thousands of uses of tiny members are not free."""
 
 
 class ReadBudget:

@@ -16,7 +16,7 @@ import json
 import math
 import pathlib
 import struct
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
 
 from zanj_core.classes import class_key, resolve_class
@@ -165,8 +165,32 @@ def _items(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[Any]:
     return [ctx.load(item, (*path, index)) for index, item in enumerate(data)]
 
 
+MAX_EQUAL_HASHES = 8
+"""Most keys of one set or dict that may share a hash value. String hashes are randomised per
+process, but those of ints, floats and tuples of them are not: `k`, `k + (2**61 - 1)`, ...
+all hash alike, and n of them make building a set cost n**2 / 2 comparisons. Legitimate data
+has a handful of such keys at most (`hash(-1) == hash(-2)`); a file with more is forged."""
+
+
+def _refuse_hash_flooding(keys: list[Any], what: str, path: ObjectPath, ctx: LoadContext) -> None:
+    """Refuse keys crafted to collide, in linear time, before a set or dict is built from them."""
+    if len(keys) <= MAX_EQUAL_HASHES:
+        return
+    try:
+        counts = Counter(map(hash, keys))  # hash values are ints: they spread in the Counter
+    except TypeError as exc:
+        raise ZanjFormatError(f"{ctx.label}: {what} at {format_path(path)} holds an unhashable key: {exc}") from exc
+    value, count = counts.most_common(1)[0]
+    if count > MAX_EQUAL_HASHES:
+        raise ZanjFormatError(
+            f"{ctx.label}: {what} at {format_path(path)} holds {count} keys of equal hash {value}; "
+            "keys crafted to collide make building it quadratic, so the file is refused"
+        )
+
+
 def _load_set(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> set[Any] | frozenset[Any]:
     items = _items(node, path, ctx)
+    _refuse_hash_flooding(items, "set", path, ctx)
     try:
         return frozenset(items) if node[FORMAT_KEY] == "frozenset" else set(items)
     except TypeError as exc:
@@ -206,14 +230,23 @@ def _ordered_dict_children(node: JSONdict, path: ObjectPath, ctx: LoadContext) -
 
 
 def _load_dict(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> dict[Any, Any]:
+    pairs = _pairs(node, "data", path, ctx)
+    keys = [ctx.load(pair[0], (*path, f"<key {index}>")) for index, pair in enumerate(pairs)]
+    _refuse_hash_flooding(keys, "dict", path, ctx)
     result: dict[Any, Any] = {}
-    for index, pair in enumerate(_pairs(node, "data", path, ctx)):
-        key = ctx.load(pair[0], (*path, f"<key {index}>"))
+    for key, pair in zip(keys, pairs):
         try:
-            result[key] = ctx.load(pair[1], (*path, str(key)))
+            result[key] = ctx.load(pair[1], (*path, _key_label(key)))
         except TypeError as exc:
             raise ZanjFormatError(f"{ctx.label}: dict at {format_path(path)} has an unhashable key: {exc}") from exc
     return result
+
+
+def _key_label(key: Any) -> str:
+    """A key as a path component: its text, bounded (a path names where an error is, it need
+    not spell out a 4000-digit key)."""
+    text = str(key)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 # -- bytes ---------------------------------------------------------------------------------

@@ -1,0 +1,290 @@
+"""One budget per read, no super-linear work, and a zip read as every zip tool reads it.
+
+Each hostile file here is small (a few KiB) and built to make a reader do far more than its
+size: expand members that refer to members, use one member thousands of times, refer to
+itself, collide hash values, or hide a second reading of the zip. Every case must end in a
+`ZanjError` quickly, through `read`, `open` + `tree` and `verify_file` alike; legitimate files
+of the same shapes must still read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hostile_corpus import FORMAT_KEY, Entry, zanj_bytes, zip_bytes
+from zanj_core import ReadLimits, ZANJ, ZanjError, ZanjFormatError, ZanjLimitError
+from zanj_core.budget import JSON_OBJECT_FACTOR, ReadBudget
+from zanj_core.verify import verify_file
+
+SECONDS = 10.0
+"""Generous on a loaded 2-core machine; the expansions below would take hours unbounded."""
+
+
+def _jsonl(lines: list[Any]) -> bytes:
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def _external(name: str) -> dict[str, Any]:
+    return {FORMAT_KEY: "list:external", "$ref": name, "len": 1}
+
+
+def _fan_out_file(levels: int = 6, width: int = 64) -> bytes:
+    """Member i holds `width` references to member i+1: width**levels items from ~30 KiB."""
+    members = []
+    for level in range(levels):
+        if level + 1 < levels:
+            lines = [_external(f"m{level + 1}.jsonl")] * width
+        else:
+            lines = [0] * width
+        members.append(Entry.of(f"m{level}.jsonl", _jsonl(lines)))
+    return zanj_bytes(_external("m0.jsonl"), members)
+
+
+def _operations() -> dict[str, Callable[[Path], Any]]:
+    def tree(path: Path) -> Any:
+        with ZANJ().open(path) as opened:
+            return opened.tree(expand_members=True)
+
+    def verify(path: Path) -> Any:
+        report = verify_file(path, load=True)
+        assert not report.ok
+        return report
+
+    return {"read": lambda path: ZANJ().read(path), "tree": tree}, {"verify": verify}
+
+
+def _write(tmp_path: Path, data: bytes, name: str = "hostile.zanj") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def _refused(path: Path, error: type[ZanjError], match: str) -> None:
+    raising, reporting = _operations()
+    for name, operation in raising.items():
+        start = time.process_time()
+        with pytest.raises(error, match=match):
+            operation(path)
+        assert time.process_time() - start < SECONDS, name
+    for name, operation in reporting.items():
+        start = time.process_time()
+        operation(path)
+        assert time.process_time() - start < SECONDS, name
+
+
+def test_members_referring_to_members_are_bounded_by_the_budget(tmp_path: Path) -> None:
+    path = _write(tmp_path, _fan_out_file())
+    assert path.stat().st_size < 64 * 1024
+    _refused(path, ZanjLimitError, "budget")
+
+
+def test_a_member_referring_to_itself_is_a_cycle(tmp_path: Path) -> None:
+    member = Entry.of("loop.jsonl", _jsonl([_external("loop.jsonl"), 1]))
+    path = _write(tmp_path, zanj_bytes(_external("loop.jsonl"), [member]))
+    _refused(path, ZanjFormatError, "cycle")
+
+
+def test_two_members_referring_to_each_other_are_a_cycle(tmp_path: Path) -> None:
+    members = [
+        Entry.of("a.jsonl", _jsonl([_external("b.jsonl")])),
+        Entry.of("b.jsonl", _jsonl([_external("a.jsonl")])),
+    ]
+    path = _write(tmp_path, zanj_bytes(_external("a.jsonl"), members))
+    _refused(path, ZanjFormatError, "cycle")
+
+
+def test_one_member_used_many_times_is_charged_each_time(tmp_path: Path) -> None:
+    """A 1 MiB member deflates to about 1 KiB; 2,000 references would materialise 2 GiB."""
+    blob = Entry.of("blob.bin", bytes(1 << 20))
+    tree = [{FORMAT_KEY: "bytes", "$ref": "blob.bin", "len": 1 << 20}] * 2000
+    path = _write(tmp_path, zanj_bytes(tree, [blob]))
+    start = time.process_time()
+    with pytest.raises(ZanjLimitError, match="budget"):
+        ZANJ().read(path)
+    assert time.process_time() - start < SECONDS
+
+
+def test_the_same_shape_within_the_budget_reads(tmp_path: Path) -> None:
+    """References are legitimate: the budget only stops expansion far beyond the file's size."""
+    blob = Entry.of("blob.bin", bytes(range(256)) * 16)
+    tree = [{FORMAT_KEY: "bytes", "$ref": "blob.bin", "len": 4096}] * 50
+    path = _write(tmp_path, zanj_bytes(tree, [blob]))
+    assert ZANJ().read(path) == [bytes(range(256)) * 16] * 50
+    fan = _write(tmp_path, _fan_out_file(levels=3, width=8), "small-fan.zanj")
+    assert ZANJ().read(fan) == [[[0] * 8] * 8] * 8
+
+
+def test_the_budget_is_linear_in_the_file_size() -> None:
+    limits = ReadLimits()
+    assert limits.read_budget(0) == limits.read_budget_floor
+    assert limits.read_budget(10) == limits.read_budget_floor + 10 * limits.read_budget_ratio
+    budget = ReadBudget.for_file(ReadLimits(read_budget_floor=100, read_budget_ratio=1), "f.zanj", 10)
+    budget.charge(110, "everything")
+    with pytest.raises(ZanjLimitError, match=r"f\.zanj: reading more needs 1 more bytes.*read_budget_ratio"):
+        budget.charge(1, "more")
+    with pytest.raises(ZanjLimitError, match="not a size"):
+        budget.charge(-1, "a negative size")
+
+
+def test_a_small_budget_refuses_a_legitimate_file_and_says_what_to_raise(tmp_path: Path) -> None:
+    path = ZANJ().save({"data": list(range(5000))}, tmp_path / "big")
+    tight = ZANJ(read_limits=ReadLimits(read_budget_floor=1000, read_budget_ratio=1))
+    with pytest.raises(ZanjLimitError, match="read_budget_floor"):
+        tight.read(path)
+    assert ZANJ().read(path) == {"data": list(range(5000))}
+
+
+def test_json_is_charged_before_it_is_parsed(tmp_path: Path) -> None:
+    """`[{},{},...]` inflates about 24x when parsed; the text is charged at JSON_OBJECT_FACTOR."""
+    text = b"[" + b"{}," * 100_000 + b"{}]"
+    path = _write(tmp_path, zanj_bytes(None, raw_main=text))
+    size = path.stat().st_size
+    limit = ReadLimits(read_budget_floor=len(text) * JSON_OBJECT_FACTOR - size - 1, read_budget_ratio=1)
+    with pytest.raises(ZanjLimitError, match="__zanj__.json"):
+        ZANJ(read_limits=limit).open(path)
+    assert len(ZANJ().read(path)) == 100_001
+
+
+def test_each_item_access_of_an_open_file_has_its_own_budget(tmp_path: Path) -> None:
+    """A long-lived open file is read item by item (a training loop): no budget runs out."""
+    path = ZANJ().save({"a": bytes(4096), "b": list(range(300))}, tmp_path / "loop")
+    limits = ReadLimits(read_budget_floor=200_000, read_budget_ratio=1)
+    with ZANJ(read_limits=limits).open(path) as opened:
+        for _ in range(200):
+            assert opened["a"] == bytes(4096)
+            assert opened["b"][5] == 5
+
+
+@pytest.mark.parametrize("kind", ["set", "dict"])
+def test_keys_crafted_to_share_a_hash_are_refused_in_linear_time(kind: str, tmp_path: Path) -> None:
+    modulus = 2**61 - 1  # ints k and k + modulus hash alike
+    keys = [{FORMAT_KEY: "int", "value": str(1 + i * modulus)} for i in range(1, 30_001)]
+    if kind == "set":
+        tree: Any = {FORMAT_KEY: "set", "data": keys}
+    else:
+        tree = {FORMAT_KEY: "dict", "data": [[key, 0] for key in keys]}
+    path = _write(tmp_path, zanj_bytes(tree))
+    start = time.process_time()
+    with pytest.raises(ZanjFormatError, match="equal hash"):
+        ZANJ().read(path)
+    assert time.process_time() - start < SECONDS
+
+
+def test_sets_and_dicts_of_many_ints_still_read(tmp_path: Path) -> None:
+    value = {"s": set(range(-5000, 5000)), "d": {i * 7: i for i in range(-3000, 3000)}, "f": frozenset({-1, -2})}
+    path = ZANJ().save(value, tmp_path / "ints")
+    assert ZANJ().read(path) == value
+
+
+def test_key_suggestions_stay_cheap_on_huge_containers(tmp_path: Path) -> None:
+    tree = {f"{'k' * 500}{i}": i for i in range(20_000)}
+    path = _write(tmp_path, zanj_bytes(tree))
+    with ZANJ().open(path) as opened:
+        start = time.process_time()
+        with pytest.raises(KeyError):
+            opened["k" * 499 + "x"]
+        assert time.process_time() - start < SECONDS
+
+
+# -- the zip as every tool reads it -----------------------------------------------------------
+
+
+def _honest_archive() -> bytes:
+    return zanj_bytes({"a": {FORMAT_KEY: "bytes", "$ref": "a.bin", "len": 5}}, [Entry.of("a.bin", b"hello", 0)])
+
+
+def _patch(data: bytes, at: int, new: bytes) -> bytes:
+    return data[:at] + new + data[at + len(new) :]
+
+
+def _local_header_offset(data: bytes, name: str) -> int:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return zf.getinfo(name).header_offset
+
+
+def test_the_honest_archive_reads() -> None:
+    assert ZANJ().read(io.BytesIO(_honest_archive())) == {"a": b"hello"}
+
+
+@pytest.mark.parametrize(
+    ("field", "offset", "value", "match"),
+    [
+        ("name", 30, b"b", "local header.*names"),
+        ("method", 8, struct.pack("<H", 8), "local header.*compression method"),
+        ("crc", 14, b"\0\0\0\0", "local header.*CRC"),
+        ("size", 22, struct.pack("<L", 4), "local header.*says 4 bytes"),
+    ],
+)
+def test_local_headers_must_agree_with_the_directory(field: str, offset: int, value: bytes, match: str) -> None:
+    data = _honest_archive()
+    forged = _patch(data, _local_header_offset(data, "a.bin") + offset, value)
+    with pytest.raises(ZanjFormatError, match=match):
+        ZANJ().read(io.BytesIO(forged))
+
+
+def test_overlapping_members_are_refused() -> None:
+    """Two directory entries for one local header: the same bytes read under two names."""
+    entries = [Entry.of("__zanj__.json", b'{"a": 1}'), Entry.of("x.bin", b"data", 0)]
+    data = bytearray(zip_bytes(entries))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        second = zf.getinfo("x.bin").header_offset
+    directory = data.index(b"PK\x01\x02", second)
+    # point the second directory entry at the first member's local header
+    entry_two = data.index(b"PK\x01\x02", directory + 4)
+    data[entry_two + 42 : entry_two + 46] = struct.pack("<L", 0)
+    with pytest.raises(ZanjFormatError, match="overlap|inside the member|runs into|local header"):
+        ZANJ().read(io.BytesIO(bytes(data)))
+
+
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [("dir\\a.bin", "backslash"), ("a\x1b[2J.bin", "control"), ("a\x7f.bin", "control")],
+)
+def test_names_zip_tools_would_read_differently_are_refused(name: str, match: str) -> None:
+    data = zanj_bytes({"a": 1}, [Entry.of(name, b"x", 0)])
+    with pytest.raises(ZanjFormatError, match=match):
+        ZANJ().read(io.BytesIO(data))
+
+
+def test_non_ascii_names_must_be_marked_utf8() -> None:
+    """Without the UTF-8 flag zipfile reads a name as cp437, other tools in their locale."""
+    data = bytearray(zanj_bytes({"a": 1}, [Entry.of("caf\u00e9.bin", b"x", 0)]))
+    local = _local_header_offset(bytes(data), "caf\u00e9.bin")
+    data[local + 6 : local + 8] = b"\0\0"
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46 : central + 51] != b"caf\xc3\xa9":
+        central = data.index(b"PK\x01\x02", central + 4)
+    data[central + 8 : central + 10] = b"\0\0"
+    with pytest.raises(ZanjFormatError, match="not ASCII"):
+        ZANJ().read(io.BytesIO(bytes(data)))
+
+
+def test_a_unicode_path_field_is_refused(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("__zanj__.json", b'{"a": 1}')
+        info = zipfile.ZipInfo("x.bin")
+        other = b"evil.bin"
+        info.extra = struct.pack("<HHB", 0x7075, 5 + len(other), 1) + struct.pack("<L", 0) + other
+        zf.writestr(info, b"x")
+    with pytest.raises(ZanjFormatError, match="Unicode path"):
+        ZANJ().read(io.BytesIO(buffer.getvalue()))
+
+
+def test_data_before_the_archive_is_refused_with_where_it_starts(tmp_path: Path) -> None:
+    data = b"#!/bin/sh\nexit 0\n" + _honest_archive()
+    path = _write(tmp_path, data)
+    with pytest.raises(ZanjFormatError, match="seek to byte 17"):
+        ZANJ().read(path)
+    with open(path, "rb") as fh:
+        fh.seek(17)
+        assert ZANJ().read(fh) == {"a": b"hello"}
