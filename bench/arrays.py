@@ -53,7 +53,8 @@ def raw_read(path: Path, like: dict[str, Any]) -> dict[str, Any]:
 def zanj_save(arrays: dict[str, Any], out: Path) -> Path:
     from zanj_core import ZANJ
 
-    return Path(ZANJ().save(arrays, out / "ours.zanj"))
+    # the peers do not fsync; "zanj_durable" in tensors.py shows what the default's fsyncs cost
+    return Path(ZANJ(durable=False).save(arrays, out / "ours.zanj"))
 
 
 def zanj_read(path: Path, like: dict[str, Any], mmap: bool = False) -> dict[str, Any]:

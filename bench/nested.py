@@ -80,7 +80,7 @@ def pickle_read(path: Path, spec: Any) -> Any:
 def zanj_save(config: RunConfig, out: Path) -> Path:
     from zanj_core import ZANJ
 
-    return Path(ZANJ().save(config, out / "config.zanj"))
+    return Path(ZANJ(durable=False).save(config, out / "config.zanj"))  # pickle does not fsync
 
 
 def zanj_read(path: Path, spec: Any) -> Any:

@@ -6,7 +6,9 @@
 overhead). Against the raw floor (the same bytes written and read with plain file calls),
 torch.save / torch.load(weights_only=True) (also with mmap=True), safetensors save_file /
 load_file, pickle, h5py (one dataset per tensor; it has no bfloat16) and zanj 0.6 (it cannot
-save bfloat16). See harness.py for what is measured. Run by bench/run.py.
+save bfloat16). None of them fsyncs, so `zanj` saves with `ZANJ(durable=False)`; `zanj_durable`
+saves with the defaults (fsync of the file and its folder), to show what that costs. See
+harness.py for what is measured. Run by bench/run.py.
 """
 
 from __future__ import annotations
@@ -117,7 +119,14 @@ def safetensors_read(path: Path, spec: Any) -> Any:
 def zanj_save(state: dict[str, Any], out: Path) -> Path:
     from zanj_core import ZANJ
 
-    return Path(ZANJ().save(state, out / "state.zanj"))
+    return Path(ZANJ(durable=False).save(state, out / "state.zanj"))
+
+
+def zanj_durable_save(state: dict[str, Any], out: Path) -> Path:
+    """The default settings: the file and its folder are fsynced, which no peer here does."""
+    from zanj_core import ZANJ
+
+    return Path(ZANJ().save(state, out / "state.durable.zanj"))
 
 
 def zanj_read(path: Path, spec: Any, mmap: bool = False) -> Any:
@@ -145,6 +154,7 @@ CONTENDERS: dict[str, tuple[harness.Save, harness.Read]] = {
     "safetensors": (safetensors_save, safetensors_read),
     "zanj": (zanj_save, zanj_read),
     "zanj_mmap": (zanj_save, lambda path, spec: zanj_read(path, spec, mmap=True)),
+    "zanj_durable": (zanj_durable_save, zanj_read),
     "pickle": (pickle_save, pickle_read),
     "h5py": (h5py_save, h5py_read),
     "zanj06": (zanj06_save, zanj06_read),

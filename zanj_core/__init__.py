@@ -23,6 +23,7 @@ from zanj_core.errors import (
     ZanjPluginError,
     ZanjRemoteError,
     ZanjRemoteWarning,
+    ZanjSaveError,
     ZanjSerializationError,
 )
 from zanj_core.handlers import (
@@ -67,6 +68,7 @@ __all__ = [
     "ZanjPluginError",
     "ZanjRemoteError",
     "ZanjRemoteWarning",
+    "ZanjSaveError",
     "ZanjSerializationError",
     "ZanjUnloaded",
     "__version__",

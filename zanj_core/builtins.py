@@ -234,7 +234,7 @@ def _load_dict(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> dict[Any, 
     keys = [ctx.load(pair[0], (*path, f"<key {index}>")) for index, pair in enumerate(pairs)]
     _refuse_hash_flooding(keys, "dict", path, ctx)
     result: dict[Any, Any] = {}
-    for key, pair in zip(keys, pairs):
+    for key, pair in zip(keys, pairs, strict=True):
         try:
             result[key] = ctx.load(pair[1], (*path, _key_label(key)))
         except TypeError as exc:

@@ -27,6 +27,31 @@ class ZanjRemoteError(ZanjError, OSError):
     """A remote store or server failed a request (network, permissions, a refused upload)."""
 
 
+class ZanjSaveError(ZanjError, OSError):
+    """Writing or publishing a save failed: a full disk, a read-only folder, a name too long, a
+    stream that refused its bytes, an archive field too large for the zip format.
+
+    Also an `OSError`, so code written for the raw error keeps working: `errno` is the original
+    error's (None when it had none) and `filename` the target. The message names the target,
+    the step that failed and the system's message; the original exception is the `__cause__`.
+    """
+
+    def __init__(self, message: str, errno: int | None = None, filename: str | None = None) -> None:
+        if errno is None:
+            super().__init__(message)
+        else:
+            super().__init__(errno, message)  # OSError's two-argument form sets errno and strerror
+        self.message = message
+        self.filename = filename
+
+    def __str__(self) -> str:  # OSError would prefix "[Errno N]" and append the filename
+        return self.message
+
+    def __reduce__(self) -> tuple[type[ZanjSaveError], tuple[str, int | None, str | None]]:
+        # OSError pickles its args, whose order differs from this constructor's
+        return type(self), (self.message, self.errno, self.filename)
+
+
 class ZanjKeyError(ZanjError, KeyError):
     """A path given to an open file names no item in it; the message lists the closest keys."""
 

@@ -39,6 +39,11 @@ _HOOKS: dict[str, type] = {
 RUNTIME_SOURCE = PluginSource(distribution="<runtime>", version="", plugin="<runtime>")
 
 
+TAG_CACHE_MAX = 4096
+"""Most format tags whose loader lookup is remembered (files repeat a few tags many times)."""
+TAG_CACHE_MAX_CHARS = 256
+
+
 @dataclass
 class PluginInfo:
     """What `zanj plugins` shows: one discovered entry point and what it brought."""
@@ -272,7 +277,10 @@ class PluginRegistry:
             found = next((h for h in self._loaders_prefix if tag.startswith(h.tag)), None)
         if found is None:
             found = next((h for h in self._loaders_suffix if tag.endswith(h.tag)), None)
-        self._tag_cache[tag] = found
+        if len(self._tag_cache) < TAG_CACHE_MAX and len(tag) <= TAG_CACHE_MAX_CHARS:
+            # bounded: tags come from files, and a process reading many hostile files must
+            # not keep every string they held
+            self._tag_cache[tag] = found
         return found
 
     def read_options(self) -> dict[str, list[str]]:

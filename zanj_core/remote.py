@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjRemoteError, ZanjRemoteWarning
 from zanj_core.progress import ProgressBar
-from zanj_core.storage import ByteSource, LocalFileSource
+from zanj_core.storage import ByteSource, LocalFileSource, save_step
 
 REMOTE_EXTRA_HINT = 'pip install "zanj-core[remote]"'
 READ_WINDOW = 256 * 1024
@@ -283,11 +283,14 @@ def upload(url: str, write: Callable[[BinaryIO], None], storage_options: dict[st
             "or a local path, and serve that"
         )
     fs, path = filesystem(url, storage_options)
-    with tempfile.TemporaryDirectory(prefix="zanj-upload-") as folder:
+    with save_step(url, "creating a local temporary folder for the upload"):
+        staging = tempfile.TemporaryDirectory(prefix="zanj-upload-")
+    with staging as folder:
         local = Path(folder) / "archive.zanj"
-        with open(local, "xb") as fh:
-            write(fh)
-        size = local.stat().st_size
+        with save_step(url, f"writing the archive to the local temporary file {local} for the upload"):
+            with open(local, "xb") as fh:
+                write(fh)
+            size = local.stat().st_size
         with ProgressBar(progress, f"uploading {url}", size, 1) as bar:
             with remote_errors(url, "uploading", reading=False):
                 fs.put_file(str(local), path, callback=_progress_callback(bar))

@@ -9,19 +9,21 @@ for a remote one (see `zanj_core.remote`), a write from the current position of 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
 import shutil
 import stat
+import struct
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Union
 from urllib.parse import unquote
 
-from zanj_core.errors import ZanjError, ZanjFileNotFoundError
+from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjSaveError
 
 Location = Union[str, "os.PathLike[str]", IO[bytes]]
 """What users pass to save, read and open: a path, a URL, or a binary file object."""
@@ -257,21 +259,75 @@ def publish(
     write: Callable[[BinaryIO], None],
     storage_options: dict[str, Any] | None = None,
     progress: bool = False,
+    durable: bool = True,
 ) -> str:
     """Run `write` (which writes a whole archive to a seekable file) so that the result
-    appears at `location` only once complete; returns the path or URL written."""
-    if is_file_object(location):
-        _no_storage_options_for_file_objects(storage_options)
-        return write_to_file_object(location, write)  # type: ignore[arg-type]
-    text = _location_text(location)
-    local = local_path_of(text)
-    if local is not None:
-        write_local(local, write)
-        return str(local) if not is_url(text) else text
-    from zanj_core.remote import upload
+    appears at `location` only once complete; returns the path or URL written.
 
-    upload(text, write, storage_options, progress)
-    return text
+    `durable`: fsync a local file and its folder (a file object: its descriptor, if it has
+    one) so a power loss leaves the old or the new file; a store behind a URL decides its own
+    durability. Errors of the system or the zip writer come out as `ZanjSaveError`s naming
+    `location`."""
+    with save_step(describe_location(location), "writing"):  # what the steps below do not name themselves
+        if is_file_object(location):
+            _no_storage_options_for_file_objects(storage_options)
+            return write_to_file_object(location, write, durable)  # type: ignore[arg-type]
+        text = _location_text(location)
+        local = local_path_of(text)
+        if local is not None:
+            write_local(local, write, durable)
+            return str(local) if not is_url(text) else text
+        from zanj_core.remote import upload
+
+        upload(text, write, storage_options, progress)
+        return text
+
+
+SAVE_ERRORS: tuple[type[BaseException], ...] = (OSError, struct.error, OverflowError)
+"""What the system and the zip writer raise when a save cannot be written. ValueError is not
+here: member formats (plugin code) raise it for their own reasons, and those pass unchanged;
+it is added only around calls on the caller's stream (a closed file raises ValueError)."""
+
+_HINTS: dict[int, str] = {
+    getattr(errno, name): hint
+    for name, hint in (
+        ("ENOSPC", "free some space on that disk or save elsewhere"),
+        ("EDQUOT", "the disk quota is used up: free some space or save elsewhere"),
+        ("EACCES", "check the permissions of the folder and of the file it replaces"),
+        ("EPERM", "check the permissions of the folder and of the file it replaces"),
+        ("EROFS", "that file system is mounted read-only: save elsewhere"),
+        ("ENAMETOOLONG", "use a shorter file name"),
+        ("ENOTDIR", "a part of the path is a file, not a folder: choose another path"),
+        ("EISDIR", "a folder is in the way: choose another path"),
+        ("EEXIST", "a file is in the way of a folder the path needs: choose another path"),
+    )
+    if hasattr(errno, name)
+}
+"""How to fix the common failures, by errno."""
+
+
+def save_failure(target: str, what: str, exc: BaseException) -> ZanjSaveError:
+    """The `ZanjSaveError` for `exc`, raised while doing `what` to save `target`: "saving
+    TARGET: WHAT: MESSAGE (how to fix)", keeping an OSError's errno (raise it `from exc`)."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    detail = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+    hint = _HINTS.get(code) if code is not None else None
+    message = f"saving {target}: {what}: {detail}" + (f" ({hint})" if hint else "")
+    return ZanjSaveError(message, code, target)
+
+
+@contextlib.contextmanager
+def save_step(target: str, what: str, errors: tuple[type[BaseException], ...] = SAVE_ERRORS) -> Iterator[None]:
+    """Turn `errors` raised inside into a `ZanjSaveError` saying which step of saving `target`
+    failed. `ZanjError`s (a handler's `ZanjSerializationError`, an inner step's
+    `ZanjSaveError`) and everything else (KeyboardInterrupt, a plugin's own RuntimeError) pass
+    unchanged."""
+    try:
+        yield
+    except ZanjError:
+        raise
+    except errors as exc:
+        raise save_failure(target, what, exc) from exc
 
 
 def _location_text(location: Location) -> str:
@@ -313,37 +369,47 @@ SPOOL_IN_MEMORY_BYTES = 64 * 1024 * 1024
 """Archives for file objects are built in memory up to this size, in a temporary file above it."""
 
 
-def write_to_file_object(fh: IO[bytes], write: Callable[[BinaryIO], None]) -> str:
+def write_to_file_object(fh: IO[bytes], write: Callable[[BinaryIO], None], durable: bool = True) -> str:
     """Build the archive aside, then copy it into `fh` from its position and cut the stream at
     the archive's end, so the bytes from that position on are exactly one `.zanj`.
 
     Building aside means a failed save writes nothing into `fh`, and the stream only ever sees
     sequential writes: append-mode files, gzip streams, pipes and sockets all work. If copying
-    into a seekable stream fails, it is cut back to where the save began.
+    into a seekable stream fails, it is cut back to where the save began. With `durable`, the
+    stream is flushed and its descriptor, if it has one, fsynced.
     """
     name = describe_location(fh)
+    on_stream = (*SAVE_ERRORS, ValueError)  # a closed file raises ValueError
     try:
         writable = fh.writable() if hasattr(fh, "writable") else True
     except ValueError as exc:
-        raise ZanjError(f"cannot save to {name}: {exc}") from exc
+        raise save_failure(name, "checking the stream", exc) from exc
     if not writable or isinstance(fh, io.TextIOBase):
         raise ZanjError(f"cannot save to {name}: it is not open for writing in binary mode")
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
-        write(spool)  # type: ignore[arg-type]
-        spool.seek(0)
-        start = fh.tell() if _seekable(fh) else None
+    with save_step(name, "creating the temporary file the archive is built in"):
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)
+    with spool:
+        with save_step(name, "building the archive in a temporary file"):
+            write(spool)  # type: ignore[arg-type]
+            spool.seek(0)
+        with save_step(name, "finding the stream's position", on_stream):
+            start = fh.tell() if _seekable(fh) else None
         try:
-            while chunk := spool.read(1 << 20):
-                view = memoryview(chunk)
-                while view:
-                    written = fh.write(view)
-                    if written is None and not isinstance(fh, io.RawIOBase):
-                        written = len(view)  # file-likes that return nothing wrote it all
-                    if not written:  # a raw stream that takes nothing (or would block)
-                        raise ZanjError(f"saving to {name}: the stream accepted no bytes")
-                    view = view[written:]
-            if start is not None and not _appending(fh):
-                _cut_here(fh)  # stale bytes after the archive would hide its end record
+            with save_step(name, "copying the archive into the stream", on_stream):
+                while chunk := spool.read(1 << 20):
+                    view = memoryview(chunk)
+                    while view:
+                        written = fh.write(view)
+                        if written is None and not isinstance(fh, io.RawIOBase):
+                            written = len(view)  # file-likes that return nothing wrote it all
+                        if not written:  # a raw stream that takes nothing (or would block)
+                            raise ZanjSaveError(f"saving {name}: the stream accepted no bytes", None, name)
+                        view = view[written:]
+                if start is not None and not _appending(fh):
+                    _cut_here(fh)  # stale bytes after the archive would hide its end record
+            if durable:
+                with save_step(name, "flushing the stream to disk (fsync)", on_stream):
+                    _sync_stream(fh)
         except BaseException:
             if start is not None:
                 with contextlib.suppress(OSError, ValueError):
@@ -351,6 +417,33 @@ def write_to_file_object(fh: IO[bytes], write: Callable[[BinaryIO], None]) -> st
                     _cut_here(fh)
             raise
     return name
+
+
+_CANNOT_SYNC = frozenset(getattr(errno, name) for name in ("EINVAL", "ENOTSUP", "EOPNOTSUPP") if hasattr(errno, name))
+"""What fsync says of a descriptor with nothing to sync to: a pipe, a socket, a terminal, or a
+file system that cannot sync (nothing more can be done there)."""
+
+
+def _fsync(fd: int) -> None:
+    """os.fsync, except where there is nothing to sync to (`_CANNOT_SYNC`)."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _CANNOT_SYNC:
+            raise
+
+
+def _sync_stream(fh: IO[bytes]) -> None:
+    """Flush `fh` and fsync its descriptor; streams without one (BytesIO) are left at the flush."""
+    flush = getattr(fh, "flush", None)
+    if flush is not None:
+        flush()
+    try:
+        fd = fh.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        return
+    if isinstance(fd, int) and fd >= 0:
+        _fsync(fd)
 
 
 def _appending(fh: IO[bytes]) -> bool:
@@ -367,39 +460,102 @@ WRITE_BUFFER_BYTES = 1 << 20
 (large chunks bypass it)."""
 
 
-def write_local(target: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_local(target: Path, write: Callable[[BinaryIO], None], durable: bool = True) -> None:
     """Run `write` on a temporary file beside `target`, then rename it into place.
 
     A symlink at `target` is written through (its destination is replaced); the permission
-    bits of a file being replaced are kept. On any error no partial file remains and the
-    previous file is untouched.
+    bits of a file being replaced are kept. The temporary file is created readable by its owner
+    only and given its final mode (the replaced file's, else 0o666 less the umask) once written,
+    so a private file's new data is never readable by others, not even while it is written.
+    With `durable`, the file is fsynced before the rename and its folder after, so a power loss
+    leaves the old file or the new one. On any error no partial file remains and the previous
+    file is untouched; errors come out as `ZanjSaveError`s naming `target` and the failed step.
     """
-    if target.is_symlink():
-        target = Path(os.path.realpath(target))
-    try:
-        previous: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        previous = None
+    label = str(target)
+    with save_step(label, "checking the path"):
+        if target.is_symlink():
+            target = Path(os.path.realpath(target))
+        try:
+            previous: os.stat_result | None = os.stat(target)
+        except FileNotFoundError:
+            previous = None
     if previous is not None and not stat.S_ISREG(previous.st_mode):
         raise ZanjError(f"cannot save to {target}: it exists and is not a regular file")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with save_step(label, f"creating the folder {target.parent}"):
+        target.parent.mkdir(parents=True, exist_ok=True)
     # the name is kept short so a long target name still leaves room for the suffix
     tmp = target.with_name(f".{target.name[:64]}.{os.urandom(6).hex()}.tmp")
     created = False
     try:
-        with open(tmp, "xb", buffering=WRITE_BUFFER_BYTES) as fh:
-            created = True
-            write(fh)
-            if previous is not None:
-                os.chmod(fh.fileno() if os.chmod in os.supports_fd else tmp, stat.S_IMODE(previous.st_mode))
-        _replace_releasing_old_in_background(tmp, target)
+        with save_step(label, f"creating the temporary file {tmp}"):
+            fd = os.open(tmp, _CREATE_FLAGS, 0o600)  # never wider than the most private file it replaces
+        created = True
+        with save_step(label, f"writing the temporary file {tmp}"):  # also what closing it reports
+            with _open_fd(fd) as fh:
+                write(fh)
+                fh.flush()
+                final_mode = stat.S_IMODE(previous.st_mode) if previous is not None else _new_file_mode()
+                with save_step(label, f"setting the permissions of {tmp}"):
+                    os.chmod(fd if os.chmod in os.supports_fd else tmp, final_mode)
+                if durable:
+                    with save_step(label, f"flushing {tmp} to disk (fsync)"):
+                        _fsync(fd)
+        with save_step(label, f"renaming {tmp} over it"):
+            _replace_releasing_old_in_background(tmp, target)
+        created = False  # it is the target now
     except BaseException:
         if created:  # never remove a file another writer made
-            try:
+            with contextlib.suppress(OSError):  # the original error matters more than a failed cleanup
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
         raise
+    if durable:
+        with save_step(label, "the new file is in place, but flushing its folder to disk (fsync) failed"):
+            _sync_folder(target.parent)
+
+
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_fd(fd: int) -> BinaryIO:
+    """A buffered binary file over `fd`, which is closed if that cannot be made."""
+    try:
+        return open(fd, "wb", buffering=WRITE_BUFFER_BYTES)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _new_file_mode() -> int:
+    """The mode `open()` gives a new file: 0o666 less the process umask.
+
+    The umask is read from /proc on Linux: `os.umask` can only read it by setting it, and a
+    file another thread creates meanwhile gets the stand-in value (here 0o077, so it comes out
+    narrower, never wider)."""
+    try:
+        fd = os.open("/proc/self/status", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            status = os.read(fd, 4096)  # "Umask:" is on the second line
+        finally:
+            os.close(fd)
+        start = status.index(b"\nUmask:") + 7
+        return 0o666 & ~int(status[start : status.index(b"\n", start)], 8)
+    except (OSError, ValueError):  # no /proc, or a kernel before 4.7 (no Umask line)
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync `folder`, so a rename in it survives a power loss. Windows cannot open a folder for
+    that (NTFS journals the rename itself); file systems that cannot sync folders are skipped."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _replace_releasing_old_in_background(tmp: Path, target: Path) -> None:

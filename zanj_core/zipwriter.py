@@ -207,15 +207,26 @@ class ZipWriter:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zanj-crc")
         return self._pool
 
-    def open(self, name: str, compress: bool, size: int | None = None, align: bool = False) -> MemberWriter:
-        """Start a member. `size` (if known) is checked on close; `align` pads a stored member's
-        data start to a multiple of 64 bytes."""
+    def _claim(self, name: str) -> bytes:
+        """`name` in UTF-8, once it is checked to be new and to fit a zip header's 16-bit name
+        length (struct would refuse it in the middle of the archive, less clearly)."""
         if self._writing:
             raise RuntimeError("close the previous member first")
         if name in self._names:
             raise ZanjSerializationError(f"member name {name!r} used twice")
-        self._names.add(name)
         encoded = name.encode("utf-8")
+        if len(encoded) > LIMIT16:
+            raise ZanjSerializationError(
+                f"member name {name[:60]!r}... is {len(encoded)} bytes in UTF-8, over the zip format's "
+                f"{LIMIT16}: the object is nested too deeply under long keys; shorten the keys or flatten it"
+            )
+        self._names.add(name)
+        return encoded
+
+    def open(self, name: str, compress: bool, size: int | None = None, align: bool = False) -> MemberWriter:
+        """Start a member. `size` (if known) is checked on close; `align` pads a stored member's
+        data start to a multiple of 64 bytes."""
+        encoded = self._claim(name)
         flags = 0 if encoded.isascii() else FLAG_UTF8
         method = DEFLATED if compress else STORED
         # unknown or large sizes get a zip64 extra up front, patched on close
@@ -241,14 +252,9 @@ class ZipWriter:
             with self.open(name, compress, None if compress else len(data)) as member:
                 member.write(data)
             return
-        if self._writing:
-            raise RuntimeError("close the previous member first")
-        if name in self._names:
-            raise ZanjSerializationError(f"member name {name!r} used twice")
-        self._names.add(name)
+        encoded = self._claim(name)
         compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
         packed = compressor.compress(data) + compressor.flush()
-        encoded = name.encode("utf-8")
         entry = _Entry(
             encoded,
             0 if encoded.isascii() else FLAG_UTF8,
