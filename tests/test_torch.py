@@ -103,6 +103,16 @@ def test_every_dtype_roundtrips_bit_for_bit(name: str, shape: tuple[int, ...], t
     assert_same_tensor(tensor, back)
 
 
+@pytest.mark.parametrize("name", DTYPES)
+@pytest.mark.parametrize("threshold", [0, 10**9], ids=["external", "inline"])
+def test_empty_tensors_of_every_dtype_roundtrip(name: str, threshold: int, tmp_path: Path) -> None:
+    """No elements, no bytes: read back without filling memory (torch has no `zeros` for some dtypes)."""
+    zanj = ZANJ(external_array_threshold=threshold)
+    for shape in [(0,), (3, 0)]:
+        tensor = _random(getattr(torch, name), shape)
+        assert_same_tensor(tensor, zanj.read(zanj.save([tensor], tmp_path / "e"))[0])
+
+
 def test_dtype_without_numpy_is_raw_bits_in_a_valid_npy(zpath: Path) -> None:
     import numpy as np
 

@@ -11,12 +11,15 @@ Forms written (tags keep zanj 0.6's names, so 0.6 reads what it can represent):
 
 Every node carries `dtype` (a numpy dtype string, or the npy descr list for structured
 dtypes), `shape` and `n_elements`, so a file can be described without reading a member.
+
+Reading trusts none of it: dtypes and shapes pass `zanj_numpy.checks` first, an inline node's
+data must match its shape exactly before anything is built from it, and what an array will take
+is charged to the read's budget (`ctx.charge`) before it is allocated.
 """
 
 from __future__ import annotations
 
 import base64
-import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +29,7 @@ from zanj_core.handlers import JSONdict, JSONitem, ObjectPath, format_path
 from zanj_core.loading import LoadContext
 from zanj_core.saving import SaveContext
 from zanj_numpy import npy
+from zanj_numpy.checks import MAX_DESCR_DEPTH, Refused, check_dtype, check_shape, nbytes_within, shown, shown_error
 
 ARRAY = "numpy.ndarray"
 SCALAR = "numpy.generic"
@@ -51,43 +55,62 @@ def _listify(value: Any) -> JSONitem:
     return value  # type: ignore[no-any-return]
 
 
-def _tuplify_descr(descr: Any) -> Any:
+def _tuplify_descr(descr: Any, depth: int = 0) -> Any:
     """JSON lists back to the npy descr shape: a list of (name, format[, shape]) tuples."""
     if isinstance(descr, str):
         return descr
+    if depth > MAX_DESCR_DEPTH:
+        raise Refused(f"its dtype nests records more than {MAX_DESCR_DEPTH} levels deep")
     if not isinstance(descr, list):
-        raise ValueError(f"descr must be a string or a list, got {type(descr).__name__}")
+        raise Refused(f"its dtype {shown(descr)} is neither a dtype string nor a list of fields")
     fields = []
     for field in descr:
         if not isinstance(field, list) or len(field) not in (2, 3):
-            raise ValueError(f"bad field {field!r}")
+            raise Refused(f"its dtype has a field {shown(field)} that is not [name, dtype(, shape)]")
         name = tuple(field[0]) if isinstance(field[0], list) else field[0]  # (title, name) pairs
-        entry: tuple[Any, ...] = (name, _tuplify_descr(field[1]))
+        entry: tuple[Any, ...] = (name, _tuplify_descr(field[1], depth + 1))
         if len(field) == 3:
-            entry += (tuple(field[2]),)
+            entry += (check_shape(field[2], "field shape"),)
         fields.append(entry)
     return fields
 
 
+def where(ctx: LoadContext, path: ObjectPath, what: str = "array") -> str:
+    """The prefix of every message about a node: the file and the object path."""
+    return f"{ctx.label}: {what} at {format_path(path)}"
+
+
 def dtype_from_json(value: Any, ctx: LoadContext, path: ObjectPath) -> np.dtype[Any]:
+    """The node's dtype, if a read may build arrays of it (`checks.check_dtype`)."""
     try:
-        dtype = np.dtype(value) if isinstance(value, str) else npy.descr_to_dtype(_tuplify_descr(value))
-    except (TypeError, ValueError, KeyError, IndexError, SyntaxError) as exc:
-        raise ZanjFormatError(
-            f"{ctx.label}: array at {format_path(path)} has an unusable dtype {value!r}: {exc}"
-        ) from None
-    if dtype.hasobject:
-        raise ZanjFormatError(
-            f"{ctx.label}: array at {format_path(path)} declares an object dtype, which would need pickle; refused"
-        )
+        if isinstance(value, str):
+            try:
+                dtype = np.dtype(value)
+            except npy._DTYPE_ERRORS as exc:
+                raise Refused(f"it has an unusable dtype {shown(value)} ({shown_error(exc)})") from None
+            check_dtype(dtype)
+        else:
+            dtype = npy.descr_to_dtype(_tuplify_descr(value))
+    except Refused as refused:
+        raise refused.error(where(ctx, path)) from None
     return dtype
 
 
 def shape_from_json(node: JSONdict, ctx: LoadContext, path: ObjectPath) -> tuple[int, ...]:
+    """The node's shape: at most 64 ints in 0..2**63-1 (not bools), whose product numpy can hold."""
     shape = ctx.require(node, "shape", list, path)
-    if not all(type(d) is int and d >= 0 for d in shape):
-        raise ZanjFormatError(f"{ctx.label}: array at {format_path(path)} has a bad shape {shape!r}")
-    return tuple(shape)
+    try:
+        return check_shape(shape)
+    except Refused as refused:
+        raise ZanjFormatError(f"{where(ctx, path)} has a bad shape: {refused}") from None
+
+
+def _nbytes(shape: tuple[int, ...], dtype: np.dtype[Any], limit: int, ctx: LoadContext, path: ObjectPath) -> int | None:
+    """`prod(shape) * itemsize` bounded by `limit` (None past it), for a checked shape."""
+    try:
+        return nbytes_within(shape, dtype.itemsize, limit)
+    except Refused as refused:
+        raise refused.error(where(ctx, path)) from None
 
 
 def _meta(array: np.ndarray) -> JSONdict:
@@ -114,6 +137,17 @@ def _inline(array: np.ndarray, family: str) -> JSONdict:
     return {FORMAT_KEY: f"{family}:{form}", **_meta(array), "data": data}
 
 
+def _check_savable_dtype(dtype: np.dtype[Any], path: ObjectPath) -> None:
+    """Refuse to write what no read would accept (zero-size or over-wide elements, dtypes other
+    libraries register): better an error now than a file that cannot be read back."""
+    try:
+        check_dtype(dtype)
+    except Refused as refused:
+        raise ZanjSerializationError(
+            f"cannot save the array at {format_path(path)}: {refused}, and reading refuses it"
+        ) from None
+
+
 def serialize_array(array: np.ndarray, path: ObjectPath, ctx: SaveContext) -> JSONdict:
     if type(array) is not np.ndarray:
         # subclasses (np.matrix, masked arrays) carry state a plain array would drop
@@ -123,6 +157,7 @@ def serialize_array(array: np.ndarray, path: ObjectPath, ctx: SaveContext) -> JS
         )
     if array.dtype.hasobject:
         return _serialize_object_array(array, path, ctx)
+    _check_savable_dtype(array.dtype, path)
     if array.size < ctx.zanj.external_array_threshold:
         return _inline(array, ARRAY)
     payload = npy.prepare(array)
@@ -151,6 +186,7 @@ def _serialize_object_array(array: np.ndarray, path: ObjectPath, ctx: SaveContex
 def serialize_scalar(value: np.generic, path: ObjectPath, ctx: SaveContext) -> JSONdict:
     if value.dtype.hasobject:
         raise ZanjSerializationError(f"cannot save the numpy object scalar at {format_path(path)}")
+    _check_savable_dtype(value.dtype, path)
     return _inline(np.asarray(value), SCALAR)
 
 
@@ -159,47 +195,101 @@ def _decode_inline(node: JSONdict, path: ObjectPath, ctx: LoadContext, form: str
     return decode_inline(node, path, ctx, form, dtype)
 
 
+def _leaves(data: Any, shape: tuple[int, ...]) -> list[Any] | None:
+    """The scalars of nested lists `data` in C order when they nest exactly as `shape` says
+    (a list of `shape[0]` lists of `shape[1]`... of scalars), else None. It walks the JSON
+    already in memory and multiplies nothing, so a shape of 2**30 x 2**30 over three values
+    costs one comparison; the work is the size of the data, never of the shape."""
+    level: list[Any] = [data]
+    for dim in shape:
+        below: list[Any] = []
+        for item in level:
+            if type(item) is not list or len(item) != dim:
+                return None
+            below.extend(item)
+        level = below
+    if any(type(leaf) in (list, dict) for leaf in level):
+        return None
+    return level
+
+
+def _zeros(shape: tuple[int, ...], dtype: np.dtype[Any], ctx: LoadContext, path: ObjectPath) -> np.ndarray:
+    """The array of a node with no elements: nothing to fill, nothing to charge."""
+    try:
+        return np.zeros(shape, dtype=dtype)
+    except ValueError as exc:  # a shape numpy cannot describe
+        raise ZanjFormatError(f"{where(ctx, path)} has a shape numpy cannot hold ({shown_error(exc)})") from None
+
+
 def decode_inline(node: JSONdict, path: ObjectPath, ctx: LoadContext, form: str, dtype: np.dtype[Any]) -> np.ndarray:
     """The array of an inline node (`array_list_meta`, `array_b64_meta`, `array_hex_meta`,
-    `zero_dim`) as `dtype`, checked against the node's shape."""
+    `zero_dim`) as `dtype` (checked by the caller), checked against the node's shape.
+
+    The data must hold exactly shape x itemsize bytes (or nest exactly as the shape says) before
+    anything is built, and the array is charged to the read's budget before it is allocated: a
+    300-byte node cannot ask for gigabytes. The result is always filled from the node's data."""
     shape = shape_from_json(node, ctx, path) if "shape" in node or form != "zero_dim" else ()
-    count = math.prod(shape)
     data = node.get("data")
     if form in ("array_b64_meta", "array_hex_meta"):
         if not isinstance(data, str):
-            raise ZanjFormatError(f"{ctx.label}: array at {format_path(path)} needs a string of data")
+            raise ZanjFormatError(f"{where(ctx, path)} needs a string of data")
+        # what the text decodes to, at most: compared before decoding, so nothing is allocated
+        # for data that cannot fit the shape
+        decoded_size = len(data) * 3 // 4 if form == "array_b64_meta" else len(data) // 2
+        expected = _nbytes(shape, dtype, decoded_size, ctx, path)
+        if expected is None:
+            raise ZanjFormatError(
+                f"{where(ctx, path)} holds at most {decoded_size} bytes, fewer than shape {shown(shape)} "
+                f"of {shown(str(dtype))} needs"
+            )
+        ctx.charge(decoded_size, path, "decoding inline array data")
         try:
             raw = base64.b64decode(data, validate=True) if form == "array_b64_meta" else bytes.fromhex(data)
         except ValueError as exc:
-            raise ZanjFormatError(f"{ctx.label}: array at {format_path(path)} has undecodable data: {exc}") from None
-        if len(raw) != count * dtype.itemsize:
+            raise ZanjFormatError(f"{where(ctx, path)} has undecodable data: {shown_error(exc)}") from None
+        if len(raw) != expected:
             raise ZanjFormatError(
-                f"{ctx.label}: array at {format_path(path)} holds {len(raw)} bytes, "
-                f"{count * dtype.itemsize} expected for shape {shape} of {dtype}"
+                f"{where(ctx, path)} holds {len(raw)} bytes, {expected} expected for shape {shown(shape)} "
+                f"of {shown(str(dtype))}"
             )
-        if count == 0 or dtype.itemsize == 0:
-            return np.empty(shape, dtype=dtype)
-        decoded: np.ndarray = np.frombuffer(raw, dtype=dtype, count=count).reshape(shape).copy()
+        if expected == 0:
+            return _zeros(shape, dtype, ctx, path)
+        ctx.charge(expected, path, "inline array")
+        decoded: np.ndarray = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
         return decoded
     # readable forms: nested lists (array_list_meta) or one value (zero_dim)
+    leaves = _leaves(data, shape)
+    if leaves is None:
+        raise ZanjFormatError(
+            f"{where(ctx, path)}: data does not fit shape {shown(shape)} of {shown(str(dtype))}: "
+            "its lists do not nest as the shape says"
+        )
+    if not leaves:
+        return _zeros(shape, dtype, ctx, path)
+    # one element per value in the JSON, so the shape's product is exactly their count
+    ctx.charge(len(leaves) * dtype.itemsize, path, "inline array")
     try:
-        array: np.ndarray = np.array(data, dtype=dtype)
+        array: np.ndarray = np.array(leaves, dtype=dtype)
         return array.reshape(shape)
     except (ValueError, TypeError, OverflowError) as exc:
         raise ZanjFormatError(
-            f"{ctx.label}: array at {format_path(path)}: data does not fit shape {shape} of {dtype}: {exc}"
+            f"{where(ctx, path)}: data does not fit shape {shown(shape)} of {shown(str(dtype))}: {shown_error(exc)}"
         ) from None
 
 
 def _load_object_array(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> np.ndarray:
     shape = shape_from_json(node, ctx, path)
     items = ctx.load(node.get("data"), (*path, "data"))
-    if not isinstance(items, list) or len(items) != math.prod(shape):
+    count = _nbytes(shape, np.dtype("u1"), len(items), ctx, path) if isinstance(items, list) else None
+    if not isinstance(items, list) or count != len(items):
         raise ZanjFormatError(
-            f"{ctx.label}: object array at {format_path(path)} does not hold {math.prod(shape)} items"
+            f"{where(ctx, path, 'object array')} does not hold as many items as its shape {shown(shape)} says"
         )
-    array = np.empty(len(items), dtype=object)
-    array[:] = items if items else array
+    if not items:
+        return _zeros(shape, np.dtype(object), ctx, path)
+    ctx.charge(len(items) * np.dtype(object).itemsize, path, "object array")
+    array = np.empty(len(items), dtype=object)  # numpy fills object arrays with None
+    array[:] = items
     return array.reshape(shape)
 
 
@@ -218,7 +308,7 @@ def load_array(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
         tag,
         node,
         path,
-        reason=f"array form {form!r} is unknown to zanj-numpy",
+        reason=f"array form {shown(form)} is unknown to zanj-numpy",
         hint="upgrade zanj-numpy: pip install --upgrade zanj-numpy",
     )
 
@@ -240,15 +330,21 @@ def load_scalar(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
             tag,
             node,
             path,
-            reason=f"scalar form {form!r} is unknown to zanj-numpy",
+            reason=f"scalar form {shown(form)} is unknown to zanj-numpy",
             hint="upgrade zanj-numpy: pip install --upgrade zanj-numpy",
         )
+    if node.get("shape", []) != []:  # checked before the data is decoded
+        raise ZanjFormatError(f"{where(ctx, path, 'numpy scalar')} has shape {shown(node.get('shape'))}, not []")
     array = _decode_inline(node, path, ctx, form)
-    if array.shape != ():
-        raise ZanjFormatError(f"{ctx.label}: numpy scalar at {format_path(path)} has shape {array.shape}")
     # indexing strips trailing NULs from bytes_/str_ scalars; rebuild them from the raw bytes
     if array.dtype.kind == "S":
         return np.bytes_(array.tobytes())
     if array.dtype.kind == "U":
-        return np.str_(array.astype(array.dtype.newbyteorder("<")).tobytes().decode("utf-32-le"))
+        ctx.charge(2 * array.nbytes, path, "numpy str scalar")
+        try:
+            return np.str_(array.astype(array.dtype.newbyteorder("<")).tobytes().decode("utf-32-le"))
+        except UnicodeDecodeError as exc:
+            raise ZanjFormatError(
+                f"{where(ctx, path, 'numpy scalar')} holds bytes that are not unicode text ({shown_error(exc)})"
+            ) from None
     return array[()]

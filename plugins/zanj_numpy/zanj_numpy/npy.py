@@ -1,9 +1,11 @@
 """The `.npy` member format: streamed writes, validated reads, zero-copy maps.
 
 Written headers are padded so the array data starts on a 64-byte boundary of the member (and
-the archive aligns the member), so a memory map of the file is aligned too. Reads check the
-header against the member's size before allocating anything, never allow pickled (`object`)
-data, and copy exactly once: straight from the file into the result array.
+the archive aligns the member), so a memory map of the file is aligned too. Reads check every
+field of the header (`zanj_numpy.checks`) and that shape x itemsize is exactly the member's data
+size before allocating anything, never allow pickled (`object`) data, reserve what they allocate
+in the read's budget first, and copy exactly once: straight from the file into the result array,
+which the copy fills completely (no byte of a result is memory the file did not write).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from zanj_core import ZanjFormatError, ZanjLimitError
 from zanj_core.archive import MemberSource
 from zanj_core.handlers import format_path
 from zanj_core.zipwriter import ALIGNMENT  # the archive aligns the member; the header aligns the data in it
+from zanj_numpy.checks import MAX_DIM, Refused, check_descr, check_dtype, check_shape, nbytes_within, shown, shown_error
 from zanj_numpy.memory import empty_bytes
 
 MAGIC = b"\x93NUMPY"
@@ -103,10 +106,16 @@ class NpyHeader(NamedTuple):
     nbytes: int
 
 
+def _where(source: MemberSource) -> str:
+    return f"{source.reader.path}: member {shown(source.name)} (at {format_path(source.path)})"
+
+
 def _bad(source: MemberSource, what: str) -> ZanjFormatError:
-    return ZanjFormatError(
-        f"{source.reader.path}: member {source.name!r} (at {format_path(source.path)}) is not a valid .npy: {what}"
-    )
+    return ZanjFormatError(f"{_where(source)} is not a valid .npy: {what}")
+
+
+def _refused(source: MemberSource, refused: Refused) -> ZanjFormatError:
+    return refused.error(_where(source) if refused.limit else f"{_where(source)} is not a valid .npy")
 
 
 @functools.lru_cache(maxsize=256)
@@ -114,12 +123,20 @@ def _simple_dtype(descr: str) -> np.dtype[Any]:
     return np.lib.format.descr_to_dtype(descr)  # type: ignore[arg-type,no-any-return]
 
 
+_DTYPE_ERRORS = (TypeError, ValueError, KeyError, IndexError, SyntaxError, OverflowError, RecursionError, MemoryError)
+"""What numpy's dtype parser raises for descrs it cannot make a dtype of."""
+
+
 def descr_to_dtype(descr: Any) -> np.dtype[Any]:
-    """A dtype from an npy descr (string or list of fields), refusing object dtypes."""
-    dtype = _simple_dtype(descr) if isinstance(descr, str) else np.lib.format.descr_to_dtype(descr)
-    if dtype.hasobject:
-        raise ValueError("object dtype: loading it would need pickle, which zanj never uses")
-    return dtype
+    """A dtype from an npy descr (string or list of fields), checked by `checks.check_dtype`:
+    no object fields, no zero-size or over-wide elements, only numpy's own fixed-size types.
+    Raises `Refused` for anything else."""
+    check_descr(descr)
+    try:
+        dtype = _simple_dtype(descr) if isinstance(descr, str) else np.lib.format.descr_to_dtype(descr)
+    except _DTYPE_ERRORS as exc:
+        raise Refused(f"its dtype {shown(descr)} is unusable ({shown_error(exc)})") from None
+    return check_dtype(dtype)
 
 
 # the header numpy and zanj write for plain dtypes, parsed without ast (which costs ~0.1 ms)
@@ -142,10 +159,10 @@ def _parse_header_text(text: str) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def _written_header(dtype: np.dtype[Any], shape: tuple[int, ...]) -> tuple[bytes, NpyHeader]:
-    """The exact header zanj writes for a C-ordered array, and its parse."""
+def _written_header(dtype: np.dtype[Any], shape: tuple[int, ...], nbytes: int) -> tuple[bytes, NpyHeader]:
+    """The exact header zanj writes for a C-ordered array of `nbytes`, and its parse."""
     header = build_header(dtype, shape, False)
-    return header, NpyHeader(dtype, shape, False, len(header), math.prod(shape) * dtype.itemsize)
+    return header, NpyHeader(dtype, shape, False, len(header), nbytes)
 
 
 def read_header(
@@ -161,10 +178,16 @@ def read_header(
     for it, that header's parse is reused instead of parsing again (the common case: it saves
     most of the per-array cost of a mapped read). Any other header is parsed and checked."""
     if expect_dtype is not None and expect_shape is not None and not expect_dtype.hasobject:
-        written, parsed = _written_header(expect_dtype, tuple(expect_shape))
-        if parsed.data_offset + parsed.nbytes == source.size:
-            if source.read_range(0, len(written)) == written:
-                return parsed
+        # the node's dtype and shape were checked by the caller; bound the product by the member
+        try:
+            nbytes = nbytes_within(tuple(expect_shape), expect_dtype.itemsize, source.size)
+        except Refused as refused:
+            raise _refused(source, refused) from None
+        if nbytes is not None:
+            written, parsed = _written_header(expect_dtype, tuple(expect_shape), nbytes)
+            if parsed.data_offset + parsed.nbytes == source.size:
+                if source.read_range(0, len(written)) == written:
+                    return parsed
     return _parse_header(source)
 
 
@@ -191,8 +214,8 @@ def _parse_header(source: MemberSource) -> NpyHeader:
     limit = source.reader.limits.max_header_bytes
     if header_len > limit:
         raise ZanjLimitError(
-            f"{source.reader.path}: member {source.name!r} (at {format_path(source.path)}) has a .npy header of "
-            f"{header_len} bytes, over the limit of {limit} (raise ReadLimits.max_header_bytes if you trust the file)"
+            f"{_where(source)} has a .npy header of {header_len} bytes, over the limit of {limit} "
+            "(raise ReadLimits.max_header_bytes if you trust the file)"
         )
     end = prefix + header_len
     if end <= len(start):
@@ -208,23 +231,27 @@ def _parse_header(source: MemberSource) -> NpyHeader:
         raise _bad(source, "header must be a dict with exactly descr, fortran_order and shape")
     shape = header["shape"]
     if not isinstance(shape, tuple) or not all(type(d) is int and d >= 0 for d in shape):
-        raise _bad(source, f"shape {shape!r} is not a tuple of non-negative ints")
-    if not isinstance(header["fortran_order"], bool):
+        raise _bad(source, f"shape {shown(shape)} is not a tuple of non-negative ints")
+    if type(header["fortran_order"]) is not bool:
         raise _bad(source, "fortran_order is not a bool")
+    data_offset = prefix + header_len
+    held = source.size - data_offset
     try:
+        check_shape(shape)
         dtype = descr_to_dtype(header["descr"])
-    except (ValueError, TypeError, KeyError, IndexError, SyntaxError) as exc:
-        raise _bad(source, f"unusable descr {header['descr']!r}: {exc}") from None
-    parsed = NpyHeader(dtype, shape, header["fortran_order"], prefix + header_len, math.prod(shape) * dtype.itemsize)
-    declared = parsed.data_offset + parsed.nbytes
-    if declared != source.size:
-        # checked before any allocation: a 200-byte member cannot declare 16 GiB
+        # checked before any allocation, and without multiplying past int64: a 200-byte member
+        # cannot declare 16 GiB, nor a shape of 64 dimensions of 2**62
+        nbytes = nbytes_within(shape, dtype.itemsize, MAX_DIM)
+    except Refused as refused:
+        raise _refused(source, refused) from None
+    if nbytes != held:
+        declared = "more than 2**63-1" if nbytes is None else str(nbytes)
         raise _bad(
             source,
-            f"header declares {parsed.nbytes} data bytes for shape {shape} of {dtype}, "
-            f"but the member holds {source.size - parsed.data_offset}",
+            f"header declares {declared} data bytes for shape {shown(shape)} of {shown(str(dtype))}, "
+            f"but the member holds {held}",
         )
-    return parsed
+    return NpyHeader(dtype, shape, header["fortran_order"], data_offset, held)  # == nbytes
 
 
 def _checked_header(
@@ -235,22 +262,24 @@ def _checked_header(
     """The member's header, which must agree with what the JSON node declared."""
     header = read_header(source, expect_dtype, expect_shape)
     if expect_dtype is not None and header.dtype != expect_dtype:
-        raise _bad(source, f"its dtype {header.dtype} disagrees with the node's {expect_dtype}")
+        raise _bad(source, f"its dtype {shown(str(header.dtype))} disagrees with the node's {shown(str(expect_dtype))}")
     if expect_shape is not None and header.shape != tuple(expect_shape):
-        raise _bad(source, f"its shape {header.shape} disagrees with the node's {tuple(expect_shape)}")
+        raise _bad(source, f"its shape {shown(header.shape)} disagrees with the node's {shown(tuple(expect_shape))}")
     return header
 
 
 def _array_from(source: MemberSource, header: NpyHeader, mapped: memoryview | None) -> np.ndarray:
-    """The whole array: a view of `mapped` when given, else copied once into a fresh array."""
+    """The whole array: a view of `mapped` when given, else copied once into a fresh array that
+    the read fills completely (reserved in the read's budget before it is allocated)."""
     order: Literal["C", "F"] = "F" if header.fortran_order else "C"
-    count = math.prod(header.shape)
-    if count == 0 or header.dtype.itemsize == 0:
-        return np.empty(header.shape, dtype=header.dtype, order=order)  # type: ignore[call-overload,no-any-return]
+    if header.nbytes == 0:  # no elements (zero-size dtypes are refused): no memory to fill
+        return np.zeros(header.shape, dtype=header.dtype, order=order)  # type: ignore[call-overload,no-any-return]
+    count = header.nbytes // header.dtype.itemsize
     if mapped is not None:
         view = mapped[header.data_offset : header.data_offset + header.nbytes]
         flat = np.frombuffer(view, dtype=header.dtype, count=count)
         return flat.reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]
+    source.reserve(header.nbytes)
     buffer = empty_bytes(header.nbytes)
     source.read_into(buffer.data, header.data_offset)
     return buffer.view(header.dtype).reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]
@@ -312,11 +341,13 @@ def read_part(
     length = (hi - lo) * row_bytes
     if mapped is not None:
         block = np.frombuffer(mapped[start : start + length], dtype=header.dtype).reshape((hi - lo, *row_shape))
-    else:
+    elif length:
+        source.reserve(length)
         buffer = empty_bytes(length)
-        if length:
-            source.read_into(buffer.data, start)
+        source.read_into(buffer.data, start)  # fills all of it, or raises
         block = buffer.view(header.dtype).reshape((hi - lo, *row_shape))
+    else:
+        block = np.zeros((hi - lo, *row_shape), dtype=header.dtype)
     if isinstance(rows, int):
         within: tuple[Any, ...] = (0, *rest)
         return block[within]  # type: ignore[no-any-return]

@@ -5,17 +5,79 @@ member is an ordinary `.npy` any numpy program reads. A dtype numpy lacks (bfloa
 float8 and float4 variants, complex32, bit types) is stored as the unsigned integer of the same
 width holding its raw bits, and the node names the torch dtype. Names are torch's own attribute
 names (`bfloat16`, `float8_e4m3fn`), which are stable across torch releases.
+
+A name read from a file is only ever a key into `DTYPES`, a table built from the names listed
+here: it never reaches `getattr(torch, ...)`, whose module `__getattr__` imports submodules
+(`onnx`, `_dynamo`) and calls functions (`has_cuda`) for names that are not dtypes.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import torch
 
 QUANTIZED = frozenset({"qint8", "quint8", "qint32", "quint4x2", "quint2x4"})
 _CARRIERS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+_NAMES = (
+    "bool",
+    *(f"{kind}{bits}" for kind in ("int", "uint") for bits in (8, 16, 32, 64)),
+    *(f"{kind}{bits}" for kind in ("int", "uint") for bits in range(1, 8)),
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex32",
+    "complex64",
+    "complex128",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "float4_e2m1fn_x2",
+    "bits1x8",
+    "bits2x4",
+    "bits4x2",
+    "bits8",
+    "bits16",
+)
+"""Every dtype zanj-torch saves and reads (quantized ones need parameters a tensor node lacks);
+those the installed torch lacks are left out of `DTYPES`."""
+_ALIASES = {
+    "half": "float16",
+    "float": "float32",
+    "double": "float64",
+    "chalf": "complex32",
+    "cfloat": "complex64",
+    "cdouble": "complex128",
+    "short": "int16",
+    "int": "int32",
+    "long": "int64",
+}
+"""torch's other names for the same dtypes, which other writers may have used."""
+
+
+def _table() -> dict[str, torch.dtype]:
+    table: dict[str, torch.dtype] = {}
+    for name in _NAMES:  # names from this list only, never from a file
+        value = getattr(torch, name, None)
+        if isinstance(value, torch.dtype):
+            table[name] = value
+    for alias, name in _ALIASES.items():
+        if name in table:
+            table[alias] = table[name]
+    return table
+
+
+DTYPES: dict[str, torch.dtype] = _table()
+"""Stored name -> torch dtype: the only dtypes a file can ask for."""
+NAME_PATTERN = re.compile(r"(torch\.)?[a-z][a-z0-9_]{0,63}")
+"""What a dtype name looks like (`bfloat16`, zanj 0.6's `torch.bfloat16`): anything else in a
+file is not an unknown dtype but a forged name."""
 
 
 @functools.cache
@@ -35,9 +97,14 @@ def numpy_dtype(dtype: torch.dtype) -> tuple[np.dtype, bool]:  # type: ignore[ty
 
 
 def from_name(name: str) -> torch.dtype | None:
-    """The torch dtype for a stored name (`bfloat16`, or zanj 0.6's `torch.bfloat16`)."""
-    value = getattr(torch, name.removeprefix("torch."), None)
-    return value if isinstance(value, torch.dtype) else None
+    """The torch dtype for a stored name (`bfloat16`, or zanj 0.6's `torch.bfloat16`), looked up
+    in `DTYPES`; None for a name not in it (a newer torch's dtype, or a forged name)."""
+    return DTYPES.get(name.removeprefix("torch.")) if isinstance(name, str) else None
+
+
+def is_known(dtype: torch.dtype) -> bool:
+    """Whether a file can name `dtype` (so a tensor of it can be read back)."""
+    return dtype_name(dtype) in DTYPES
 
 
 def to_numpy_bits(tensor: torch.Tensor) -> np.ndarray:

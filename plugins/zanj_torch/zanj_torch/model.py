@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import torch
 from muutils.json_serialize import SerializableDataclass
+from zanj_numpy.checks import shown
 
 from zanj_core import (
     FORMAT_KEY,
@@ -260,7 +261,7 @@ def load_model(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
             MODEL_TAG,
             node,
             path,
-            reason=f"model class {recorded!r} is not defined in this program",
+            reason=f"model class {shown(recorded)} is not defined in this program",
             hint="import the module that defines it before reading (zanj never imports modules named in a file)",
             category=ZanjMissingClassWarning,
         )
