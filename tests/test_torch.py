@@ -33,6 +33,7 @@ from zanj_core import (  # noqa: E402
     ZANJ,
     ZanjError,
     ZanjFormatError,
+    ZanjLimitError,
     ZanjMissingClassWarning,
     ZanjSerializationError,
     ZanjUnloaded,
@@ -446,3 +447,32 @@ def test_hypothesis_tensors(
     zanj = ZANJ(external_array_threshold=threshold)
     back = zanj.read(zanj.save([tensor], tmp_path_factory.mktemp("h") / "t"))[0]
     assert_same_tensor(tensor, back)
+
+
+def _rewrite_main(source: Path, target: Path, change: Any) -> None:
+    """Copy `source` to `target` with its `__zanj__.json` passed through `change`."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "__zanj__.json":
+                tree = json.loads(data)
+                change(tree)
+                data = json.dumps(tree).encode()
+            zout.writestr(info, data)
+
+
+def test_a_forged_model_config_is_charged_before_the_model_is_built(tmp_path: Path) -> None:
+    """The configuration comes from the file: a model built from `vocab=10**8` would allocate
+    tens of GB in its own __init__ before a weight is compared. It is built on the meta device
+    first and what it would allocate is charged to the read's budget."""
+    source = Path(ZANJ().save(TiedLM(TiedConfig(vocab=10, dim=4)), tmp_path / "small"))
+
+    def grow(tree: dict[str, Any]) -> None:
+        tree["zanj_model_config"]["vocab"] = 10**8
+        tree["zanj_model_config"]["dim"] = 1024
+
+    forged = tmp_path / "forged.zanj"
+    _rewrite_main(source, forged, grow)
+    with pytest.raises(ZanjLimitError, match="parameters and buffers TiedLM's configuration builds"):
+        ZANJ().read(forged)
+    assert isinstance(ZANJ().read(source), TiedLM)

@@ -244,11 +244,32 @@ def _load_as(cls: type[ConfiguredModel[Any]], node: JSONdict, path: ObjectPath, 
     for required in ("zanj_model_config", "state_dict"):
         if required not in loaded:
             raise ZanjFormatError(f"{ctx.label}: model at {format_path(path)} lacks {required!r}")
+    _charge_construction(cls, loaded["zanj_model_config"], path, ctx)
     model = cls.load(loaded, path, ctx.zanj)
     device = ctx.options.get("map_location")
     if device is not None and not isinstance(device, dict):
         model = model.to(device)
     return model
+
+
+def _charge_construction(cls: type[ConfiguredModel[Any]], config: Any, path: ObjectPath, ctx: LoadContext) -> None:
+    """Charge what `cls(config)` will allocate before it runs: the configuration comes from the
+    file, and a forged `d_model=10**7` would allocate terabytes in the model's own `__init__`,
+    before any weight is compared. The model is first built on torch's meta device (no memory)
+    to count its parameters and buffers; an `__init__` that cannot run there skips the check."""
+    if isinstance(config, dict) and cls._config_class is not None:
+        try:
+            config = cls._config_class.load(config)  # type: ignore[attr-defined]
+        except Exception:
+            return  # cls.load reports a bad config itself
+    try:
+        with torch.device("meta"):
+            probe = cls(config)
+        tensors = [*probe.parameters(), *probe.buffers()]
+        nbytes = sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+    except Exception:
+        return
+    ctx.charge(nbytes, path, f"the {len(tensors)} parameters and buffers {cls.__name__}'s configuration builds")
 
 
 def load_model(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
