@@ -15,7 +15,7 @@ from dataclass_defs import BasicZanj
 from test_lazy import SAMPLE, _file_with_unknown_tag
 
 from zanj_core import ZANJ
-from zanj_core.cli import Style, human_bytes, main
+from zanj_core.cli import EXIT_MISSING_PLUGIN, Output, human_bytes, main
 
 ANSI = "\033["
 
@@ -64,6 +64,11 @@ def test_help_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         assert info.value.code == 0 and words in capsys.readouterr().out.replace("\n", " ").replace("  ", " ")
     with pytest.raises(SystemExit) as info:
+        main(["verify", "--help"])
+    words = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 if the file is intact" in words and "3 if it is intact but a plugin" in words
+    assert "4 (with --load) if it is intact but a loader fails" in words and "1 if it is corrupt" in words
+    with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
     with pytest.raises(SystemExit) as info:
@@ -111,13 +116,16 @@ def test_ls_lists_items_whose_plugin_is_missing(tmp_path: Path, capsys: pytest.C
     code, out, _ = run(capsys, "ls", str(path))
     assert code == 0
     widget = next(line for line in out.splitlines() if line.strip().startswith("w "))
-    assert "acme.Widget" in widget and "MISSING PLUGIN" in widget and "pip install zanj-acme" in widget
+    # zanj-acme is neither a known plugin nor installed: the file's word for it is shown as data
+    claim = "written by a package named 'zanj-acme', version 2 (unverified"
+    assert "acme.Widget" in widget and "MISSING PLUGIN" in widget and claim in widget and "pip install" not in widget
     code, out, err = run(capsys, "show", str(path), "w")
-    assert code == 0 and "ZanjUnloaded" in out and "pip install zanj-acme" in err
+    assert code == 0 and "ZanjUnloaded" in out and claim in err
     code, out, _ = run(capsys, "meta", str(path))
-    assert code == 0 and "acme.Widget" in out and "NOT INSTALLED" in out and "pip install zanj-acme" in out
+    assert code == 0 and "acme.Widget" in out and "NOT INSTALLED" in out and claim in out
     code, out, _ = run(capsys, "verify", str(path))
-    assert code == 1 and "no loader installed for format 'acme.Widget' (at w)" in out
+    assert code == EXIT_MISSING_PLUGIN and "no loader installed for format 'acme.Widget' (at w)" in out
+    assert out.startswith("FAILED (plugin missing)")
 
 
 def test_show_prints_one_item(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,7 +180,8 @@ def test_verify_ok(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", sample)
     assert code == 0 and out.startswith("OK") and "every format has a loader" in out
     code, out, _ = run(capsys, "verify", sample, "--load")
-    assert code == 0 and "2 items loaded" in out
+    # every outermost typed item: pair, ordered, by_int, tags, when, long, blob, basic
+    assert code == 0 and "8 items loaded" in out
     code, out, _ = run(capsys, "verify", sample, "--json")
     report = json.loads(out)
     assert code == 0 and report["ok"] and report["members_checked"] == 4 and report["problems"] == []
@@ -198,7 +207,7 @@ def test_verify_names_a_member_with_a_flipped_byte(
     _flip_byte_in(sample, member)
     code, out, _ = run(capsys, "verify", sample)
     assert code == 1 and out.startswith("FAILED")
-    bad = [line for line in out.splitlines() if line.startswith("  member")]
+    bad = [line for line in out.splitlines() if line.startswith("  corrupt: member")]
     assert len(bad) == 1 and f"member {member!r} is bad" in bad[0], out
 
 
@@ -231,7 +240,9 @@ def test_verify_load_finds_data_that_does_not_decode(tmp_path: Path, capsys: pyt
     code, out, _ = run(capsys, "verify", str(path))
     assert code == 1 and "member 'l.jsonl' is not valid JSON lines" in out
     code, out, _ = run(capsys, "verify", str(path), "--load")
-    assert code == 1 and "item at blob does not load" in out and "item at long does not load" in out
+    assert code == 1 and "load failed: item at blob does not load" in out
+    # the bad .jsonl is reported once, as corrupt; loading it would only repeat that
+    assert "item at long does not load" not in out
 
 
 def test_verify_truncated_file(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -241,16 +252,32 @@ def test_verify_truncated_file(sample: str, capsys: pytest.CaptureFixture[str]) 
     assert code == 1 and "FAILED" in out and "not a readable .zanj file" in out
 
 
-def test_style_colours_terminals_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
+
+def _printed(stream: io.StringIO, *parts: object) -> str:
+    out = Output(stream)
+    out.line(*(out.bold(p[1:]) if isinstance(p, str) and p.startswith("*") else p for p in parts))  # type: ignore[misc]
+    return stream.getvalue()
+
+
+def test_output_colours_terminals_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
-    assert ANSI in Style(Terminal()).bold("x") and Style(io.StringIO()).bold("x") == "x"
+    assert _printed(Terminal(), "*x") == f"{ANSI}1mx{ANSI}0m\n" and _printed(io.StringIO(), "*x") == "x\n"
     monkeypatch.setenv("NO_COLOR", "1")
-    assert Style(Terminal()).bad("x") == "x"
+    assert _printed(Terminal(), "*x") == "x\n"
+
+
+def test_output_escapes_text_before_colouring_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Colour comes from Output alone: an escape sequence in the text, painted or not, is shown."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    printed = _printed(Terminal(), "*\x1b[31mred\n", " \u202eplain\r")
+    assert printed == f"{ANSI}1m\\x1b[31mred\\n{ANSI}0m \\u202eplain\\r\n"
+    assert printed.count("\x1b") == 2  # the two of the bold
 
 
 @pytest.mark.parametrize(

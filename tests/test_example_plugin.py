@@ -87,7 +87,7 @@ def test_without_the_example_plugin_the_warning_names_the_package(installed_exam
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.splitlines()[:2]
     assert first == "ZanjUnloaded [1, 2]"
-    assert second.startswith("ZanjMissingPluginWarning") and "pip install zanj-fraction" in second
+    assert second.startswith("ZanjMissingPluginWarning") and "package named 'zanj-fraction'" in second
 
 
 def test_zanj_plugins_lists_the_example(installed_example: Path) -> None:

@@ -1,60 +1,151 @@
 """The `zanj` command line tool: `ls`, `show`, `meta`, `verify` and `plugins`.
 
 Every command reads only what it prints: `ls` and `meta` parse the JSON members alone, `show`
-loads one item (large arrays: only the rows shown), `verify` reads everything on purpose.
+loads one item (large arrays: only the rows shown), `verify` reads everything on purpose. All
+the reads of one command are charged to one budget (`zanj_core.budget`), so no file, however
+it is built, makes a command use more than a fixed multiple of the file's size.
+
 Output is plain text that reads well on a terminal (with colour there, unless NO_COLOR is set)
-and in a pipe (no colour); `--json` gives the same facts for scripts. Exit status: 0 on
-success, 1 when the file is bad or the path is not in it, 2 for a usage error.
+and in a pipe (no colour); `--json` gives the same facts for scripts, as ASCII JSON. A file is
+data from anywhere, so everything printed is escaped first (`zanj_core.textsafe`): control
+characters, escape sequences, bidi controls and lone surrogates come out as `\\x1b`, `\\u202e`;
+each field from the file is cut to a bounded length, `show` fits its lines to the terminal and
+listings stop after `--limit` lines. Colour is added after escaping, by `Output` alone, so file
+text can never produce it. Install hints name only plugins this reader knows or has installed.
+
+Exit status (`EXIT_*`):
+  0    success (`verify`: intact, and every format has a loader; with `--load`, every item loads)
+  1    error: the file is corrupt, malformed, over a safety limit or unreadable, a path is not
+       in it, or anything else failed (`plugins`: a plugin failed to load)
+  2    usage error
+  3    `verify`: the file is intact, but a plugin it needs is missing here
+  4    `verify --load`: the file is intact, but a loader fails on an item
+  130  interrupted
+When several apply, `verify` exits with the worst: 1, then 4, then 3. Every failure is one line
+on stderr, `zanj: error: ...`, without a traceback (set ZANJ_TRACEBACK=1 to add it).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import pprint
 import shutil
 import sys
+import traceback
 import warnings
-from collections.abc import Sequence
-from typing import IO, Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Union
 
-from zanj_core.errors import ZanjError, ZanjMissingClassWarning
-from zanj_core.handlers import ZanjUnloaded, format_path
-from zanj_core.loading import LoadContext
+from zanj_core.budget import ReadBudget
+from zanj_core.errors import ZanjError, ZanjFormatError, ZanjIndexError, ZanjLimitError, ZanjMissingClassWarning
+from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, ZanjUnloaded, format_path
+from zanj_core.lazy import ItemInfo, ItemPath, ZanjFile
+from zanj_core.loading import PROJECT_NAME, VERSION_TEXT
 from zanj_core.registry import REGISTRY
-from zanj_core.verify import verify_file
+from zanj_core.textsafe import ELLIPSIS, safe_lines, safe_text
+from zanj_core.verify import CORRUPT, LOAD_FAILED, MISSING_PLUGIN, VerifyReport, verify_file
 from zanj_core.zanj import ZANJ
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_MISSING_PLUGIN = 3
+EXIT_LOAD_FAILED = 4
+EXIT_INTERRUPTED = 130
+VERIFY_EXIT: dict[str, int] = {
+    "ok": EXIT_OK,
+    CORRUPT: EXIT_ERROR,
+    MISSING_PLUGIN: EXIT_MISSING_PLUGIN,
+    LOAD_FAILED: EXIT_LOAD_FAILED,
+}
 
 MiB = 1 << 20
 SHOW_SUMMARY_BYTES = 1 * MiB  # larger items with rows are shown by their first and last rows
+LIST_LIMIT = 1000
+"""Lines `ls` prints unless `--limit` says otherwise."""
+COUNT_BEYOND_LIMIT = 1_000_000
+"""Items past the limit that `ls` counts exactly before it says "more than"."""
+MESSAGE_CHARS = 1000
+"""Longest error, warning or problem line, once escaped."""
+NAME_CHARS = 80
+VALUE_CHARS = 120
+HINT_CHARS = 300
+SHOWN_PROBLEMS = 100
+SHOWN_NOTES = 20
+SHOWN_WARNINGS = 20
+META_ROWS = 200
+SHOW_ITEMS = 1000
+"""Entries of one list, tuple, dict or set `show` prints (the rest are counted)."""
+SHOW_CHARS = 4000
+"""Characters of one string or bytes value `show` prints."""
+SHOW_NODES = 20_000
+"""Values in all that `show` prints before it elides the rest."""
+SHOW_DEPTH = 40
+"""Nesting `show` prints; deeper values are elided (and never overflow the stack)."""
 
 
-class Style:
-    """ANSI colour on a terminal, nothing in a pipe or when NO_COLOR is set."""
+# -- output --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Painted:
+    """Text to print in a colour (an SGR code), if the stream shows colour."""
+
+    text: str
+    code: str
+
+
+Part = Union[str, Painted]
+
+
+class Output:
+    """One output stream of the command: the only place its text is written.
+
+    Every part is escaped here (`safe_text`: no control, format or separator character gets
+    through, so each `line` is one line), and colour is added only after escaping, for
+    `Painted` parts: text from a file can never produce an escape sequence, colour included.
+    Colour is used on a terminal, never in a pipe or when NO_COLOR is set or TERM is dumb.
+    """
 
     def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
         isatty = getattr(stream, "isatty", lambda: False)()
-        self.on = bool(isatty) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        self.colour = bool(isatty) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
-    def _paint(self, text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if self.on and text else text
+    def bold(self, text: str) -> Painted:
+        return Painted(text, "1")
 
-    def bold(self, text: str) -> str:
-        return self._paint(text, "1")
+    def dim(self, text: str) -> Painted:
+        return Painted(text, "2")
 
-    def dim(self, text: str) -> str:
-        return self._paint(text, "2")
+    def kind(self, text: str) -> Painted:
+        return Painted(text, "36")
 
-    def kind(self, text: str) -> str:
-        return self._paint(text, "36")
+    def bad(self, text: str) -> Painted:
+        return Painted(text, "31;1")
 
-    def bad(self, text: str) -> str:
-        return self._paint(text, "31;1")
+    def good(self, text: str) -> Painted:
+        return Painted(text, "32;1")
 
-    def good(self, text: str) -> str:
-        return self._paint(text, "32;1")
+    def render(self, part: Part) -> str:
+        if isinstance(part, Painted):
+            text = safe_text(part.text, None)
+            return f"\033[{part.code}m{text}\033[0m" if self.colour and text else text
+        return safe_text(part, None)
+
+    def line(self, *parts: Part) -> None:
+        """Print one line made of `parts`; a newline inside a part is shown as `\\n`."""
+        self.stream.write("".join(self.render(part) for part in parts).rstrip() + "\n")
+
+    def block(self, text: str, width: int | None = None) -> None:
+        """Print lines the command composed (a pretty-printed value, JSON), each line escaped
+        and, with `width`, cut to it."""
+        self.stream.write(safe_lines(text, width) + "\n")
 
 
 def human_bytes(count: int) -> str:
@@ -67,21 +158,54 @@ def human_bytes(count: int) -> str:
 
 
 def _short(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
+    """`repr(value)` escaped and cut to `width`; a long string is cut before `repr` sees it all."""
+    if isinstance(value, str) and len(value) > width:
+        value = value[:width]
+    return safe_text(repr(value), width)
 
 
-def _error(message: str) -> int:
-    print(f"zanj: error: {message}", file=sys.stderr)
-    return 1
+def _field(value: Any, limit: int = NAME_CHARS) -> str:
+    """A metadata value from the file as text: a string escaped and cut, anything else as `_short`."""
+    return safe_text(value, limit) if isinstance(value, str) else _short(value, limit)
+
+
+def _claimed_dist(entry: Any) -> str:
+    """A plugins-table entry's distribution and version as the file states them: plain when they
+    look like a project name and a version, else quoted, so the column never reads as a command."""
+    if not isinstance(entry, dict):
+        return _short(entry)
+    parts = []
+    for key, pattern in (("dist", PROJECT_NAME), ("version", VERSION_TEXT)):
+        value = entry.get(key)
+        if isinstance(value, str) and pattern.fullmatch(value):
+            parts.append(value)
+        elif value is not None:
+            parts.append(_short(value, NAME_CHARS))
+    return " ".join(parts)
+
+
+def _error(message: str, code: int = EXIT_ERROR) -> int:
+    Output(sys.stderr).line(f"zanj: error: {safe_text(message, MESSAGE_CHARS)}")
+    return code
 
 
 def _warn_lines(messages: Sequence[str]) -> None:
-    for message in messages:
-        print(f"zanj: warning: {message}", file=sys.stderr)
+    """Each distinct warning once, on one line; at most `SHOWN_WARNINGS` of them."""
+    err = Output(sys.stderr)
+    distinct = list(dict.fromkeys(messages))
+    for message in distinct[:SHOWN_WARNINGS]:
+        err.line(f"zanj: warning: {safe_text(message, MESSAGE_CHARS)}")
+    if len(distinct) > SHOWN_WARNINGS:
+        err.line(f"zanj: warning: ... {len(distinct) - SHOWN_WARNINGS} more warnings")
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _print_json(value: Any) -> None:
+    """JSON for scripts: `ensure_ascii` escapes every control and non-ASCII character (bidi
+    controls and lone surrogates included), so the text is plain printable ASCII."""
+    Output(sys.stdout).block(json.dumps(value, indent=1, ensure_ascii=True, default=str))
+
+
+def _open(args: argparse.Namespace) -> ZanjFile:
     return ZANJ().open(args.file, storage_options=args.storage_options)
 
 
@@ -113,6 +237,86 @@ def _file_arguments() -> argparse.ArgumentParser:
     return shared
 
 
+# -- reading under the command's one budget ------------------------------------------------
+# ZanjFile's public methods each take a budget of their own; a command charges everything it
+# reads to the budget its open started, through the same steps those methods take.
+
+
+def _resolve(opened: ZanjFile, path: ItemPath, budget: ReadBudget) -> tuple[ObjectPath, Any]:
+    return opened._resolve(path, opened.context(budget))
+
+
+def _info_of(opened: ZanjFile, resolved: ObjectPath, node: Any, budget: ReadBudget) -> ItemInfo:
+    ctx = opened.context(budget)
+    return opened._info(node, resolved, ctx, opened._children(node, resolved, ctx, for_lookup=False))
+
+
+def _load_node(opened: ZanjFile, path: ObjectPath, node: Any, budget: ReadBudget) -> Any:
+    return opened._load(node, path, opened.context(budget))
+
+
+def _load_part(opened: ZanjFile, path: ObjectPath, node: Any, key: slice, budget: ReadBudget) -> Any:
+    """`opened.slice(path)[key]` under `budget`: only those rows where the loader can."""
+    ctx = opened.context(budget)
+    handler = ctx.loader_for(node[FORMAT_KEY]) if type(node) is dict and isinstance(node.get(FORMAT_KEY), str) else None
+    try:
+        if handler is not None and handler.load_part is not None:
+            return handler.load_part(node, path, ctx, key)
+        return opened._load(node, path, ctx)[key]
+    except (IndexError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ZanjError):
+            raise
+        raise ZanjIndexError(
+            f"{opened.path}: cannot index the item at {format_path(path)} with {key!r}: {exc}"
+        ) from exc
+
+
+def _tree(
+    opened: ZanjFile, path: ItemPath, max_depth: int | None, expand_members: bool, limit: int, budget: ReadBudget
+) -> tuple[list[ItemInfo], int, bool]:
+    """`opened.tree(...)` under `budget`, describing at most `limit` items (0: all).
+
+    Returns the items, how many more there are (counted, not described, up to
+    `COUNT_BEYOND_LIMIT`) and whether there are more than that.
+    """
+    ctx = opened.context(budget)
+    resolved, node = opened._resolve(path, ctx)
+    items: list[ItemInfo] = []
+    more = 0
+    # each entry carries the members its ancestors were expanded from, to refuse cycles
+    stack: list[tuple[ObjectPath, Any, frozenset[str]]] = [(resolved, node, frozenset())]
+    while stack:
+        item_path, item, expanded = stack.pop()
+        depth = len(item_path) - len(resolved)
+        if len(item_path) > opened.zanj.max_depth:
+            raise ZanjLimitError(
+                f"{opened.path}: data at {format_path(item_path[:8])}/... is nested more than "
+                f"{opened.zanj.max_depth} levels deep"
+            )
+        ref = item.get(REF_KEY) if type(item) is dict else None
+        openable = expand_members or ref is None
+        if openable and type(ref) is str:
+            if ref in expanded:
+                raise ZanjFormatError(
+                    f"{opened.path}: the item at {format_path(item_path)} refers to member {ref!r}, which "
+                    "holds this very item: members referring to each other in a cycle are forged"
+                )
+            expanded = expanded | {ref}
+        children = opened._children(item, item_path, ctx, for_lookup=False) if openable else None
+        if limit and len(items) >= limit:
+            more += 1
+            if more >= COUNT_BEYOND_LIMIT:
+                return items, more, True
+        else:
+            items.append(opened._info(item, item_path, ctx, children))
+        if children is not None and (max_depth is None or depth < max_depth):
+            stack.extend(((*item_path, key), child, expanded) for key, child in reversed(children))
+    return items, more, False
+
+
+# -- plugins -------------------------------------------------------------------------------
+
+
 def _plugins_report() -> list[dict[str, Any]]:
     REGISTRY.ensure_discovered()
     return [
@@ -135,11 +339,15 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     """List discovered plugins: distribution, version, tags handled, load errors."""
     report = _plugins_report()
     if args.json:
-        print(json.dumps(report, indent=2))
+        _print_json(report)
     else:
+        out = Output(sys.stdout)
         for entry in report:
             status = f"FAILED: {entry['error']}" if entry["error"] else "ok"
-            print(f"{entry['distribution']} {entry['version']}  [{entry['entry_point']} = {entry['value']}]  {status}")
+            out.line(
+                f"{entry['distribution']} {entry['version']}  [{entry['entry_point']} = {entry['value']}]  ",
+                safe_text(status, MESSAGE_CHARS),
+            )
             for label, key in (
                 ("saves", "serializer_tags"),
                 ("loads", "loader_tags"),
@@ -148,87 +356,148 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             ):
                 values = entry[key]
                 if values:
-                    print(f"    {label}: {', '.join(str(v) for v in values)}")
-    return 1 if any(entry["error"] for entry in report) else 0
+                    out.line(f"    {label}: {', '.join(str(v) for v in values)}")
+    return EXIT_ERROR if any(entry["error"] for entry in report) else EXIT_OK
 
 
 # -- ls ------------------------------------------------------------------------------------
 
 
-def _describe(info: Any) -> str:
-    """The middle column of `ls`: shape and dtype, item count, or a scalar's value."""
+def _describe(info: ItemInfo) -> str:
+    """The middle column of `ls`: shape and dtype, item count, or a scalar's value (escaped)."""
     if info.shape is not None or info.dtype is not None:
         shape = (
             "(" + ", ".join(str(d) for d in info.shape) + ("," if len(info.shape) == 1 else "") + ")"
             if info.shape is not None
             else ""
         )
-        return " ".join(part for part in (info.dtype or "", shape) if part)
+        return safe_text(" ".join(part for part in (info.dtype or "", shape) if part), VALUE_CHARS)
     if info.length is not None:
         return f"{info.length} item{'s' if info.length != 1 else ''}"
     if not info.tagged and info.kind not in ("dict", "list"):
         return "= " + _short(info.value)
     if info.value is not None:
-        text = str(info.value)
-        return "= " + (text if len(text) <= 60 else text[:57] + "...")
+        return "= " + safe_text(str(info.value)[:61], 60)
     return ""
 
 
+def _more_line(more: int, beyond: bool, what: str) -> str:
+    count = f"at least {more}" if beyond else str(more)
+    return f"... {count} more {what} (use --limit 0 for all)"
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
-    """List the items of a file (or of the item at PATH) from the JSON alone."""
+    """List the items of a file (or of the item at PATH) from the JSON alone, `--limit` lines."""
     with _open(args) as opened:
-        items = opened.tree(args.path, max_depth=args.depth, expand_members=args.members)
+        items, more, beyond = _tree(opened, args.path, args.depth, args.members, args.limit, opened.open_budget)
     if args.json:
         base = len(items[0].path) if items else 0
-        print(json.dumps([{**info.as_json(), "depth": len(info.path) - base} for info in items], indent=1))
-        return 0
-    style = Style(sys.stdout)
+        _print_json([{**info.as_json(), "depth": len(info.path) - base} for info in items])
+        if more:
+            _warn_lines([_more_line(more, beyond, "items were not listed")])
+        return EXIT_OK
+    out = Output(sys.stdout)
     base = len(items[0].path) if items else 0
-    rows = []
+    rows: list[tuple[str, str, str, str, str, bool]] = []
     for info in items:
-        name = ("  " * (len(info.path) - base)) + (format_path(info.path) if len(info.path) == base else info.name)
+        label = format_path(info.path) if len(info.path) == base else info.name
+        name = ("  " * min(len(info.path) - base, 40)) + safe_text(label, NAME_CHARS)
         size = human_bytes(info.data_bytes) if info.data_bytes else ""
-        where = info.member or ""
+        where = safe_text(info.member or "", NAME_CHARS)
         if not info.loadable:
-            where = f"MISSING PLUGIN: {info.install_hint}"
-        rows.append((name, info.kind, _describe(info), size, where, info.loadable))
+            where = safe_text(f"MISSING PLUGIN: {info.install_hint}", HINT_CHARS)
+        rows.append((name, safe_text(info.kind, NAME_CHARS), _describe(info), size, where, info.loadable))
     widths = [
-        min(max((len(row[i]) for row in rows), default=0), cap) for i, cap in ((0, 48), (1, 40), (2, 40), (3, 10))
+        min(max((len(row[:4][i]) for row in rows), default=0), cap) for i, cap in ((0, 48), (1, 40), (2, 40), (3, 10))
     ]
     for name, kind, described, size, where, loadable in rows:
-        line = (
-            f"{style.bold(name.ljust(widths[0]))}  {style.kind(kind.ljust(widths[1]))}  "
-            f"{described.ljust(widths[2])}  {size.rjust(widths[3])}  "
-            + (style.dim(where) if loadable else style.bad(where))
+        out.line(
+            out.bold(name.ljust(widths[0])),
+            "  ",
+            out.kind(kind.ljust(widths[1])),
+            f"  {described.ljust(widths[2])}  {size.rjust(widths[3])}  ",
+            out.dim(where) if loadable else out.bad(where),
         )
-        print(line.rstrip())
-    return 0
+    if more:
+        out.line(out.dim(_more_line(more, beyond, "items")))
+    return EXIT_OK
 
 
 # -- show ----------------------------------------------------------------------------------
 
 
-def _fields_of_unloaded(opened: Any, path: tuple[Any, ...], value: Any, notes: list[str]) -> Any:
-    """A dataclass or model whose class this process lacks, as a dict of its fields loaded one
-    by one (the command line never imports a module a file names)."""
-    if not isinstance(value, ZanjUnloaded):
-        return value
+class _Elided:
+    """Stands in for what `show` leaves out; its repr says what is missing."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _Clipper:
+    """A copy of a value small enough to print: long strings, long containers, deep nesting
+    and too many values in all are replaced by `_Elided` markers saying how much is left out."""
+
+    def __init__(self) -> None:
+        self.room = SHOW_NODES
+
+    def clip(self, value: Any, depth: int = 0) -> Any:
+        self.room -= 1
+        if self.room < 0:
+            return _Elided(ELLIPSIS)
+        kind = type(value)
+        if isinstance(value, str):
+            if len(value) <= SHOW_CHARS:
+                return value
+            return _Elided(f"{value[:SHOW_CHARS]!r}{ELLIPSIS} ({len(value)} characters)")
+        if isinstance(value, (bytes, bytearray)):
+            if len(value) <= SHOW_CHARS:
+                return value
+            return _Elided(f"{bytes(value[:SHOW_CHARS])!r}{ELLIPSIS} ({len(value)} bytes)")
+        if kind not in (list, tuple, dict, set, frozenset):
+            return value
+        if depth >= SHOW_DEPTH:
+            return _Elided(f"<{kind.__name__} of {len(value)}, nested too deep to show>")
+        if kind is dict:
+            clipped: dict[Any, Any] = {}
+            for key, item in itertools.islice(value.items(), SHOW_ITEMS):
+                clipped[self.clip(key, depth + 1) if isinstance(key, (str, bytes)) else key] = self.clip(
+                    item, depth + 1
+                )
+            if len(value) > SHOW_ITEMS:
+                clipped[_Elided(ELLIPSIS)] = _Elided(f"{len(value) - SHOW_ITEMS} more entries")
+            return clipped
+        if kind in (set, frozenset):
+            if len(value) <= SHOW_ITEMS:
+                return value
+            head = ", ".join(repr(self.clip(item, depth + 1)) for item in itertools.islice(value, 20))
+            return _Elided(f"{kind.__name__}({{{head}, {ELLIPSIS} {len(value) - 20} more}})")
+        items = [self.clip(item, depth + 1) for item in itertools.islice(value, SHOW_ITEMS)]
+        if len(value) > SHOW_ITEMS:
+            items.append(_Elided(f"{ELLIPSIS} {len(value) - SHOW_ITEMS} more"))
+        return items if kind is list else tuple(items)
+
+
+@contextlib.contextmanager
+def _torch_printoptions(width: int) -> Iterator[None]:
+    """torch's print options for one `show` (torch has no public context manager for them)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    saved = dict(vars(torch._tensor_str.PRINT_OPTS))
+    torch.set_printoptions(threshold=100, edgeitems=3, linewidth=width)
     try:
-        keys = opened.keys(path)
-    except ZanjError:
-        return value
-    notes.append(f"{format_path(path)} is a {value.tag}; its class is not defined here, so it is shown as its fields")
-    fields = {}
-    for key in keys:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            child = opened.load((*path, key))
-        fields[key] = _fields_of_unloaded(opened, (*path, key), child, notes)
-    return fields
+        yield
+    finally:
+        torch.set_printoptions(**saved)
 
 
-def _pretty(value: Any, width: int) -> str:
-    """pprint, with numpy and pandas summarising large values (only if already imported)."""
+def _pretty(value: Any, width: int, clip: bool = True) -> str:
+    """pprint, with numpy, torch and pandas summarising large values (only if already imported)
+    to the terminal's width, and (`clip`) long strings and containers cut."""
     numpy = sys.modules.get("numpy")
     pandas = sys.modules.get("pandas")
     with contextlib.ExitStack() as options:
@@ -236,51 +505,106 @@ def _pretty(value: Any, width: int) -> str:
             options.enter_context(numpy.printoptions(threshold=100, edgeitems=3, linewidth=width))
         if pandas is not None:
             options.enter_context(
-                pandas.option_context("display.max_rows", 20, "display.max_columns", 20, "display.width", width)
+                pandas.option_context(
+                    "display.max_rows",
+                    20,
+                    "display.max_columns",
+                    20,
+                    "display.width",
+                    width,
+                    "display.max_colwidth",
+                    50,
+                )
             )
-        return pprint.pformat(value, width=width, sort_dicts=False)
+        options.enter_context(_torch_printoptions(width))
+        shown = _Clipper().clip(value) if clip else value
+        return pprint.pformat(shown, width=width, sort_dicts=False, compact=True)
+
+
+def _fields_of_unloaded(
+    opened: ZanjFile, path: ObjectPath, node: Any, value: Any, notes: list[str], budget: ReadBudget
+) -> Any:
+    """A dataclass or model whose class this process lacks, as a dict of its fields loaded one
+    by one (the command line never imports a module a file names)."""
+    if not isinstance(value, ZanjUnloaded):
+        return value
+    try:
+        children = opened._children(node, path, opened.context(budget), for_lookup=True)
+    except ZanjError:
+        return value
+    if children is None:
+        return value
+    notes.append(
+        f"{safe_text(format_path(path), NAME_CHARS)} is a {safe_text(value.tag, NAME_CHARS)}; "
+        "its class is not defined here, so it is shown as its fields"
+    )
+    fields = {}
+    for key, child in children:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loaded = _load_node(opened, (*path, key), child, budget)
+        fields[key] = _fields_of_unloaded(opened, (*path, key), child, loaded, notes, budget)
+    return fields
+
+
+def _terminal_width() -> int:
+    return max(40, min(shutil.get_terminal_size((100, 24)).columns, 200))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """Print one item: large arrays by their first and last rows, everything else whole."""
-    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 160))
-    style = Style(sys.stdout)
+    """Print one item: large arrays by their first and last rows, everything else whole but
+    cut to the terminal's width and `--max-lines`."""
+    width = _terminal_width()
+    bounded = args.max_lines != 0
+    out = Output(sys.stdout)
     notes: list[str] = []
     with _open(args) as opened:
-        info = opened.info(args.path)
-        facts = [info.kind, _describe(info)]
+        budget = opened.open_budget
+        resolved, node = _resolve(opened, args.path, budget)
+        info = _info_of(opened, resolved, node, budget)
+        facts = [safe_text(info.kind, NAME_CHARS), _describe(info)]
         if info.data_bytes:
             facts.append(human_bytes(info.data_bytes))
         if info.member:
-            facts.append(f"member {info.member}")
-        print(style.bold(format_path(info.path)) + "  " + style.dim("  ".join(f for f in facts if f)))
+            facts.append(f"member {safe_text(info.member, NAME_CHARS)}")
+        header = safe_text(format_path(info.path), max(10, width // 2))
         rows = args.rows
-        summarise = bool(info.shape) and info.data_bytes > SHOW_SUMMARY_BYTES and info.shape[0] > 2 * rows
+        length = info.shape[0] if info.shape else 0
+        summarise = info.data_bytes > SHOW_SUMMARY_BYTES and length > 2 * rows
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if summarise:
-                part = opened.slice(info.path)
-                head, tail = part[:rows], part[-rows:]
+                head = _load_part(opened, resolved, node, slice(None, rows), budget)
+                tail = _load_part(opened, resolved, node, slice(-rows, None), budget)
             else:
-                value = _fields_of_unloaded(opened, info.path, opened.load(info.path), notes)
+                loaded = _load_node(opened, resolved, node, budget)
+                value = _fields_of_unloaded(opened, resolved, node, loaded, notes, budget)
         if notes:  # the notes say which classes are missing; their warnings would repeat it
             caught = [w for w in caught if not issubclass(w.category, ZanjMissingClassWarning)]
         _warn_lines([str(w.message) for w in caught])
+    out.line(
+        out.bold(header), "  ", out.dim(safe_text("  ".join(f for f in facts if f), max(10, width - len(header) - 2)))
+    )
     if summarise:
         text = (
-            f"first {rows} of {info.shape[0]} rows:\n{_pretty(head, width)}\n"
-            f"...\nlast {rows} rows:\n{_pretty(tail, width)}"
+            f"first {rows} of {length} rows:\n{_pretty(head, width, bounded)}\n"
+            f"...\nlast {rows} rows:\n{_pretty(tail, width, bounded)}"
         )
     else:
-        text = _pretty(value, width)
+        text = _pretty(value, width, bounded)
     lines = text.splitlines()
-    if args.max_lines and len(lines) > args.max_lines:
+    hidden = 0
+    if bounded and len(lines) > args.max_lines:
         hidden = len(lines) - args.max_lines
-        lines = [*lines[: args.max_lines], style.dim(f"... {hidden} more lines (--max-lines 0 shows all)")]
-    for note in notes:
-        print(style.dim(f"note: {note}"))
-    print("\n".join(lines))
-    return 0
+        lines = lines[: args.max_lines]
+    for note in notes[:SHOWN_NOTES]:
+        out.line(out.dim(f"note: {note}"))
+    if len(notes) > SHOWN_NOTES:
+        out.line(out.dim(f"note: ... {len(notes) - SHOWN_NOTES} more such items"))
+    out.block("\n".join(lines), width if bounded else None)
+    if hidden:
+        out.line(out.dim(f"... {hidden} more lines (--max-lines 0 shows all)"))
+    return EXIT_OK
 
 
 # -- meta ----------------------------------------------------------------------------------
@@ -300,64 +624,105 @@ def cmd_meta(args: argparse.Namespace) -> int:
         meta = opened.meta
         names = opened.reader.names()
         file_size = opened.reader.byte_source.size
-        ctx = LoadContext(opened.zanj, opened.reader, meta, REGISTRY)
-        plugins = meta.get("plugins") if isinstance(meta.get("plugins"), dict) else {}
-        tags = {tag: ctx.loader_for(tag) is not None for tag in plugins}
-        hints = {tag: ctx.install_hint(tag) for tag, installed in tags.items() if not installed}
+        ctx = opened.context(opened.open_budget)
+        table = meta.get("plugins")
+        plugins: dict[str, Any] = table if isinstance(table, dict) else {}
+        shown = sorted(plugins.items())[:META_ROWS]
+        installed = {tag: ctx.loader_for(tag) is not None for tag, _ in shown}
+        hints = {tag: ctx.install_hint(tag) for tag, ok in installed.items() if not ok}
     if args.json:
-        print(json.dumps(meta, indent=1))
-        return 0
-    style = Style(sys.stdout)
+        _print_json(meta)
+        return EXIT_OK
+    out = Output(sys.stdout)
     writer = meta.get("writer")
-    rows: list[tuple[str, str]] = [("file", f"{opened.path}  ({human_bytes(file_size)}, {len(names)} members)")]
+    rows: list[tuple[str, list[Part]]] = [
+        ("file", [f"{safe_text(str(opened.path), HINT_CHARS)}  ({human_bytes(file_size)}, {len(names)} members)"])
+    ]
     if "zanj_format" in meta:
-        rows.append(("format", str(meta["zanj_format"])))
+        rows.append(("format", [safe_text(str(meta["zanj_format"])[: NAME_CHARS + 1], NAME_CHARS)]))
     else:
-        rows.append(("format", "no zanj_format key: written by zanj 0.6 or another writer"))
+        rows.append(("format", ["no zanj_format key: written by zanj 0.6 or another writer"]))
     if isinstance(writer, dict):
-        described = " ".join(str(writer[k]) for k in ("dist", "version") if k in writer)
+        described = " ".join(_field(writer[k]) for k in ("dist", "version") if k in writer)
         if "python" in writer:
-            described += f", Python {writer['python']}"
-        rows.append(("writer", described))
+            described += f", Python {_field(writer['python'])}"
+        rows.append(("writer", [described]))
     cfg = meta.get("zanj_cfg")
     if isinstance(cfg, dict):
-        rows.append(("settings", ", ".join(f"{k}={_summary(v)}" for k, v in cfg.items())))
-    tag_width = max((len(tag) for tag in plugins), default=0)
-    for number, (tag, entry) in enumerate(sorted(plugins.items())):
-        dist = " ".join(str(entry.get(k, "")) for k in ("dist", "version")) if isinstance(entry, dict) else str(entry)
-        status = style.good("installed") if tags[tag] else style.bad(f"NOT INSTALLED: {hints[tag]}")
-        rows.append(("plugins" if number == 0 else "", f"{tag.ljust(tag_width)}  {dist}  {status}"))
-    for key, value in meta.items():
-        if key not in ("zanj_format", "writer", "zanj_cfg", "plugins"):
-            rows.append((key, _summary(value)))
+        settings = [f"{_field(k)}={_summary(v)}" for k, v in itertools.islice(cfg.items(), 50)]
+        if len(cfg) > 50:
+            settings.append(f"... {len(cfg) - 50} more")
+        rows.append(("settings", [", ".join(settings)]))
+    tags = {tag: safe_text(tag, NAME_CHARS) for tag, _ in shown}
+    tag_width = max((len(text) for text in tags.values()), default=0)
+    for number, (tag, entry) in enumerate(shown):
+        dist = _claimed_dist(entry)
+        status = (
+            out.good("installed") if installed[tag] else out.bad(f"NOT INSTALLED: {safe_text(hints[tag], HINT_CHARS)}")
+        )
+        rows.append(("plugins" if number == 0 else "", [f"{tags[tag].ljust(tag_width)}  {dist}  ", status]))
+    if len(plugins) > len(shown):
+        rows.append(("", [out.dim(f"... {len(plugins) - len(shown)} more plugin entries (--json shows all)")]))
+    others = [key for key in meta if key not in ("zanj_format", "writer", "zanj_cfg", "plugins")]
+    for key in others[:META_ROWS]:
+        rows.append((safe_text(key, NAME_CHARS), [_summary(meta[key])]))
+    if len(others) > META_ROWS:
+        rows.append(("", [out.dim(f"... {len(others) - META_ROWS} more keys (--json shows all)")]))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
-        print(f"{style.bold(key.ljust(width))}  {value}")
-    return 0
+        out.line(out.bold(key.ljust(width)), "  ", *value)
+    return EXIT_OK
 
 
 # -- verify --------------------------------------------------------------------------------
 
+_STATUS_WORDS: dict[str, str] = {CORRUPT: "corrupt", MISSING_PLUGIN: "plugin missing", LOAD_FAILED: "a loader failed"}
+_KIND_WORDS: dict[str, str] = {CORRUPT: "corrupt", MISSING_PLUGIN: "missing plugin", LOAD_FAILED: "load failed"}
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    """Check every member's CRC, the structure and the plugins; exit 1 if anything is wrong."""
-    report = verify_file(args.file, load=args.load, storage_options=args.storage_options)
-    if args.json:
-        print(json.dumps(report.as_json(), indent=1))
-        return 0 if report.ok else 1
-    style = Style(sys.stdout)
+
+def _print_verify_report(report: VerifyReport, loaded: bool) -> None:
+    out = Output(sys.stdout)
+    file = safe_text(report.file, HINT_CHARS)
     checked = f"{report.members_checked} members ({human_bytes(report.bytes_checked)}) checked"
-    if args.load:
+    if loaded:
         checked += f", {report.items_loaded} items loaded"
     if report.ok:
-        print(f"{style.good('OK')}  {report.file}: {checked}, every format has a loader")
+        out.line(out.good("OK"), f"  {file}: {checked}, every format has a loader")
     else:
-        print(f"{style.bad('FAILED')}  {report.file}: {len(report.problems)} problem(s); {checked}")
-        for problem in report.problems:
-            print(f"  {problem.message}")
-    for note in report.notes:
-        print(style.dim(f"  note: {note}"))
-    return 0 if report.ok else 1
+        out.line(
+            out.bad(f"FAILED ({_STATUS_WORDS[report.status]})"),
+            f"  {file}: {len(report.problems)} problem(s); {checked}",
+        )
+        for problem in report.problems[:SHOWN_PROBLEMS]:
+            out.line(f"  {_KIND_WORDS[problem.kind]}: {safe_text(problem.message, MESSAGE_CHARS)}")
+        if len(report.problems) > SHOWN_PROBLEMS:
+            out.line(f"  ... {len(report.problems) - SHOWN_PROBLEMS} more problems (--json lists all)")
+    for note in report.notes[:SHOWN_NOTES]:
+        out.line(out.dim(f"  note: {safe_text(note, MESSAGE_CHARS)}"))
+    if len(report.notes) > SHOWN_NOTES:
+        out.line(out.dim(f"  note: ... {len(report.notes) - SHOWN_NOTES} more notes (--json lists all)"))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check every member's CRC, the structure and the plugins (and `--load`: every item);
+    exit with the code of the worst problem found (`VERIFY_EXIT`)."""
+    report = verify_file(args.file, load=args.load, storage_options=args.storage_options)
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        _print_verify_report(report, args.load)
+    return VERIFY_EXIT[report.status]
+
+
+# -- the parser and the entry point --------------------------------------------------------
+
+EXIT_STATUS_HELP = (
+    "Exit status: 0 if the file is intact and every format tag has a loader (with --load: and every "
+    "item loads); 1 if it is corrupt (a bad zip, a CRC mismatch, bad JSON, a bad $ref, a safety limit "
+    "exceeded) or cannot be read; 3 if it is intact but a plugin it needs is missing here; 4 (with "
+    "--load) if it is intact but a loader fails on an item; 2 for a usage error. When several apply, "
+    "the first of 1, 4, 3 wins."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -366,7 +731,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zanj",
         description="Inspect .zanj files and the installed zanj plugins. Paths name items as "
-        "'a/0/b' (dict keys and list indices separated by '/').",
+        "'a/0/b' (dict keys and list indices separated by '/'). Text from a file is printed "
+        "escaped (\\x1b, \\u202e) and cut to a bounded length.",
+        epilog="Exit status: 0 on success, 1 on an error (a bad file, a path not in it, any failure), "
+        "2 for a usage error, 3 and 4 from verify (see zanj verify --help), 130 when interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"zanj-core {__version__}")
     file_arguments = _file_arguments()
@@ -386,6 +754,13 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "--members", action="store_true", help="also open containers kept in members (long lists as .jsonl)"
     )
+    ls.add_argument(
+        "--limit",
+        type=int,
+        default=LIST_LIMIT,
+        metavar="N",
+        help=f"list N items at most, then say how many more there are (default {LIST_LIMIT}; 0: all)",
+    )
     ls.add_argument("--json", action="store_true", help="print JSON for scripts")
     ls.set_defaults(func=cmd_ls)
 
@@ -395,12 +770,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="print one item",
         description="Load and print the item at PATH. Arrays and tensors over 1 MiB show their first and "
         "last rows (only those rows are read); frames are summarised by pandas. A dataclass whose class "
-        "is not defined here is shown as its fields.",
+        "is not defined here is shown as its fields. Lines are cut to the terminal's width, long strings "
+        "and containers are elided, unless --max-lines is 0.",
     )
     show.add_argument("path", metavar="PATH", help="the item, e.g. 'layers/0/weight' ('' for the root)")
     show.add_argument("--rows", type=int, default=3, metavar="N", help="rows shown at each end of large arrays")
     show.add_argument(
-        "--max-lines", type=int, default=100, metavar="N", help="stop printing after N lines (0: no limit)"
+        "--max-lines",
+        type=int,
+        default=100,
+        metavar="N",
+        help="stop printing after N lines (0: no limit, and lines, strings and containers printed whole)",
     )
     show.set_defaults(func=cmd_show)
 
@@ -419,13 +799,16 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[file_arguments],
         help="check every member's checksum, the structure and the plugins",
         description="Check FILE completely: the zip directory, every member's local header and CRC-32, the "
-        "JSON members, every $ref, and that every format tag has a loader installed. Exits 0 if all is "
-        "well, 1 otherwise, naming each bad member.",
+        "JSON members, every $ref, and that every format tag has a loader installed; prints each "
+        "problem with its kind and the member or path it concerns.",
+        epilog=EXIT_STATUS_HELP,
     )
     verify.add_argument(
-        "--load", action="store_true", help="also load every item that has a data member (slower, deeper)"
+        "--load",
+        action="store_true",
+        help="also run the loaders on every item, warnings counting as errors (slower, deeper)",
     )
-    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON (with each problem's kind)")
     verify.set_defaults(func=cmd_verify)
 
     plugins = sub.add_parser(
@@ -440,22 +823,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.storage_options = dict(getattr(args, "storage_option_pairs", [])) or None
-    if getattr(args, "rows", 1) < 1 or getattr(args, "max_lines", 0) < 0 or (getattr(args, "depth", None) or 0) < 0:
-        parser.error("--rows must be at least 1; --max-lines and --depth must not be negative")
-    try:
-        return int(args.func(args))
-    except ZanjError as exc:
-        return _error(str(exc))
-    except BrokenPipeError:  # e.g. `zanj ls big.zanj | head`: stop quietly
+    if (
+        getattr(args, "rows", 1) < 1
+        or getattr(args, "max_lines", 0) < 0
+        or (getattr(args, "depth", None) or 0) < 0
+        or getattr(args, "limit", 0) < 0
+    ):
+        parser.error("--rows must be at least 1; --max-lines, --depth and --limit must not be negative")
+    with warnings.catch_warnings(record=True) as caught:  # printed once each, escaped, on one line
+        warnings.simplefilter("always")
+        try:
+            return int(args.func(args))
+        finally:
+            _warn_lines([str(w.message) for w in caught])
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, ZanjError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory; the file asks for more than this machine has"
+    if isinstance(exc, RecursionError):
+        return "the data is nested too deeply to process"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe (`zanj ls big.zanj | head`): send what is left to nowhere."""
+    with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt:
-        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure becomes one escaped line on stderr and an exit status
+    (see the module docstring), never a traceback."""
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 terminal gets escapes, not an encoding error
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    try:
+        return _run(argv)
+    except SystemExit:
+        raise  # argparse: --help, --version and usage errors (status 2) say what they need
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_OK
+    except BaseException as exc:  # the one place every failure ends: one line, a documented status
+        code = EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_ERROR
+        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else _failure_message(exc)
+        try:
+            if os.environ.get("ZANJ_TRACEBACK"):
+                Output(sys.stderr).block("".join(traceback.format_exception(exc)).rstrip("\n"))
+            return _error(message, code)
+        except Exception:  # stderr itself is gone: the status still says it
+            return code
 
 
 if __name__ == "__main__":

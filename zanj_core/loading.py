@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,42 @@ from zanj_core.errors import (
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, JSONdict, LoaderHandler, ObjectPath, ZanjUnloaded, format_path
 from zanj_core.registry import REGISTRY, PluginRegistry
 from zanj_core.saving import KNOWN_PLUGINS_BY_MODULE
+from zanj_core.textsafe import quoted
 
 if TYPE_CHECKING:
     from zanj_core.zanj import ZANJ
 
 # the standard tags and the distribution that reads them, for files that do not say
 KNOWN_TAG_PREFIXES: dict[str, str] = {f"{module}.": dist for module, dist in KNOWN_PLUGINS_BY_MODULE.items()}
+KNOWN_DISTRIBUTIONS: frozenset[str] = frozenset(KNOWN_TAG_PREFIXES.values())
+"""Distributions a `pip install` hint may name whatever a file says (besides installed plugins)."""
+RUNTIME_DISTRIBUTION = "<runtime>"
+PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+"""A PEP 508 project name (`fullmatch` it): what a distribution named by a file must look like."""
+VERSION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
+"""A version as a file may state it (`fullmatch` it): letters, digits, `.+_-`, bounded."""
+
+
+def _canonical(name: str) -> str:
+    """A distribution name compared as pip does (PEP 503): case and runs of `-_.` ignored."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def vouched_distribution(claimed: str, registry: PluginRegistry) -> str | None:
+    """The distribution a file calls `claimed`, spelled as this reader knows it, if it is a
+    known plugin or an installed one; None for a name only the file vouches for."""
+    if not PROJECT_NAME.fullmatch(claimed):
+        return None
+    wanted = _canonical(claimed)
+    for dist in sorted(KNOWN_DISTRIBUTIONS):
+        if _canonical(dist) == wanted:
+            return dist
+    registry.ensure_discovered()
+    for info in registry.plugins:
+        dist = info.source.distribution
+        if _canonical(dist) == wanted and PROJECT_NAME.fullmatch(dist):
+            return dist
+    return None
 
 
 class LoadContext:
@@ -46,7 +77,9 @@ class LoadContext:
         budget: ReadBudget | None = None,
     ) -> None:
         self.zanj = zanj
-        self.budget = budget if budget is not None else (reader.new_budget() if reader is not None else unlimited_budget())
+        self.budget = (
+            budget if budget is not None else (reader.new_budget() if reader is not None else unlimited_budget())
+        )
         self._expanding: set[str] = set()
         """Members whose content is being loaded right now: a `$ref` back to one is a cycle."""
         self.options: dict[str, Any] = dict(options or {})
@@ -163,24 +196,46 @@ class LoadContext:
         return value
 
     def install_hint(self, tag: str) -> str:
-        """What would let `tag` load: from the file's plugin table, else the known-tag table."""
+        """What would let `tag` load, as a sentence.
+
+        Only a distribution this reader vouches for appears in a `pip install` command: one from
+        the core's table of known plugins, or one installed here as a zanj plugin (and then
+        spelled as installed). Any other name is the file's claim, shown quoted as data: a
+        hostile file must not be able to suggest a command. A version is shown only if it looks
+        like one.
+        """
         entry = self._tag_table.get(tag)
-        dist = entry.get("dist") if isinstance(entry, dict) else None
+        claimed = entry.get("dist") if isinstance(entry, dict) else None
         version = entry.get("version") if isinstance(entry, dict) else None
-        if not isinstance(dist, str):
-            dist = next((d for prefix, d in KNOWN_TAG_PREFIXES.items() if tag.startswith(prefix)), None)
-            version = None
-        if dist is None:
-            return "the file does not say which package wrote it; find the plugin that provides it"
-        if dist == "<runtime>":
+        version = version if isinstance(version, str) and VERSION_TEXT.fullmatch(version) else None
+        if claimed == RUNTIME_DISTRIBUTION:
             return (
                 "it was written by a handler registered at run time in the writing program; "
                 "register a LoaderHandler for it (zanj_core.register_loader_handler) before reading"
             )
-        for info in self.registry.plugins:
-            if info.source.distribution == dist and info.error:
-                return f"{dist} is installed but failed to load ({info.error}); reinstall it: pip install --force-reinstall {dist}"
-        written = f" (the file was written with {dist} {version})" if isinstance(version, str) and version else ""
+        known = next((d for prefix, d in KNOWN_TAG_PREFIXES.items() if tag.startswith(prefix)), None)
+        trusted = vouched_distribution(claimed, self.registry) if isinstance(claimed, str) else None
+        said = ""
+        if isinstance(claimed, str) and trusted is None:
+            said = f"the file says it was written by a package named {quoted(claimed, 60)}" + (
+                f", version {version}" if version else ""
+            )
+        dist = trusted or known
+        if dist is None:
+            if said:
+                return f"{said} (unverified; find that plugin yourself before installing anything)"
+            return "the file does not say which package wrote it; find the plugin that provides it"
+        if trusted is None:  # the tag's prefix names a known plugin; the file's own word is shown as data
+            return f"install it with: pip install {dist}" + (f" ({said}, unverified)" if said else "")
+        written = f" (the file was written with version {version})" if version else ""
+        installed = [info for info in self.registry.plugins if _canonical(info.source.distribution) == _canonical(dist)]
+        broken = next((info.error for info in installed if info.error), None)
+        if broken:
+            return (
+                f"{dist} is installed but failed to load ({broken}); reinstall it: pip install --force-reinstall {dist}"
+            )
+        if installed:
+            return f"{dist} is installed but has no loader for it; upgrade it: pip install --upgrade {dist}{written}"
         return f"install it with: pip install {dist}{written}"
 
     def missing(
@@ -192,9 +247,12 @@ class LoadContext:
         hint: str | None = None,
         category: type[Warning] = ZanjMissingPluginWarning,
     ) -> ZanjUnloaded:
-        """Report a node that cannot be loaded: warn and return a placeholder, or raise when strict."""
+        """Report a node that cannot be loaded: warn and return a placeholder, or raise when strict.
+
+        The tag is the file's text: it is quoted and cut, so a huge or hostile tag gives a
+        bounded message that shows it as data."""
         hint = hint if hint is not None else self.install_hint(tag)
-        reason = reason or f"no loader installed for format {tag!r}"
+        reason = reason or f"no loader installed for format {quoted(tag, 100)}"
         message = f"{self.label}: {reason} at {format_path(path)}; {hint}."
         if self.zanj.strict:
             raise ZanjMissingPluginError(message)

@@ -3,8 +3,13 @@
 Checks, in order: the zip directory (as every read does), each member's local header and
 CRC-32 (stored members read in bounded chunks, compressed ones inflated), the two JSON
 members, every `$ref` (names a data member that exists), that every format tag met has a
-loader installed, and optionally (`load=True`) that every item with a data member loads.
+loader installed, and optionally (`load=True`) that every item loads, with warnings as errors.
 Each problem names the member or object path it concerns; nothing stops at the first one.
+
+Each problem is of one kind, and the report's `status` is the worst kind found:
+`"corrupt"` (the file is damaged or malformed: unreadable zip, CRC mismatch, bad JSON, a bad
+`$ref`, a limit exceeded), `"load_failed"` (every byte checks out, but a loader fails on an
+item), `"missing_plugin"` (intact, but some format tag has no loader installed here).
 """
 
 from __future__ import annotations
@@ -15,16 +20,23 @@ import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from zanj_core.archive import JSON_MEMBERS, LOCAL_HEADER_LEN, MAIN_MEMBER, META_MEMBER, ArchiveReader
 from zanj_core.budget import ReadBudget
-from zanj_core.errors import ZanjError
+from zanj_core.errors import (
+    ZanjError,
+    ZanjLimitError,
+    ZanjMissingClassWarning,
+    ZanjMissingPluginError,
+    ZanjMissingPluginWarning,
+)
 from zanj_core.externals import JSONL
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, format_path
 from zanj_core.loading import LoadContext
 from zanj_core.registry import REGISTRY
 from zanj_core.storage import Location, describe_location
+from zanj_core.textsafe import quoted
 from zanj_core.zipwriter import crc32_function
 
 if TYPE_CHECKING:
@@ -32,17 +44,30 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 8 << 20
 
+ProblemKind = Literal["corrupt", "missing_plugin", "load_failed"]
+CORRUPT: ProblemKind = "corrupt"
+MISSING_PLUGIN: ProblemKind = "missing_plugin"
+LOAD_FAILED: ProblemKind = "load_failed"
+SEVERITY: tuple[ProblemKind, ...] = (CORRUPT, LOAD_FAILED, MISSING_PLUGIN)
+"""Worst first: a report's status is the first of these any problem has."""
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a file, with the member or object path it concerns."""
+    """One thing wrong with a file, with the member or object path it concerns and its kind."""
 
     message: str
     member: str | None = None
     path: ObjectPath | None = None
+    kind: ProblemKind = CORRUPT
 
     def as_json(self) -> dict[str, Any]:
-        return {"message": self.message, "member": self.member, "path": None if self.path is None else list(self.path)}
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "member": self.member,
+            "path": None if self.path is None else list(self.path),
+        }
 
 
 @dataclass
@@ -60,16 +85,34 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def status(self) -> Literal["ok", "corrupt", "missing_plugin", "load_failed"]:
+        """`"ok"`, or the worst kind of problem found (`SEVERITY`): corrupt, then load_failed,
+        then missing_plugin."""
+        kinds = {problem.kind for problem in self.problems}
+        return next((kind for kind in SEVERITY if kind in kinds), "ok")
+
     def as_json(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "ok": self.ok,
+            "status": self.status,
             "members_checked": self.members_checked,
             "bytes_checked": self.bytes_checked,
             "items_loaded": self.items_loaded,
             "problems": [p.as_json() for p in self.problems],
             "notes": self.notes,
         }
+
+
+@dataclass(frozen=True)
+class _Loadable:
+    """A node with a loader, found by the walk; `within` is the path of the nearest node with a
+    loader that holds it (loading that one loads this one too), None at the top."""
+
+    path: ObjectPath
+    node: dict[str, Any]
+    within: ObjectPath | None
 
 
 def _check_stored(reader: ArchiveReader, info: zipfile.ZipInfo, buffer: memoryview) -> None:
@@ -117,30 +160,46 @@ def _check_members(reader: ArchiveReader, report: VerifyReport, budget: ReadBudg
                 _check_compressed(reader, info, budget)
         except (ZanjError, zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
             bad.add(name)
-            report.problems.append(Problem(f"member {name!r} is bad: {exc}", member=name))
+            report.problems.append(Problem(f"member {quoted(name)} is bad: {exc}", member=name))
             continue
         report.members_checked += 1
         report.bytes_checked += info.file_size
     return bad
 
 
-def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], report: VerifyReport) -> list[Any]:
-    """Check tags and `$ref`s of the tree (and of `.jsonl` members it refers to); returns the
-    (path, node) pairs holding a data member, for loading."""
+def _mark_dirty(dirty: set[ObjectPath], path: ObjectPath) -> None:
+    """Mark `path` and everything holding it as not worth loading (a problem is reported there)."""
+    for end in range(len(path), -1, -1):
+        prefix = path[:end]
+        if prefix in dirty:
+            return  # its holders are marked already
+        dirty.add(prefix)
+
+
+def _walk(
+    reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], report: VerifyReport
+) -> tuple[list[_Loadable], set[ObjectPath]]:
+    """Check tags and `$ref`s of the tree (and of `.jsonl` members it refers to).
+
+    Returns the nodes that have a loader, for `--load`, and the paths holding a problem already
+    reported (a missing plugin, a bad member or `$ref`): loading those would only repeat it.
+    """
     referenced: set[str] = set()
     expanded: set[str] = set()
     missing_tags: dict[str, list[ObjectPath]] = {}
-    with_members: list[Any] = []
-    stack: list[tuple[ObjectPath, Any]] = [((), root)]
+    loadable: list[_Loadable] = []
+    dirty: set[ObjectPath] = set()
+    stack: list[tuple[ObjectPath, Any, ObjectPath | None]] = [((), root, None)]
     while stack:
-        path, node = stack.pop()
+        path, node, within = stack.pop()
         if len(path) > ctx.zanj.max_depth and type(node) in (list, dict):
             report.problems.append(
                 Problem(f"data at {format_path(path[:8])}/... is nested more than {ctx.zanj.max_depth} levels deep")
             )
+            _mark_dirty(dirty, path)
             continue
         if type(node) is list:
-            stack.extend(((*path, i), item) for i, item in enumerate(node))
+            stack.extend(((*path, i), item, within) for i, item in enumerate(node))
             continue
         if type(node) is not dict:
             continue
@@ -148,8 +207,13 @@ def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], rep
         if tag is not None:
             if not isinstance(tag, str):
                 report.problems.append(Problem(f"at {format_path(path)}, {FORMAT_KEY} is not a string", path=path))
+                _mark_dirty(dirty, path)
             elif ctx.loader_for(tag) is None:
                 missing_tags.setdefault(tag, []).append(path)
+                _mark_dirty(dirty, path)
+            else:
+                loadable.append(_Loadable(path, node, within))
+                within = path
         if REF_KEY in node:
             ref = node[REF_KEY]
             if not isinstance(ref, str) or ref in JSON_MEMBERS or not reader.has(ref):
@@ -160,66 +224,124 @@ def _walk(reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], rep
                     if ref in JSON_MEMBERS
                     else "names a member the archive lacks"
                 )
-                report.problems.append(Problem(f"at {format_path(path)}, $ref {ref!r} {what}", member=None, path=path))
+                shown = quoted(ref) if isinstance(ref, str) else type(ref).__name__
+                report.problems.append(Problem(f"at {format_path(path)}, $ref {shown} {what}", path=path))
+                _mark_dirty(dirty, path)
             else:
                 referenced.add(ref)
-                with_members.append((path, node))
-                if ref.endswith(JSONL.extension) and ref not in bad and ref not in expanded:
+                if ref in bad:
+                    _mark_dirty(dirty, path)
+                elif ref.endswith(JSONL.extension) and ref not in expanded:
                     expanded.add(ref)  # each member's lines are checked once, however often it is referred to
-                    stack.extend(_jsonl_items(reader, ref, path, report, ctx.budget))
-        stack.extend(((*path, key), value) for key, value in node.items() if key not in (FORMAT_KEY, REF_KEY))
+                    items = _jsonl_items(reader, ref, path, report, ctx.budget)
+                    if items is None:
+                        _mark_dirty(dirty, path)
+                    else:
+                        stack.extend((item_path, item, within) for item_path, item in items)
+        stack.extend(((*path, key), value, within) for key, value in node.items() if key not in (FORMAT_KEY, REF_KEY))
     for tag, paths in sorted(missing_tags.items()):
         where = ", ".join(format_path(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         report.problems.append(
-            Problem(f"no loader installed for format {tag!r} (at {where}); {ctx.install_hint(tag)}", path=paths[0])
+            Problem(
+                f"no loader installed for format {quoted(tag)} (at {where}); {ctx.install_hint(tag)}",
+                path=paths[0],
+                kind=MISSING_PLUGIN,
+            )
         )
     for name in reader.names():
         if name not in JSON_MEMBERS and name not in referenced:
-            report.notes.append(f"member {name!r} is not referenced by any item")
-    return with_members
+            report.notes.append(f"member {quoted(name)} is not referenced by any item")
+    return loadable, dirty
 
 
 def _jsonl_items(
     reader: ArchiveReader, name: str, path: ObjectPath, report: VerifyReport, budget: ReadBudget
-) -> list[tuple[ObjectPath, Any]]:
-    """The items of a `.jsonl` member, read by the core's own jsonl format (size limit included)."""
+) -> list[tuple[ObjectPath, Any]] | None:
+    """The items of a `.jsonl` member, read by the core's own jsonl format (size limit included);
+    None, with the problem reported, if it is not valid JSON lines."""
     try:
         items = JSONL.read(reader.source(name, path, budget))
     except ZanjError as exc:  # the jsonl format reports every bad line as one
-        report.problems.append(Problem(f"member {name!r} is not valid JSON lines: {exc}", member=name))
-        return []
+        report.problems.append(Problem(f"member {quoted(name)} is not valid JSON lines: {exc}", member=name))
+        return None
     return [((*path, index), item) for index, item in enumerate(items)]
+
+
+def _failure_kind(exc: BaseException) -> ProblemKind:
+    """How a failed load counts: over a limit is corrupt, a missing plugin is that, else the loader failed."""
+    if isinstance(exc, ZanjLimitError):
+        return CORRUPT
+    if isinstance(exc, ZanjMissingPluginError):
+        return MISSING_PLUGIN
+    return LOAD_FAILED
 
 
 def _load_items(
     zanj: ZANJ,
     reader: ArchiveReader,
     meta: dict[str, Any],
-    items: list[Any],
-    bad: set[str],
+    loadable: list[_Loadable],
+    dirty: set[ObjectPath],
     report: VerifyReport,
     budget: ReadBudget,
 ) -> None:
-    strict = copy.copy(zanj)
-    strict.strict = True
-    for path, node in items:
-        ref = node[REF_KEY]
-        tag = node.get(FORMAT_KEY)
-        ctx = LoadContext(strict, reader, meta, REGISTRY, budget=budget)
-        if ref in bad or not isinstance(tag, str) or ctx.loader_for(tag) is None:
-            continue  # reported already
+    """Load every item through its loader, warnings as errors, each outermost node once.
+
+    Nodes on a path with a reported problem are skipped (their intact parts are loaded one
+    by one instead). A dataclass or enum whose class this program does not define is not a
+    fault of the file (classes are never imported from one): what it holds is loaded instead.
+    """
+    lenient = copy.copy(zanj)
+    lenient.strict = False  # a missing class must come back as its warning, to be told apart
+    held: dict[ObjectPath, list[_Loadable]] = {}
+    for item in loadable:
+        if item.within is not None:
+            held.setdefault(item.within, []).append(item)
+    queue = [item for item in loadable if item.path not in dirty and (item.within is None or item.within in dirty)]
+    queue.reverse()  # popped in the order the walk found them
+    classes_missing = 0
+    while queue:
+        item = queue.pop()
+        ctx = LoadContext(lenient, reader, meta, REGISTRY, budget=budget)
+        ref = item.node.get(REF_KEY)
+        member = ref if isinstance(ref, str) else None
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                ctx.load(node, path)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ctx.load(item.node, item.path)
         except Exception as exc:  # any failure to load is what this check reports
             report.problems.append(
                 Problem(
-                    f"item at {format_path(path)} does not load: {type(exc).__name__}: {exc}", member=ref, path=path
+                    f"item at {format_path(item.path)} does not load: {type(exc).__name__}: {exc}",
+                    member=member,
+                    path=item.path,
+                    kind=_failure_kind(exc),
+                )
+            )
+            continue
+        if any(issubclass(w.category, ZanjMissingClassWarning) for w in caught):
+            classes_missing += 1
+            queue.extend(reversed(held.get(item.path, [])))
+            continue
+        failures = [w for w in caught if not issubclass(w.category, ZanjMissingClassWarning)]
+        if failures:  # warnings count as errors: a loader that warns has not loaded the item as stored
+            first = failures[0]
+            kind = MISSING_PLUGIN if issubclass(first.category, ZanjMissingPluginWarning) else LOAD_FAILED
+            report.problems.append(
+                Problem(
+                    f"item at {format_path(item.path)} warns while loading: {first.category.__name__}: {first.message}",
+                    member=member,
+                    path=item.path,
+                    kind=kind,
                 )
             )
             continue
         report.items_loaded += 1
+    if classes_missing:
+        report.notes.append(
+            f"{classes_missing} item(s) are of a class this program does not define (zanj never imports one "
+            "a file names): the items they hold were loaded one by one instead"
+        )
 
 
 def verify_file(
@@ -258,7 +380,7 @@ def verify_file(
             report.problems.append(Problem(str(exc), member=MAIN_MEMBER))
             return report
         ctx = LoadContext(zanj, reader, meta, REGISTRY, budget=budget)
-        with_members = _walk(reader, tree, ctx, bad, report)
+        loadable, dirty = _walk(reader, tree, ctx, bad, report)
         if load:
-            _load_items(zanj, reader, meta, with_members, bad, report, budget)
+            _load_items(zanj, reader, meta, loadable, dirty, report, budget)
     return report
