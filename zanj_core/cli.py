@@ -44,7 +44,7 @@ from typing import IO, Any, Union
 from zanj_core.budget import ReadBudget
 from zanj_core.errors import ZanjError, ZanjFormatError, ZanjIndexError, ZanjLimitError, ZanjMissingClassWarning
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, ZanjUnloaded, format_path
-from zanj_core.lazy import ItemInfo, ItemPath, ZanjFile
+from zanj_core.lazy import ItemInfo, ItemPath, RefMemo, ZanjFile
 from zanj_core.loading import PROJECT_NAME, VERSION_TEXT
 from zanj_core.registry import REGISTRY
 from zanj_core.textsafe import ELLIPSIS, safe_lines, safe_text
@@ -282,6 +282,7 @@ def _tree(
     ctx = opened.context(budget)
     resolved, node = opened._resolve(path, ctx)
     items: list[ItemInfo] = []
+    memo: RefMemo = {}
     more = 0
     # each entry carries the members its ancestors were expanded from, to refuse cycles
     stack: list[tuple[ObjectPath, Any, frozenset[str]]] = [(resolved, node, frozenset())]
@@ -308,7 +309,7 @@ def _tree(
             if more >= COUNT_BEYOND_LIMIT:
                 return items, more, True
         else:
-            items.append(opened._info(item, item_path, ctx, children))
+            items.append(opened._info(item, item_path, ctx, children, memo))
         if children is not None and (max_depth is None or depth < max_depth):
             stack.extend(((*item_path, key), child, expanded) for key, child in reversed(children))
     return items, more, False

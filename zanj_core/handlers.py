@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Literal, Union
 
+from zanj_core.textsafe import safe_text
+
 if TYPE_CHECKING:
     from zanj_core.archive import MemberSource
     from zanj_core.loading import LoadContext
@@ -191,6 +193,19 @@ def deferred(target: str) -> Callable[..., Any]:
     return call
 
 
+PATH_PART_CHARS = 60
+PATH_SHOWN_PARTS = 12
+
+
 def format_path(path: ObjectPath) -> str:
-    """Object paths are shown as `a/0/b`, the same names members are made from."""
-    return "/".join(str(p) for p in path) if path else "<root>"
+    """Object paths are shown as `a/0/b`, the same names members are made from.
+
+    Keys come from files, and paths end up in messages a terminal prints: each key is escaped
+    and cut (`zanj_core.textsafe`), and a deep path shows its first and last keys only."""
+    if not path:
+        return "<root>"
+    parts = [safe_text(str(p), PATH_PART_CHARS) for p in path[:PATH_SHOWN_PARTS]]
+    if len(path) > PATH_SHOWN_PARTS:
+        tail = [safe_text(str(p), PATH_PART_CHARS) for p in path[-3:]]
+        parts = [*parts[: PATH_SHOWN_PARTS - 3], f"...({len(path) - PATH_SHOWN_PARTS} more)...", *tail]
+    return "/".join(parts)

@@ -146,6 +146,37 @@ def node_fields(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[tupl
     return [(key, value) for key, value in node.items() if key != FORMAT_KEY and not key.startswith("__zanj")]
 
 
+RefMemo = dict[int, tuple[Any, frozenset[str]]]
+"""The members under each container node of a JSON tree, by `id`, filled by `_ref_set`; each
+entry holds its node too, so no id is reused while the memo lives."""
+_NO_REFS: frozenset[str] = frozenset()
+
+
+def _ref_set(node: Any, memo: RefMemo) -> frozenset[str]:
+    """Every `$ref` in a JSON subtree, each container's set computed once (post-order, with
+    its own stack): containers without members share one empty set, so the cost is one pass
+    over the nodes plus the members times their depth."""
+    if type(node) not in (dict, list):
+        return _NO_REFS
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        if key in memo:
+            continue
+        children = [c for c in (current.values() if type(current) is dict else current) if type(c) in (dict, list)]
+        if not done:
+            stack.append((current, True))
+            stack.extend((child, False) for child in children if id(child) not in memo)
+            continue
+        own = current.get(REF_KEY) if type(current) is dict else None
+        parts = [memo[id(child)][1] for child in children if memo[id(child)][1]]
+        if type(own) is str:
+            parts.append(frozenset((own,)))
+        memo[key] = (current, frozenset().union(*parts) if len(parts) > 1 else (parts[0] if parts else _NO_REFS))
+    return memo[id(node)][1]
+
+
 def _refs_under(node: Any) -> Iterator[str]:
     """Every `$ref` in a JSON subtree (a walk of the JSON only, with its own stack)."""
     stack = [node]
@@ -326,7 +357,9 @@ class ZanjFile:
         with collector_paused(self.zanj.pause_gc):
             ctx = self.context(budget)
             resolved, node = self._resolve(path, ctx)
-            return self._load(node, resolved, ctx)
+            loaded = self._load(node, resolved, ctx)
+            ctx.finish()
+            return loaded
 
     def __getitem__(self, path: ItemPath) -> Any:
         return self.load(path)
@@ -368,7 +401,12 @@ class ZanjFile:
         return self._info(node, resolved, ctx, self._children(node, resolved, ctx, for_lookup=False))
 
     def _info(
-        self, node: Any, path: ObjectPath, ctx: LoadContext, children: list[tuple[str | int, Any]] | None
+        self,
+        node: Any,
+        path: ObjectPath,
+        ctx: LoadContext,
+        children: list[tuple[str | int, Any]] | None,
+        memo: RefMemo | None = None,
     ) -> ItemInfo:
         kind = type(node)
         if kind is not dict or FORMAT_KEY not in node:
@@ -377,7 +415,7 @@ class ZanjFile:
                 kind=_JSON_KINDS.get(kind, kind.__name__),
                 tagged=False,
                 length=len(node) if kind in (dict, list) else None,
-                data_bytes=self._data_bytes(node),
+                data_bytes=self._data_bytes(node, memo),
                 value=None if kind in (dict, list) else node,
             )
         tag = node[FORMAT_KEY]
@@ -402,7 +440,7 @@ class ZanjFile:
             member=ref if member_info is not None else None,
             member_bytes=member_info.file_size if member_info is not None else None,
             stored_bytes=member_info.compress_size if member_info is not None else None,
-            data_bytes=self._data_bytes(node),
+            data_bytes=self._data_bytes(node, memo),
             plugin=handler.source.distribution if handler is not None else None,
             loadable=handler is not None,
             install_hint=None if handler is not None else ctx.install_hint(tag_text),
@@ -420,10 +458,12 @@ class ZanjFile:
                 facts["describe_error"] = f"{type(exc).__name__}: {exc}"
         return facts
 
-    def _data_bytes(self, node: Any) -> int:
+    def _data_bytes(self, node: Any, memo: RefMemo | None = None) -> int:
+        """Uncompressed bytes of the distinct members under `node`. `tree` shares one `memo`
+        over all its items, so listing costs one pass over the JSON, not one per item."""
         reader = self.reader
-        seen = {ref for ref in _refs_under(node) if reader.has(ref)}
-        return sum(reader.info(ref).file_size for ref in seen)
+        refs = _ref_set(node, memo if memo is not None else {})
+        return sum(reader.info(ref).file_size for ref in refs if reader.has(ref))
 
     def tree(self, path: ItemPath = None, max_depth: int | None = None, expand_members: bool = False) -> list[ItemInfo]:
         """`info` for the item at `path` and everything under it, parents before children.
@@ -434,6 +474,7 @@ class ZanjFile:
         ctx = self.context()
         resolved, node = self._resolve(path, ctx)
         out: list[ItemInfo] = []
+        memo: RefMemo = {}
         # each entry carries the members its ancestors were expanded from, to refuse cycles
         stack: list[tuple[ObjectPath, Any, frozenset[str]]] = [(resolved, node, frozenset())]
         while stack:
@@ -454,7 +495,7 @@ class ZanjFile:
                     )
                 expanded = expanded | {ref}
             children = self._children(item, item_path, ctx, for_lookup=False) if openable else None
-            out.append(self._info(item, item_path, ctx, children))
+            out.append(self._info(item, item_path, ctx, children, memo))
             if children is not None and (max_depth is None or depth < max_depth):
                 stack.extend(((*item_path, key), child, expanded) for key, child in reversed(children))
         return out

@@ -56,6 +56,10 @@ def vouched_distribution(claimed: str, registry: PluginRegistry) -> str | None:
     return None
 
 
+MAX_WARNINGS_PER_READ = 20
+"""A file of a million unknown nodes must not print a million warnings: past this many, one
+closing warning counts the rest."""
+
 class LoadContext:
     """State of one read, passed to every loader handler.
 
@@ -81,6 +85,8 @@ class LoadContext:
             budget if budget is not None else (reader.new_budget() if reader is not None else unlimited_budget())
         )
         self._expanding: set[str] = set()
+        self._unloaded = 0
+        """Placeholders returned so far; warnings stop at MAX_WARNINGS_PER_READ."""
         """Members whose content is being loaded right now: a `$ref` back to one is a cycle."""
         self.options: dict[str, Any] = dict(options or {})
         """Keyword options given to `ZANJ.read` for plugins (e.g. `map_location` for zanj-torch)."""
@@ -256,7 +262,21 @@ class LoadContext:
         message = f"{self.label}: {reason} at {format_path(path)}; {hint}."
         if self.zanj.strict:
             raise ZanjMissingPluginError(message)
-        warnings.warn(
-            message + " It is returned as a ZanjUnloaded placeholder holding the raw node.", category, stacklevel=2
-        )
+        self._unloaded += 1
+        if self._unloaded <= MAX_WARNINGS_PER_READ:
+            warnings.warn(
+                message + " It is returned as a ZanjUnloaded placeholder holding the raw node.", category, stacklevel=2
+            )
         return ZanjUnloaded(tag=tag, path=path, node=node, reason=reason, install_hint=hint)
+
+    def finish(self) -> None:
+        """End of the operation: one warning counting the placeholders not warned about."""
+        hidden = self._unloaded - MAX_WARNINGS_PER_READ
+        if hidden > 0:
+            warnings.warn(
+                f"{self.label}: {hidden} more items could not be loaded and were returned as ZanjUnloaded "
+                f"placeholders (warnings stop after {MAX_WARNINGS_PER_READ} per read; ZANJ().open(path).tree() "
+                "lists every item and whether it loads)",
+                ZanjMissingPluginWarning,
+                stacklevel=3,
+            )
