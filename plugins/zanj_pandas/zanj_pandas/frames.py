@@ -12,6 +12,7 @@ named; nothing is pickled.
 from __future__ import annotations
 
 import functools
+import json
 import warnings
 from typing import Any
 
@@ -24,8 +25,7 @@ from zanj_core.handlers import JSONdict, JSONitem, ObjectPath, format_path
 from zanj_core.loading import LoadContext
 from zanj_core.saving import SaveContext
 from zanj_pandas import arrow
-
-SERIES_COLUMN = "__zanj_series__"
+from zanj_pandas.checks import SERIES_COLUMN, FrameLayout, check_frame
 
 
 def _index_dtypes(index: pd.Index) -> list[str]:
@@ -157,34 +157,36 @@ def _as_object(table: pa.Table, field: str) -> Any:
     return table.column(field).to_numpy(zero_copy_only=False)
 
 
-def _restore(frame: pd.DataFrame, table: pa.Table, node: JSONdict, path: ObjectPath, ctx: LoadContext) -> pd.DataFrame:
-    metadata = table.schema.pandas_metadata or {}
-    columns_meta = metadata.get("columns", [])
-    dtypes = ctx.require(node, "dtypes", list, path)
+def _restore(
+    frame: pd.DataFrame, table: pa.Table, node: JSONdict, path: ObjectPath, ctx: LoadContext, layout: FrameLayout
+) -> pd.DataFrame:
+    """Put back what Arrow changes (object columns and index levels, column labels), from the
+    node; `layout` holds the checked metadata and the labels `check_frame` loaded."""
+    columns_meta = layout.metadata["columns"]
+    dtypes = layout.dtypes
     if len(dtypes) != frame.shape[1] or len(columns_meta) < frame.shape[1]:
         raise ZanjFormatError(
             f"{ctx.label}: frame at {format_path(path)} declares {len(dtypes)} columns, its member holds {frame.shape[1]}"
         )
+    current = list(frame.dtypes)  # once: frame.dtypes builds a Series of every column's dtype
     for position, recorded in enumerate(dtypes):
-        if recorded == "object" and frame.dtypes.iloc[position] != np.dtype(object):
+        if recorded == "object" and current[position] != np.dtype(object):
             values = _as_object(table, columns_meta[position]["field_name"])
             # a Series, so pandas keeps object dtype instead of inferring its string dtype again
             frame.isetitem(position, pd.Series(values, index=frame.index, dtype=object, copy=False))
-    index_dtypes = node.get("index_dtypes")
-    index_fields = metadata.get("index_columns", [])
+    index_dtypes = layout.index_dtypes
+    index_fields = layout.metadata["index_columns"]
     if isinstance(index_dtypes, list) and "object" in index_dtypes and len(index_fields) == len(index_dtypes):
         levels = []
         for position, (recorded, field) in enumerate(zip(index_dtypes, index_fields, strict=True)):
-            current = frame.index.get_level_values(position)
-            if recorded == "object" and isinstance(field, str) and current.dtype != object:
-                levels.append(pd.Index(_as_object(table, field), dtype=object, name=current.name))
+            current_level = frame.index.get_level_values(position)
+            if recorded == "object" and isinstance(field, str) and current_level.dtype != object:
+                levels.append(pd.Index(_as_object(table, field), dtype=object, name=current_level.name))
             else:
-                levels.append(current)
+                levels.append(current_level)
         frame.index = levels[0] if len(levels) == 1 else pd.MultiIndex.from_arrays(levels, names=frame.index.names)
     if "range_index" in node:
         bounds = ctx.require(node, "range_index", list, path)
-        if len(bounds) != 3 or not all(type(b) is int for b in bounds) or bounds[2] == 0:
-            raise ZanjFormatError(f"{ctx.label}: frame at {format_path(path)} has a bad range_index {bounds!r}")
         index = pd.RangeIndex(*bounds, name=frame.index.name)
         if len(index) != len(frame):
             raise ZanjFormatError(f"{ctx.label}: frame at {format_path(path)}: range_index does not match its rows")
@@ -196,12 +198,11 @@ def _restore(frame: pd.DataFrame, table: pa.Table, node: JSONdict, path: ObjectP
             frame.index = type(frame.index)(frame.index, freq=freq)
         except ValueError as exc:
             raise ZanjFormatError(
-                f"{ctx.label}: frame at {format_path(path)}: index frequency {freq!r}: {exc}"
+                f"{ctx.label}: frame at {format_path(path)}: index frequency {arrow.shown(freq)}: "
+                f"{arrow.shown(str(exc), 200)}"
             ) from None
-    if "columns" in node and node.get("columns_multi") is False:
-        labels = ctx.load(node["columns"], (*path, "columns"))
-        if not isinstance(labels, list) or len(labels) != frame.shape[1]:
-            raise ZanjFormatError(f"{ctx.label}: frame at {format_path(path)} has column labels that do not fit")
+    if layout.labels is not None and node.get("columns_multi") is False:
+        labels = layout.labels
         same_labels = [type(c) for c in labels] == [type(c) for c in frame.columns] and list(labels) == list(
             frame.columns
         )
@@ -224,6 +225,23 @@ def _load_zanj06(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> pd.DataF
     return frame[columns] if columns is not None and set(columns) == set(frame.columns) else frame
 
 
+def _convert(
+    node: JSONdict, path: ObjectPath, ctx: LoadContext, series: bool
+) -> tuple[pd.DataFrame, pa.Table, FrameLayout]:
+    """The member's table as a frame, in the order that keeps a hostile member cheap: read it
+    zero-copy and check its layout and types; compare it with the node and check its pandas
+    metadata; charge the budget an upper bound of what converting allocates; validate every
+    value; convert, with the checked metadata in place of the member's own."""
+    source = ctx.member(node, path)
+    table = arrow.open_table(source)
+    layout = check_frame(table, node, path, ctx, series)
+    cost = arrow.conversion_cost(table) + layout.extra_cost
+    ctx.charge(cost, path, what=f"the frame converted from member {source.name!r}")
+    arrow.validate_full(table, source)
+    table = table.replace_schema_metadata({b"pandas": json.dumps(layout.metadata).encode()})
+    return table.to_pandas(), table, layout
+
+
 def load_pandas(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     tag = str(node[FORMAT_KEY])
     kind, _, form = tag.partition(":")
@@ -237,13 +255,12 @@ def load_pandas(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
             reason=f"pandas form {tag!r} is unknown to zanj-pandas",
             hint="upgrade zanj-pandas: pip install --upgrade zanj-pandas",
         )
-    table = arrow.read_table(ctx.member(node, path))
-    frame = _restore(table.to_pandas(), table, node, path, ctx)
-    rows = node.get("n_rows")
-    if rows != len(frame):
+    frame, table, layout = _convert(node, path, ctx, series=kind == "pandas.Series")
+    if node.get("n_rows") != len(frame):
         raise ZanjFormatError(
-            f"{ctx.label}: frame at {format_path(path)} declares {rows} rows, its member holds {len(frame)}"
+            f"{ctx.label}: frame at {format_path(path)} declares {node.get('n_rows')!r} rows, its member holds {len(frame)}"
         )
+    frame = _restore(frame, table, node, path, ctx, layout)
     result: pd.DataFrame | pd.Series = frame
     if kind == "pandas.Series":
         if list(frame.columns) != [SERIES_COLUMN]:
