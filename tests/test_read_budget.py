@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hostile_corpus import FORMAT_KEY, Entry, zanj_bytes, zip_bytes
-from zanj_core import ReadLimits, ZANJ, ZanjError, ZanjFormatError, ZanjLimitError
+
+from zanj_core import ZANJ, ReadLimits, ZanjError, ZanjFormatError, ZanjLimitError
 from zanj_core.budget import JSON_OBJECT_FACTOR, ReadBudget
 from zanj_core.verify import verify_file
 
@@ -49,7 +49,12 @@ def _fan_out_file(levels: int = 6, width: int = 64) -> bytes:
     return zanj_bytes(_external("m0.jsonl"), members)
 
 
-def _operations() -> dict[str, Callable[[Path], Any]]:
+Operation = Callable[[Path], Any]
+
+
+def _operations() -> tuple[dict[str, Operation], dict[str, Operation]]:
+    """(operations that must raise, operations that must report the file bad)."""
+
     def tree(path: Path) -> Any:
         with ZANJ().open(path) as opened:
             return opened.tree(expand_members=True)
@@ -149,7 +154,7 @@ def test_json_is_charged_before_it_is_parsed(tmp_path: Path) -> None:
     path = _write(tmp_path, zanj_bytes(None, raw_main=text))
     size = path.stat().st_size
     limit = ReadLimits(read_budget_floor=len(text) * JSON_OBJECT_FACTOR - size - 1, read_budget_ratio=1)
-    with pytest.raises(ZanjLimitError, match="__zanj__.json"):
+    with pytest.raises(ZanjLimitError, match=r"JSON member '__zanj__\.json'"):
         ZANJ(read_limits=limit).open(path)
     assert len(ZANJ().read(path)) == 100_001
 
@@ -241,7 +246,7 @@ def test_overlapping_members_are_refused() -> None:
     # point the second directory entry at the first member's local header
     entry_two = data.index(b"PK\x01\x02", directory + 4)
     data[entry_two + 42 : entry_two + 46] = struct.pack("<L", 0)
-    with pytest.raises(ZanjFormatError, match="overlap|inside the member|runs into|local header"):
+    with pytest.raises(ZanjFormatError, match="inside the member before it; overlapping members"):
         ZANJ().read(io.BytesIO(bytes(data)))
 
 

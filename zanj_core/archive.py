@@ -592,8 +592,7 @@ class ArchiveReader:
             problem = "carries a second, Unicode path field"
         if problem is not None:
             raise ZanjFormatError(
-                f"{self.path}: member name {name!r} {problem}; zip readers would disagree on it, "
-                "so the file is refused"
+                f"{self.path}: member name {name!r} {problem}; zip readers would disagree on it, so the file is refused"
             )
 
     def __enter__(self) -> ArchiveReader:

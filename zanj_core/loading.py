@@ -60,6 +60,7 @@ MAX_WARNINGS_PER_READ = 20
 """A file of a million unknown nodes must not print a million warnings: past this many, one
 closing warning counts the rest."""
 
+
 class LoadContext:
     """State of one read, passed to every loader handler.
 
