@@ -641,3 +641,52 @@ def test_tensor_member_in_fortran_order_is_refused_when_mapped(torch: Any, tmp_p
     bad = rewrite(path, tmp_path / "bad.zanj", members={"t.npy": member})
     refused(bad, ZanjFormatError, "Fortran-ordered", where="at t", mmap=True)
     assert torch.equal(ZANJ().read(bad)["t"], torch.zeros(20, 30))  # copied: put in C order
+
+
+def _dirty_the_allocator() -> None:
+    """Leave freed numpy buffers full of 0xEE, as a program that handled a secret would."""
+    junk = [np.frombuffer(b"\xee" * 4096, np.uint8).copy() for _ in range(64)]
+    del junk
+
+
+@pytest.mark.parametrize(
+    ("tag", "shape", "data"),
+    [
+        ("numpy.ndarray:array_list_meta", [8], [1] * 8),
+        ("numpy.generic:array_list_meta", [], 1),
+        ("numpy.ndarray:zero_dim", [], 1),
+    ],
+)
+def test_padding_between_fields_comes_back_zeroed(tag: str, shape: Any, data: Any, tmp_path: Path) -> None:
+    """numpy builds a structured array from JSON values field by field and leaves the gaps as
+    the allocator gave them (a planted secret came back in them): only bytes from the file may
+    come back, so the gaps are zeroed."""
+    padded = [["a", "|u1"], ["", "|V63"]]  # one field, 63 bytes of padding
+    path = with_node(tmp_path, {FORMAT_KEY: tag, "dtype": padded, "shape": shape, "n_elements": 1, "data": data})
+    for _ in range(3):
+        _dirty_the_allocator()
+        value = ZANJ().read(path)["x"]
+        raw = np.asarray(value).tobytes()
+        assert raw == (b"\x01" + b"\0" * 63) * (len(raw) // 64) and raw
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant != 63, reason="x87 80-bit long double only")
+@pytest.mark.parametrize("dtype", ["<f16", "<c32"])
+def test_long_double_pad_bytes_come_back_zeroed(dtype: str, tmp_path: Path) -> None:
+    """An x86 long double holds 10 bytes in 16; built from a JSON number, the other 6 are
+    whatever the stack held (a pointer, here). They come back zeroed; the value is unchanged."""
+    path = with_node(tmp_path, _node("numpy.ndarray:array_list_meta", dtype, [4], [1.5] * 4))
+    array = ZANJ().read(path)["x"]
+    assert array.tolist() == [1.5] * 4
+    part = 10
+    for element in array.view(np.uint8).reshape(4, -1):
+        halves = element.reshape(-1, 16)
+        assert not halves[:, part:].any()
+
+
+def test_value_bytes_masks_fields_sub_arrays_and_long_doubles() -> None:
+    from zanj_numpy.arrays import value_bytes
+
+    nested = np.dtype({"names": ["a", "b"], "formats": ["u1", ("<u2", (2,))], "offsets": [0, 4], "itemsize": 12})
+    assert value_bytes(nested).tolist() == [True, False, False, False, True, True, True, True] + [False] * 4
+    assert value_bytes(np.dtype("<f8")).all() and value_bytes(np.dtype("S3")).all()

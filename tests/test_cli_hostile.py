@@ -649,3 +649,15 @@ def test_show_of_frames_and_tensors_escapes_cells_and_fits(
     assert code == EXIT_OK and all(len(line) <= 80 for line in out.splitlines()), out
     assert "first 1 of 4 rows" in out and "499999" in out and "1500000" in out and "1999999" in out
     assert dict(vars(torch._tensor_str.PRINT_OPTS)) == before  # torch's options are put back
+
+
+def test_meta_cuts_a_long_distribution_name_from_the_file(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A name that looks like a project name but runs to 200,000 characters is cut like any other
+    string from the file, not printed whole."""
+    meta = read_json(good, "__zanj_meta__.json")
+    for entry in meta["plugins"].values():
+        entry["dist"] = "z" * 200_000
+    rewrite(good, meta=meta)
+    code, out, err = run(capsys, "meta", str(good))
+    assert code == 0
+    assert max(len(line) for line in (out + err).splitlines()) < 1000

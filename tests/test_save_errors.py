@@ -133,6 +133,20 @@ def test_temporary_file_replacing_a_private_file_is_never_readable_by_others(tmp
 
 
 @posix_only
+@pytest.mark.parametrize("mode", [0o400, 0o200, 0o000, 0o640], ids=oct)
+def test_temporary_file_is_never_wider_than_an_owner_restricted_file(tmp_path: Path, umask_022: int, mode: int) -> None:
+    """A 0400 checkpoint must not have its new data sit in a 0600 file: the temporary file gets
+    no owner bit the replaced file lacks (its descriptor writes all the same)."""
+    target = saved_over(tmp_path)
+    os.chmod(target, mode)
+    hook = temporary_modes(tmp_path)
+    ZANJ(handlers_pre=_probe_handlers()).save({"v": 2, "probe": _Probe(hook)}, target)
+    modes: list[int] = hook.modes  # type: ignore[attr-defined]
+    assert modes and all(m & ~mode == 0 for m in modes), [oct(m) for m in modes]
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
+@posix_only
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077], ids=["022", "002", "077"])
 def test_a_new_file_gets_the_usual_mode_only_once_written(tmp_path: Path, umask: int) -> None:
     """A new file: private while written, then 0o666 less the umask, as `open()` would make it."""
@@ -576,3 +590,17 @@ def test_save_errors_pickle_with_their_errno() -> None:
 def test_a_path_of_the_wrong_type_is_refused_clearly() -> None:
     with pytest.raises(ZanjError, match="got int"):
         ZANJ().save(NEW, 3)  # type: ignore[arg-type]
+
+
+@posix_only
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_folder_or_pipe_at_the_target_is_a_save_error(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "model.zanj"
+    if kind == "folder":
+        target.mkdir()
+    else:
+        os.mkfifo(target)
+    with pytest.raises(ZanjSaveError, match=f"saving {re.escape(str(target))}: it exists and is") as caught:
+        ZANJ().save(NEW, target)
+    assert caught.value.errno in (errno.EISDIR, errno.EEXIST)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.zanj"]

@@ -177,7 +177,7 @@ def _claimed_dist(entry: Any) -> str:
     parts = []
     for key, pattern in (("dist", PROJECT_NAME), ("version", VERSION_TEXT)):
         value = entry.get(key)
-        if isinstance(value, str) and pattern.fullmatch(value):
+        if isinstance(value, str) and len(value) <= NAME_CHARS and pattern.fullmatch(value):
             parts.append(value)
         elif value is not None:
             parts.append(_short(value, NAME_CHARS))

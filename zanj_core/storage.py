@@ -480,7 +480,12 @@ def write_local(target: Path, write: Callable[[BinaryIO], None], durable: bool =
         except FileNotFoundError:
             previous = None
     if previous is not None and not stat.S_ISREG(previous.st_mode):
-        raise ZanjError(f"cannot save to {target}: it exists and is not a regular file")
+        kind = "a folder" if stat.S_ISDIR(previous.st_mode) else "not a regular file"
+        raise ZanjSaveError(
+            f"saving {target}: it exists and is {kind}; choose another path or remove it",
+            errno.EISDIR if stat.S_ISDIR(previous.st_mode) else errno.EEXIST,
+            str(target),
+        )
     with save_step(label, f"creating the folder {target.parent}"):
         target.parent.mkdir(parents=True, exist_ok=True)
     # the name is kept short so a long target name still leaves room for the suffix
@@ -488,7 +493,9 @@ def write_local(target: Path, write: Callable[[BinaryIO], None], durable: bool =
     created = False
     try:
         with save_step(label, f"creating the temporary file {tmp}"):
-            fd = os.open(tmp, _CREATE_FLAGS, 0o600)  # never wider than the most private file it replaces
+            # the descriptor writes whatever the mode: the file is created with no more than the
+            # owner bits the replaced file grants (0o000 for a 0o400 file), so it is never wider
+            fd = os.open(tmp, _CREATE_FLAGS, _private_mode(previous))
         created = True
         with save_step(label, f"writing the temporary file {tmp}"):  # also what closing it reports
             with _open_fd(fd) as fh:
@@ -511,6 +518,12 @@ def write_local(target: Path, write: Callable[[BinaryIO], None], durable: bool =
     if durable:
         with save_step(label, "the new file is in place, but flushing its folder to disk (fsync) failed"):
             _sync_folder(target.parent)
+
+
+def _private_mode(previous: os.stat_result | None) -> int:
+    """The temporary file's mode while it is written: owner read/write, less what the file it
+    replaces denies its owner."""
+    return 0o600 if previous is None else 0o600 & stat.S_IMODE(previous.st_mode)
 
 
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)

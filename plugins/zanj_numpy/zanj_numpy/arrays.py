@@ -270,11 +270,46 @@ def decode_inline(node: JSONdict, path: ObjectPath, ctx: LoadContext, form: str,
     ctx.charge(len(leaves) * dtype.itemsize, path, "inline array")
     try:
         array: np.ndarray = np.array(leaves, dtype=dtype)
-        return array.reshape(shape)
+        return clear_padding(array).reshape(shape)
     except (ValueError, TypeError, OverflowError) as exc:
         raise ZanjFormatError(
             f"{where(ctx, path)}: data does not fit shape {shown(shape)} of {shown(str(dtype))}: {shown_error(exc)}"
         ) from None
+
+
+def value_bytes(dtype: np.dtype[Any]) -> np.ndarray:
+    """Which bytes of one element of `dtype` hold its value (a bool mask of `itemsize`): not the
+    gaps between a structured dtype's fields, nor the six pad bytes of an x86 80-bit long
+    double stored in 16."""
+    mask = np.zeros(dtype.itemsize, dtype=bool)
+    if dtype.fields is not None:
+        for field in dtype.fields.values():
+            sub, offset = field[0], field[1]
+            mask[offset : offset + sub.itemsize] |= value_bytes(sub)
+    elif dtype.subdtype is not None:
+        base, shape = dtype.subdtype
+        mask[:] = np.tile(value_bytes(base), int(np.prod(shape, dtype=np.int64)))
+    elif dtype.kind in "fc" and dtype.itemsize in (12, 16, 24, 32) and np.finfo(dtype).nmant == 63:
+        part = dtype.itemsize // (2 if dtype.kind == "c" else 1)  # x87 extended: 10 bytes of each part
+        for start in range(0, dtype.itemsize, part):
+            first = start if dtype.byteorder != ">" else start + part - 10
+            mask[first : first + 10] = True
+    else:
+        mask[:] = True
+    return mask
+
+
+def clear_padding(array: np.ndarray) -> np.ndarray:
+    """Zero the bytes of a freshly built array that hold no value. numpy builds an array from
+    Python values field by field (and a long double through a 16-byte C variable), leaving the
+    other bytes as the allocator gave them: heap pointers, freed secrets. Only bytes from the
+    file may come back, so those are zeroed."""
+    mask = value_bytes(array.dtype)
+    if mask.all() or array.size == 0:
+        return array
+    rows = array.reshape(-1).view(np.uint8).reshape(array.size, array.dtype.itemsize)
+    rows[:, ~mask] = 0
+    return array
 
 
 def _load_object_array(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> np.ndarray:
