@@ -497,7 +497,7 @@ def test_saving_over_something_that_is_not_a_file_is_refused(tmp_path: Path) -> 
     with pytest.raises(ZanjError, match="not a regular file"):
         ZANJ().save({"v": 1}, pipe)
     (tmp_path / "folder.zanj").mkdir()
-    with pytest.raises(ZanjError, match="not a regular file"):
+    with pytest.raises(ZanjError, match="it exists and is a folder"):
         ZANJ().save({"v": 1}, tmp_path / "folder.zanj")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.zanj", "pipe.zanj"]
 

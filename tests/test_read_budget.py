@@ -14,12 +14,13 @@ import json
 import struct
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_corpus import FORMAT_KEY, Entry, zanj_bytes, zip_bytes
+from hostile_corpus import DEFLATED, FORMAT_KEY, Entry, zanj_bytes, zip_bytes
 
 from zanj_core import ZANJ, ReadLimits, ZanjError, ZanjFormatError, ZanjLimitError
 from zanj_core.budget import JSON_OBJECT_FACTOR, ReadBudget
@@ -134,7 +135,9 @@ def test_the_budget_is_linear_in_the_file_size() -> None:
     assert limits.read_budget(10) == limits.read_budget_floor + 10 * limits.read_budget_ratio
     budget = ReadBudget.for_file(ReadLimits(read_budget_floor=100, read_budget_ratio=1), "f.zanj", 10)
     budget.charge(110, "everything")
-    with pytest.raises(ZanjLimitError, match=r"f\.zanj: reading more needs 1 more bytes.*read_budget_ratio"):
+    with pytest.raises(
+        ZanjLimitError, match=r"f\.zanj: the read's budget ran out on more, which needs 1 more bytes.*read_budget_ratio"
+    ):
         budget.charge(1, "more")
     with pytest.raises(ZanjLimitError, match="not a size"):
         budget.charge(-1, "a negative size")
@@ -307,3 +310,72 @@ def test_listing_a_deep_tree_is_one_pass_over_its_json(tmp_path: Path) -> None:
         items = opened.tree(max_depth=189)
         assert time.process_time() - start < SECONDS / 2
     assert len(items) == 190 and all(item.data_bytes == 0 for item in items)
+
+
+# -- found by an outside attack -----------------------------------------------------------------
+
+
+def test_listing_expanded_members_is_charged_per_item(tmp_path: Path) -> None:
+    """One `.jsonl` line holding 100,000 `{}`, referred to 200 times: 927 bytes that listed
+    20 million items (74 s, then a MemoryError) before each listed item was charged."""
+    member = Entry.of("m.jsonl", b"[" + b"{}," * 99_999 + b"{}]\n")
+    path = _write(tmp_path, zanj_bytes([_external("m.jsonl")] * 200, [member]))
+    with ZANJ().open(path) as opened:
+        start = time.process_time()
+        with pytest.raises(ZanjLimitError, match="budget"):
+            opened.tree(expand_members=True)
+        assert time.process_time() - start < SECONDS
+
+
+def test_deeply_nested_items_are_charged_per_node(tmp_path: Path) -> None:
+    """1 MiB of `[[[...]]]` used 200 times: two bytes of text per list, each list parsed and
+    walked, took 23 s to read (39 s to verify) when only the text was charged."""
+    item = "[" * 150 + "]" * 150
+    line = ("[" + ",".join([item] * ((1 << 20) // (len(item) + 1) - 8)) + "]\n").encode()  # under 1 MiB
+    path = _write(tmp_path, zanj_bytes([_external("m.jsonl")] * 200, [Entry.of("m.jsonl", line)]))
+    _refused(path, ZanjLimitError, "budget")
+
+
+def test_a_deflate_stream_running_past_its_declared_size_is_refused(tmp_path: Path) -> None:
+    """The headers say 5 bytes with the CRC of `AAAAA`; the stream inflates to 1 MiB. zipfile
+    stopped at 5 bytes and returned them; unzip extracts the megabyte and reports a bad CRC."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    stream = packer.compress(b"A" * (1 << 20)) + packer.flush()
+    liar = Entry("b.bin", stream, zlib.crc32(b"AAAAA"), 5, DEFLATED)
+    path = _write(tmp_path, zanj_bytes({"b": {FORMAT_KEY: "bytes", "$ref": "b.bin", "len": 5}}, [liar]))
+    with pytest.raises(ZanjFormatError, match="inflates past its declared size of 5 bytes"):
+        ZANJ().read(path)
+    assert not verify_file(path).ok
+
+
+@pytest.mark.parametrize("cut", [1, 100])
+def test_a_deflate_stream_ending_early_or_with_bytes_after_it_is_refused(cut: int, tmp_path: Path) -> None:
+    content = bytes(range(256)) * 64
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    stream = packer.compress(content) + packer.flush()
+    short = Entry("s.bin", stream[:-cut], zlib.crc32(content), len(content), DEFLATED)
+    trailing = Entry("t.bin", stream + b"\0" * cut, zlib.crc32(content), len(content), DEFLATED)
+    for entry, match in ((short, "truncated|damaged"), (trailing, "bytes after the end of its deflate stream")):
+        tree = {"b": {FORMAT_KEY: "bytes", "$ref": entry.name, "len": len(content)}}
+        path = _write(tmp_path, zanj_bytes(tree, [entry]), f"{entry.name}.zanj")
+        with pytest.raises(ZanjFormatError, match=match):
+            ZANJ().read(path)
+
+
+def test_an_end_record_must_count_the_directory_and_end_the_file(tmp_path: Path) -> None:
+    honest = _honest_archive()
+    forged_count = bytearray(honest)
+    end = forged_count.rindex(b"PK\x05\x06")
+    forged_count[end + 8 : end + 12] = struct.pack("<HH", 65535, 65535)
+    with pytest.raises(ZanjFormatError, match="declares 65535 members but its directory holds 3"):
+        ZANJ().read(io.BytesIO(bytes(forged_count)))
+    with pytest.raises(ZanjFormatError, match="1000 bytes follow the zip's end record"):
+        ZANJ().read(io.BytesIO(honest + b"\0" * 1000))
+
+
+def test_a_missing_key_message_is_escaped_and_bounded(tmp_path: Path) -> None:
+    path = _write(tmp_path, zanj_bytes({"a" * 1_000_000: 1, "\x1b[31mred": 2}))
+    with ZANJ().open(path) as opened, pytest.raises(KeyError) as caught:
+        opened["b"]
+    message = str(caught.value)
+    assert len(message) < 1000 and "\x1b" not in message and "\\x1b[31mred" in message

@@ -44,6 +44,8 @@ ZIP64_RECORD_LEN = 56
 MEMBER_HEAD_BYTES = 256
 """How much of a stored member's data is read along with its local header: enough for the
 header of a member format (a .npy header, say), which then costs no read of its own."""
+INFLATE_CHUNK_BYTES = 64 << 10
+"""Compressed bytes read at a time from a deflated member."""
 VERIFY_CHUNK_BYTES = 8 << 20
 """Stored members are CRC-checked through a buffer of this size, however large they are."""
 _DESCRIPTOR_MIN_LEN = 12
@@ -205,6 +207,112 @@ def json_errors(path: str | Path, name: str) -> Iterator[None]:
         raise ZanjFormatError(f"{path}: member {name!r} is not valid JSON: {exc}") from exc
 
 
+class MemberData(io.RawIOBase):
+    """A member's bytes, read straight from the file and inflated by zanj itself, so that the
+    data is exactly what the directory declares and what any zip tool reads: a deflate stream
+    must end exactly at the declared size (zipfile stops there and never looks further, so a
+    stream that goes on was accepted), hold no bytes after its end, and match the CRC."""
+
+    def __init__(self, reader: ArchiveReader, info: zipfile.ZipInfo) -> None:
+        super().__init__()
+        self._reader = reader
+        self._info = info
+        self._at = reader.data_offset(info)
+        self._left_in = info.compress_size
+        self._left_out = info.file_size
+        self._inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        self._pending = b""
+        self._crc = 0
+        self._crc32 = crc32_function()
+        self._checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to `size` bytes, never allocating more than the member has left."""
+        want = self._left_out if size is None or size < 0 else min(size, self._left_out)
+        buffer = bytearray(want)
+        got = self.readinto(buffer) if want else self.readinto(bytearray(0))
+        return bytes(buffer[:got]) if got != want else bytes(buffer)
+
+    def _fail(self, what: str) -> ZanjFormatError:
+        return ZanjFormatError(
+            f"{self._reader.path}: member {self._info.filename!r} {what}; the file is corrupt or forged"
+        )
+
+    def _next_input(self) -> bytes:
+        size = min(INFLATE_CHUNK_BYTES, self._left_in)
+        chunk = bytearray(size)
+        self._reader.pread_into(memoryview(chunk), self._at, self._info.filename)
+        self._at += size
+        self._left_in -= size
+        return bytes(chunk)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._left_out)
+        if want == 0:
+            self._finish()
+            return 0
+        if self._inflater is None:
+            self._reader.pread_into(view[:want], self._at, self._info.filename)
+            self._at += want
+            self._left_in -= want
+            data: bytes | memoryview = view[:want]
+        else:
+            data = self._inflate(want)
+            view[: len(data)] = data
+        self._crc = self._crc32(data, self._crc)
+        self._left_out -= len(data)
+        if self._left_out == 0:
+            self._finish()
+        return len(data)
+
+    def _inflate(self, want: int) -> bytes:
+        inflater = self._inflater
+        assert inflater is not None
+        while True:
+            if self._pending:
+                try:
+                    data = inflater.decompress(self._pending, want)
+                except zlib.error as exc:
+                    raise self._fail(f"holds a damaged deflate stream ({exc})") from exc
+                self._pending = inflater.unconsumed_tail
+                if data:
+                    return data
+            if inflater.eof:
+                raise self._fail(f"ends {self._left_out} bytes before its declared size")
+            if not self._left_in:
+                raise self._fail("is truncated: its deflate stream stops before its end")
+            self._pending = self._next_input()
+
+    def _finish(self) -> None:
+        """At the declared size: the deflate stream must end here, with nothing after it, and
+        the CRC must match."""
+        if self._checked:
+            return
+        inflater = self._inflater
+        if inflater is not None:
+            while not inflater.eof:
+                if not self._pending:
+                    if not self._left_in:
+                        raise self._fail("is truncated: its deflate stream does not end")
+                    self._pending = self._next_input()
+                try:
+                    extra = inflater.decompress(self._pending, 1)
+                except zlib.error as exc:
+                    raise self._fail(f"holds a damaged deflate stream ({exc})") from exc
+                self._pending = inflater.unconsumed_tail
+                if extra:
+                    raise self._fail(f"inflates past its declared size of {self._info.file_size} bytes")
+            if inflater.unused_data or self._pending or self._left_in:
+                raise self._fail("has bytes after the end of its deflate stream")
+        if self._crc != self._info.CRC:
+            raise self._fail(f"fails its CRC check (stored {self._info.CRC:08x}, computed {self._crc:08x})")
+        self._checked = True
+
+
 class MemberStream(io.RawIOBase):
     """A member opened through zipfile, whose damaged data (bad deflate stream, CRC mismatch,
     truncation) raises `ZanjFormatError` naming the file and member instead of zlib's errors.
@@ -232,15 +340,20 @@ class MemberStream(io.RawIOBase):
             self._budget.charge(count - covered, f"member {self.name!r} (decompressed)")
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            chunks = []
-            while chunk := self.read(1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
-        with _member_errors(self._path, self.name):
-            data = self._stream.read(size)
-        self._pay(len(data))
-        return data
+        """Up to `size` bytes (all that is left when negative): fewer only at the member's end."""
+        limit = None if size is None or size < 0 else size
+        chunks = []
+        got = 0
+        while limit is None or got < limit:
+            step = 1 << 20 if limit is None else min(1 << 20, limit - got)
+            with _member_errors(self._path, self.name):
+                data = self._stream.read(step)
+            if not data:
+                break
+            self._pay(len(data))
+            chunks.append(data)
+            got += len(data)
+        return b"".join(chunks)
 
     def readinto(self, buffer: Any) -> int:
         with _member_errors(self._path, self.name):
@@ -434,6 +547,7 @@ class ArchiveReader:
         self._verified: set[str] = set()
         self._verify_lock = threading.Lock()
         self._directory_offset = 0
+        self._declared_entries = 0
         self._head: tuple[str, bytes] | None = None
         """(member name, its first bytes) of the member whose local header was read last."""
         try:
@@ -482,7 +596,13 @@ class ArchiveReader:
                 f"{self.path} is not a readable .zanj file: no zip end record (not a zip archive, or truncated)"
                 + self.byte_source.hint
             )
-        entries, directory_bytes, directory_offset = struct.unpack("<HLL", tail[at + 10 : at + 20])
+        entries, directory_bytes, directory_offset, comment_len = struct.unpack("<HLLH", tail[at + 10 : at + 22])
+        if at + END_RECORD_LEN + comment_len != tail_len:
+            raise ZanjFormatError(
+                f"{self.path}: {tail_len - at - END_RECORD_LEN - comment_len} bytes follow the zip's end record "
+                "and its comment; zip readers disagree on such files, so it is refused (a file with data "
+                "appended after a .zanj is not a .zanj file)"
+            )
         locator = at - ZIP64_LOCATOR_LEN
         if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
             (record_offset,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
@@ -504,6 +624,7 @@ class ArchiveReader:
                 "the file is truncated or forged"
             )
         self._directory_offset = directory_offset
+        self._declared_entries = entries
 
     def _check_layout(self, infos: list[zipfile.ZipInfo]) -> None:
         """The archive must be laid out as written: members from offset 0 (nothing prepended,
@@ -541,6 +662,11 @@ class ArchiveReader:
     def _validate(self, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
         if len(infos) > self.limits.max_members:
             raise ZanjLimitError(f"{self.path} has {len(infos)} members, over the limit of {self.limits.max_members}")
+        if len(infos) != self._declared_entries:
+            raise ZanjFormatError(
+                f"{self.path}: its end record declares {self._declared_entries} members but its directory "
+                f"holds {len(infos)}; the file is truncated or forged"
+            )
         table: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = info.filename
@@ -637,8 +763,7 @@ class ArchiveReader:
         `charged_ahead` paid for it. Its local header is checked against the directory first."""
         self.check_expansion(info)
         self.data_offset(info)
-        with _member_errors(self.path, info.filename):
-            return MemberStream(self._zf.open(info, "r"), self.path, info.filename, budget, charged_ahead)
+        return MemberStream(MemberData(self, info), self.path, info.filename, budget, charged_ahead)  # type: ignore[arg-type]
 
     def check_json_size(self, name: str, size: int) -> None:
         """Refuse a JSON or JSON-lines member larger than `ReadLimits.max_json_bytes`."""

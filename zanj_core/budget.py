@@ -77,10 +77,9 @@ class ReadBudget:
                 f"{self._limits.read_budget_ratio} x the {self.file_size}-byte file)"
             )
         return (
-            f"{self.label}: reading {what} needs {nbytes} more bytes, but this read has "
-            f"{self.left} of its {self.limit}-byte budget left{how}; the file expands far beyond "
-            "its size, as hostile files do (raise ReadLimits.read_budget_ratio or read_budget_floor "
-            "if you trust the file)"
+            f"{self.label}: the read's budget ran out on {what}, which needs {nbytes} more bytes with "
+            f"{self.left} of {self.limit} left{how}; the file expands far beyond its size, as hostile "
+            "files do (raise ReadLimits.read_budget_ratio or read_budget_floor if you trust the file)"
         )
 
 

@@ -44,7 +44,7 @@ from typing import IO, Any, Union
 from zanj_core.budget import ReadBudget
 from zanj_core.errors import ZanjError, ZanjFormatError, ZanjIndexError, ZanjLimitError, ZanjMissingClassWarning
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, ZanjUnloaded, format_path
-from zanj_core.lazy import ItemInfo, ItemPath, RefMemo, ZanjFile
+from zanj_core.lazy import LISTED_ITEM_COST, ItemInfo, ItemPath, RefMemo, ZanjFile
 from zanj_core.loading import PROJECT_NAME, VERSION_TEXT
 from zanj_core.registry import REGISTRY
 from zanj_core.textsafe import ELLIPSIS, safe_lines, safe_text
@@ -304,6 +304,7 @@ def _tree(
                 )
             expanded = expanded | {ref}
         children = opened._children(item, item_path, ctx, for_lookup=False) if openable else None
+        ctx.walked(1, LISTED_ITEM_COST)
         if limit and len(items) >= limit:
             more += 1
             if more >= COUNT_BEYOND_LIMIT:

@@ -29,6 +29,7 @@ from zanj_core.handlers import FORMAT_KEY, REF_KEY, JSONdict, JSONitem, LoaderHa
 from zanj_core.loading import LoadContext
 from zanj_core.registry import REGISTRY
 from zanj_core.storage import Location
+from zanj_core.textsafe import quoted, safe_text
 
 if TYPE_CHECKING:
     from zanj_core.zanj import ZANJ
@@ -37,6 +38,8 @@ ItemPath = Union[str, int, Sequence[Union[str, int]], None]
 """How users name an item: `"a/0/b"`, `("a", 0, "b")`, one key, or None / `""` for the root."""
 
 _INDEX = re.compile(r"-[0-9]+")
+LISTED_ITEM_COST = 512
+"""Charged per item `tree` lists: an `ItemInfo` and its path, kept until the listing returns."""
 _SUGGEST_MAX_KEYS = 2000
 _SUGGEST_KEY_CHARS = 80
 _JSON_KINDS: dict[type, str] = {
@@ -320,10 +323,14 @@ class ZanjFile:
         # must not make a typo cost minutes
         candidates = [k[:_SUGGEST_KEY_CHARS] for k in keys[:_SUGGEST_MAX_KEYS]]
         close = difflib.get_close_matches(text[:_SUGGEST_KEY_CHARS], candidates, n=3, cutoff=0.5)
-        shown = ", ".join(keys[:12]) + (f", ... ({len(keys)} in all)" if len(keys) > 12 else "")
-        suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}" if close else ""
+        # keys come from the file: escaped and cut, as every file string in a message
+        shown = ", ".join(safe_text(k, 40) for k in keys[:12]) + (
+            f", ... ({len(keys)} in all)" if len(keys) > 12 else ""
+        )
+        suggestion = f"; did you mean {' or '.join(quoted(c, 60) for c in close)}" if close else ""
+        asked = quoted(key, 60) if isinstance(key, str) else repr(key)
         raise ZanjKeyError(
-            f"{self.path}: no item {key!r} at {format_path(path)}{suggestion}; it holds: {shown or 'nothing'}"
+            f"{self.path}: no item {asked} at {format_path(path)}{suggestion}; it holds: {shown or 'nothing'}"
         )
 
     def _resolve(self, path: ItemPath, ctx: LoadContext) -> tuple[ObjectPath, Any]:
@@ -495,6 +502,7 @@ class ZanjFile:
                     )
                 expanded = expanded | {ref}
             children = self._children(item, item_path, ctx, for_lookup=False) if openable else None
+            ctx.walked(1, LISTED_ITEM_COST)
             out.append(self._info(item, item_path, ctx, children, memo))
             if children is not None and (max_depth is None or depth < max_depth):
                 stack.extend(((*item_path, key), child, expanded) for key, child in reversed(children))

@@ -56,6 +56,11 @@ def vouched_distribution(claimed: str, registry: PluginRegistry) -> str | None:
     return None
 
 
+NODE_COST = 64
+"""Charged per JSON node a load walks (a list slot and a small object, and the visit itself)."""
+NODE_BATCH = 1024
+"""Nodes walked between two charges, so the walk pays one call per thousand nodes."""
+
 MAX_WARNINGS_PER_READ = 20
 """A file of a million unknown nodes must not print a million warnings: past this many, one
 closing warning counts the rest."""
@@ -87,6 +92,8 @@ class LoadContext:
         )
         self._expanding: set[str] = set()
         self._unloaded = 0
+        self._walked = 0
+        """Nodes loaded since the walk was last charged (charged in batches of NODE_BATCH)."""
         """Placeholders returned so far; warnings stop at MAX_WARNINGS_PER_READ."""
         """Members whose content is being loaded right now: a `$ref` back to one is a cycle."""
         self.options: dict[str, Any] = dict(options or {})
@@ -115,6 +122,10 @@ class LoadContext:
                 f"{self.label}: data at {format_path(path[:8])}/... is nested more than "
                 f"{self.zanj.max_depth} levels deep"
             )
+        self._walked += 1
+        if self._walked >= NODE_BATCH:
+            self.walked(self._walked)
+            self._walked = 0
         kind = type(node)
         if kind is dict:
             tag = node.get(FORMAT_KEY)
@@ -167,6 +178,12 @@ class LoadContext:
             ) from exc
         finally:
             self._expanding.discard(ref)
+
+    def walked(self, nodes: int, cost: int = NODE_COST) -> None:
+        """Charge the walk over `nodes` JSON nodes (each loaded, listed or checked): a tiny node
+        costs little text but a visit and an object, and a member used many times is walked
+        each time."""
+        self.budget.charge(nodes * cost, f"the walk over {nodes} more items")
 
     def charge(self, nbytes: int, path: ObjectPath, what: str = "data") -> None:
         """Charge `nbytes` a loader is about to allocate for the node at `path` to this read's

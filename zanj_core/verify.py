@@ -33,7 +33,7 @@ from zanj_core.errors import (
 )
 from zanj_core.externals import JSONL
 from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, format_path
-from zanj_core.loading import LoadContext
+from zanj_core.loading import NODE_BATCH, LoadContext
 from zanj_core.registry import REGISTRY
 from zanj_core.storage import Location, describe_location
 from zanj_core.textsafe import quoted
@@ -190,8 +190,13 @@ def _walk(
     loadable: list[_Loadable] = []
     dirty: set[ObjectPath] = set()
     stack: list[tuple[ObjectPath, Any, ObjectPath | None]] = [((), root, None)]
+    walked = 0
     while stack:
         path, node, within = stack.pop()
+        walked += 1
+        if walked == NODE_BATCH:  # the walk is charged like a load's
+            ctx.walked(walked)
+            walked = 0
         if len(path) > ctx.zanj.max_depth and type(node) in (list, dict):
             report.problems.append(
                 Problem(f"data at {format_path(path[:8])}/... is nested more than {ctx.zanj.max_depth} levels deep")
