@@ -379,3 +379,11 @@ def test_a_missing_key_message_is_escaped_and_bounded(tmp_path: Path) -> None:
         opened["b"]
     message = str(caught.value)
     assert len(message) < 1000 and "\x1b" not in message and "\\x1b[31mred" in message
+
+
+def test_a_name_with_a_nul_is_refused_though_zipfile_cuts_it_there() -> None:
+    """zipfile names `a.bin\\0evil` `a.bin`; another tool may show all of it."""
+    tree = {"a": {FORMAT_KEY: "bytes", "$ref": "a.bin", "len": 1}}
+    data = zanj_bytes(tree, [Entry.of("a.bin\0evil", b"x", 0)])
+    with pytest.raises(ZanjFormatError, match=r"'a\.bin\\x00evil' holds control characters"):
+        ZANJ().read(io.BytesIO(data))

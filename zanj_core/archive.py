@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from zanj_core.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, ReadBudget
+from zanj_core.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, Description, ReadBudget
 from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
 from zanj_core.handlers import MemberFormat, ObjectPath, format_path
 from zanj_core.progress import ProgressBar
 from zanj_core.storage import ByteSource, Location, SourceFile, open_source
+from zanj_core.textsafe import quoted
 from zanj_core.zipwriter import ZipWriter, crc32_function
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ INFLATE_CHUNK_BYTES = 64 << 10
 """Compressed bytes read at a time from a deflated member."""
 VERIFY_CHUNK_BYTES = 8 << 20
 """Stored members are CRC-checked through a buffer of this size, however large they are."""
+_LOCAL_HEADER = struct.Struct("<4s2xHH4xLLLHH")
+"""A local header's signature, flags, method, CRC, sizes and name and extra lengths."""
 _DESCRIPTOR_MIN_LEN = 12
 """A data descriptor (CRC and sizes after the data) takes at least this many bytes."""
 _LOCAL_EXTRA_GUESS = 96  # room for the zip64 and alignment extra fields zanj writes
@@ -337,7 +340,7 @@ class MemberStream(io.RawIOBase):
         covered = min(count, self._prepaid)
         self._prepaid -= covered
         if count > covered:
-            self._budget.charge(count - covered, f"member {self.name!r} (decompressed)")
+            self._budget.charge(count - covered, lambda: f"member {self.name!r} (decompressed)")
 
     def read(self, size: int | None = -1) -> bytes:
         """Up to `size` bytes (all that is left when negative): fewer only at the member's end."""
@@ -409,12 +412,16 @@ class MemberSource:
     def reserve(self, nbytes: int) -> None:
         """Charge `nbytes` that are about to be allocated to hold this member's data; the reads
         that then fill them are not charged again."""
-        self.budget.charge(nbytes, f"member {self.name!r} at {format_path(self.path)}")
+        self.budget.charge(nbytes, self._describe)
         self._reserved += nbytes
 
-    def charge(self, nbytes: int, what: str = "") -> None:
-        """Charge memory a loader builds from this member beyond the bytes it reads."""
-        self.budget.charge(nbytes, what or f"data of member {self.name!r} at {format_path(self.path)}")
+    def charge(self, nbytes: int, what: Description = "") -> None:
+        """Charge memory a loader builds from this member beyond the bytes it reads (`what`: a
+        description, or a function making one only if the charge fails)."""
+        self.budget.charge(nbytes, what or (lambda: f"data of member {self.name!r} at {format_path(self.path)}"))
+
+    def _describe(self) -> str:
+        return f"member {self.name!r} at {format_path(self.path)}"
 
     def _take_reserved(self, nbytes: int) -> int:
         """How much of `nbytes` earlier `reserve` calls paid for (and use that up)."""
@@ -463,7 +470,7 @@ class MemberSource:
             self.data_offset()  # reads the member's head along with its local header
             head = self.reader.member_head(self.info)
             if start + length <= len(head):
-                self.budget.charge(length, f"member {self.name!r} (header)")
+                self.budget.charge(length, self._describe)
                 return head[start : start + length]
         self.reserve(length)
         buffer = bytearray(length)
@@ -483,7 +490,7 @@ class MemberSource:
         self._check_range(start, length)
         unpaid = length - self._take_reserved(length)
         if unpaid:
-            self.budget.charge(unpaid, f"member {self.name!r} at {format_path(self.path)}")
+            self.budget.charge(unpaid, self._describe)
         reader = self.reader
         if not self.compressed:
             whole = start == 0 and length == self.size
@@ -706,11 +713,13 @@ class ArchiveReader:
         zanj reads is what any tool shows: backslashes (a separator on Windows), control
         characters, non-ASCII bytes without the UTF-8 flag (cp437 here, something else
         elsewhere), and an Info-ZIP Unicode path field (which other tools prefer to the name)."""
-        name = info.filename
+        orig = info.orig_filename  # zipfile's `filename` drops everything from a NUL on
+        if not info.extra and orig.isascii() and orig.isprintable() and "\\" not in orig:
+            return  # what zanj writes: the checks below cannot fail
         problem = None
         if "\\" in info.orig_filename:
             problem = "holds a backslash"
-        elif _CONTROL_CHARS.search(name):
+        elif _CONTROL_CHARS.search(orig):
             problem = "holds control characters"
         elif not info.flag_bits & 0x800 and not info.orig_filename.isascii():
             problem = "is not ASCII but is not marked as UTF-8"
@@ -718,7 +727,8 @@ class ArchiveReader:
             problem = "carries a second, Unicode path field"
         if problem is not None:
             raise ZanjFormatError(
-                f"{self.path}: member name {name!r} {problem}; zip readers would disagree on it, so the file is refused"
+                f"{self.path}: member name {quoted(orig, 100)} {problem}; zip readers would disagree on it, "
+                "so the file is refused"
             )
 
     def __enter__(self) -> ArchiveReader:
@@ -864,14 +874,38 @@ class ArchiveReader:
         start = info.header_offset
         if start + LOCAL_HEADER_LEN > self._file_size:
             raise ZanjFormatError(f"{self.path}: local header of member {info.filename!r} is truncated")
-        want = LOCAL_HEADER_LEN + len(info.orig_filename.encode("utf-8")) + _LOCAL_EXTRA_GUESS + MEMBER_HEAD_BYTES
+        raw_name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="replace")
+        want = LOCAL_HEADER_LEN + len(raw_name) + _LOCAL_EXTRA_GUESS + MEMBER_HEAD_BYTES
         buffer = bytearray(min(want, self._file_size - start))
         self.pread_into(memoryview(buffer), start, info.filename)
-        if buffer[:4] != b"PK\x03\x04":
+        signature, flags, method, crc, compressed, size, name_len, extra_len = _LOCAL_HEADER.unpack_from(buffer)
+        if signature != b"PK\x03\x04":
             raise ZanjFormatError(f"{self.path}: bad local header for member {info.filename!r}")
-        name_len, extra_len = struct.unpack("<HH", buffer[26:30])
-        self._check_local_header(info, buffer)
-        offset = int(start + LOCAL_HEADER_LEN + name_len + extra_len)
+        # the local header must say what the directory says (name, method, flags, and sizes and
+        # CRC unless they follow the data): tools that walk local headers would see another file
+        if (
+            buffer[LOCAL_HEADER_LEN : LOCAL_HEADER_LEN + name_len] != raw_name
+            or method != info.compress_type
+            or (flags ^ info.flag_bits) & 0x809
+            or (
+                not flags & 0x8
+                and (
+                    crc != info.CRC
+                    or compressed not in (0xFFFFFFFF, info.compress_size)
+                    or size not in (0xFFFFFFFF, info.file_size)
+                )
+            )
+        ):
+            self._local_header_mismatch(
+                info,
+                bytes(buffer[LOCAL_HEADER_LEN : LOCAL_HEADER_LEN + name_len]),
+                flags,
+                method,
+                crc,
+                compressed,
+                size,
+            )
+        offset = start + LOCAL_HEADER_LEN + name_len + extra_len
         end = offset + info.compress_size + (_DESCRIPTOR_MIN_LEN if info.flag_bits & 0x8 else 0)
         if end > self._file_size:
             raise ZanjFormatError(f"{self.path}: member {info.filename!r} extends past the end of the file")
@@ -885,33 +919,26 @@ class ArchiveReader:
             self._head = (info.filename, bytes(buffer[first : first + min(info.compress_size, MEMBER_HEAD_BYTES)]))
         return offset
 
-    def _check_local_header(self, info: zipfile.ZipInfo, header: bytearray) -> None:
-        """The local header must say what the directory says (name, method, flags, and sizes
-        and CRC unless they follow the data): zip readers that walk local headers would
-        otherwise see another file than zanj does."""
-        flags, method = struct.unpack("<HH", header[6:10])
-        crc, compressed, size, name_len = struct.unpack("<LLLH", header[14:28])
-        name = bytes(header[LOCAL_HEADER_LEN : LOCAL_HEADER_LEN + name_len])
-        expected_name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="replace")
-        problem = None
-        if name != expected_name:
+    def _local_header_mismatch(
+        self, info: zipfile.ZipInfo, name: bytes, flags: int, method: int, crc: int, compressed: int, size: int
+    ) -> None:
+        """Raise the error naming the first field where the local header and directory differ."""
+        if name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="replace"):
             problem = f"names {name!r}"
         elif method != info.compress_type:
             problem = f"says compression method {method}, the directory {info.compress_type}"
         elif (flags ^ info.flag_bits) & 0x809:
             problem = f"has flags {flags:#06x}, the directory {info.flag_bits:#06x}"
-        elif not flags & 0x8:
-            if crc != info.CRC:
-                problem = f"has CRC {crc:08x}, the directory {info.CRC:08x}"
-            elif compressed != 0xFFFFFFFF and compressed != info.compress_size:
-                problem = f"says {compressed} stored bytes, the directory {info.compress_size}"
-            elif size != 0xFFFFFFFF and size != info.file_size:
-                problem = f"says {size} bytes, the directory {info.file_size}"
-        if problem is not None:
-            raise ZanjFormatError(
-                f"{self.path}: the local header of member {info.filename!r} {problem}; "
-                "zip readers would disagree on this file, so it is refused"
-            )
+        elif crc != info.CRC:
+            problem = f"has CRC {crc:08x}, the directory {info.CRC:08x}"
+        elif compressed != info.compress_size:
+            problem = f"says {compressed} stored bytes, the directory {info.compress_size}"
+        else:
+            problem = f"says {size} bytes, the directory {info.file_size}"
+        raise ZanjFormatError(
+            f"{self.path}: the local header of member {info.filename!r} {problem}; "
+            "zip readers would disagree on this file, so it is refused"
+        )
 
     def member_head(self, info: zipfile.ZipInfo) -> bytes:
         """The first bytes of a stored member's data when they were read with its local header
@@ -957,7 +984,7 @@ class ArchiveReader:
         if info is not None:
             self.check_expansion(info)  # loaders allocate `size` before they read
             source = MemberSource(self, info, path, budget)
-            source.charge(MEMBER_USE_COST, f"a use of member {ref!r} at {format_path(path)}")
+            source.budget.charge(MEMBER_USE_COST, source._describe)
             if self.progress is not None:
                 self.progress.member_done()
             return source

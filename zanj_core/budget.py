@@ -14,7 +14,8 @@ file, however it is built, costs more memory than a fixed multiple of its own si
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Union
 
 from zanj_core.errors import ZanjLimitError
 
@@ -33,6 +34,14 @@ but each becomes an object and a loader call."""
 MEMBER_USE_COST = 4096
 """Charged each time a read uses a member, whatever its size: opening one has a fixed cost in
 time (its headers, a decompressor), so thousands of uses of tiny members are not free."""
+
+
+Description = Union[str, Callable[[], str]]
+"""What a charge is for: text, or a function making it when a message needs it."""
+
+
+def _words(what: Description) -> str:
+    return what if isinstance(what, str) else what()
 
 
 class ReadBudget:
@@ -59,14 +68,16 @@ class ReadBudget:
     def left(self) -> int:
         return self.limit - self.spent
 
-    def charge(self, nbytes: int, what: str) -> None:
-        """Count `nbytes` about to be materialised for `what` (a member, an object path)."""
+    def charge(self, nbytes: int, what: Description) -> None:
+        """Count `nbytes` about to be materialised for `what` (a member, an object path): a
+        string, or a function making one, called only if the charge fails (reads charge
+        thousands of times; most never need the words)."""
         if type(nbytes) is not int or nbytes < 0:
-            raise ZanjLimitError(f"{self.label}: {what} asks for {nbytes!r} bytes, which is not a size")
+            raise ZanjLimitError(f"{self.label}: {_words(what)} asks for {nbytes!r} bytes, which is not a size")
         with self._lock:
             spent = self.spent + nbytes
             if spent > self.limit:
-                raise ZanjLimitError(self._over(nbytes, what))
+                raise ZanjLimitError(self._over(nbytes, _words(what)))
             self.spent = spent
 
     def _over(self, nbytes: int, what: str) -> str:

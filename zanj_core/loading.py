@@ -183,12 +183,12 @@ class LoadContext:
         """Charge the walk over `nodes` JSON nodes (each loaded, listed or checked): a tiny node
         costs little text but a visit and an object, and a member used many times is walked
         each time."""
-        self.budget.charge(nodes * cost, f"the walk over {nodes} more items")
+        self.budget.charge(nodes * cost, lambda: f"the walk over {nodes} more items")
 
     def charge(self, nbytes: int, path: ObjectPath, what: str = "data") -> None:
         """Charge `nbytes` a loader is about to allocate for the node at `path` to this read's
         budget; raises `ZanjLimitError` (nothing allocated) when the file asks for too much."""
-        self.budget.charge(nbytes, f"{what} at {format_path(path)}")
+        self.budget.charge(nbytes, lambda: f"{what} at {format_path(path)}")
 
     def member(self, node: JSONdict, path: ObjectPath) -> MemberSource:
         """The member a `$ref` node points to, validated; its reads are charged to `budget`."""
