@@ -126,7 +126,8 @@ def interop(session: nox.Session) -> None:
 
 @nox.session
 def fuzz(session: nox.Session) -> None:
-    """Coverage-guided fuzzing of the reader (atheris) for a bounded time.
+    """Coverage-guided fuzzing of the reader (atheris) for a bounded time, then 2000 generated
+    hostile files (tests/test_hostile_generated.py with HYPOTHESIS_PROFILE=fuzz).
 
     `nox -s fuzz` runs 5 minutes; `nox -s fuzz -- 3600` an hour. Any exception other than a
     ZanjError, any input over 5 s, or the process passing 2 GiB stops it with a non-zero exit;
@@ -147,4 +148,11 @@ def fuzz(session: nox.Session) -> None:
         "-max_len=65536",
         "-print_final_stats=1",
         f"-artifact_prefix={found}/",
+    )
+    # then 2000 structure-aware hostile files (tests/hostile_strategies.py), each read in the sandbox;
+    # a file read unsafely is kept in tests/hostile/found/ too
+    session.run(
+        "pytest",
+        "tests/test_hostile_generated.py",
+        env={"HYPOTHESIS_PROFILE": "fuzz", "ZANJ_HOSTILE_FOUND": str(found)},
     )

@@ -17,6 +17,25 @@ from zanj_core import REGISTRY, ZANJ
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
+# HYPOTHESIS_PROFILE=fuzz: long runs of the hostile-file generator (`nox -s fuzz` runs
+# tests/test_hostile_generated.py with it); under the default "ci" profile that test uses
+# "hostile-ci" instead: 40 files, the same on every run
+settings.register_profile(
+    "fuzz",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+settings.register_profile(
+    "hostile-ci",
+    parent=settings.get_profile("ci"),
+    max_examples=40,
+    derandomize=True,  # the same 40 files on every CI run: a failure there reproduces anywhere
+    # no shrinking: each attempt on a file that crashes the sandbox costs a worker restart (seconds);
+    # the failing file is kept on disk instead (see test_hostile_generated.py)
+    phases=[phase for phase in settings().phases if phase.name not in ("shrink", "explain")],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -64,3 +83,17 @@ def fresh_registry() -> Iterator[None]:
     """Rediscover plugins after a test that changed sys.path or registered handlers."""
     yield
     REGISTRY.refresh()
+
+
+# -- reading hostile files in a sandbox (tests/sandbox.py) ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def hostile_reader() -> Iterator[Any]:
+    """One sandboxed reader (`sandbox.Sandbox`) for the whole session: `.run(path, op,
+    cpu_seconds=10)` reads an untrusted file in a child process under an address-space and a
+    CPU limit and returns an `Outcome`; check it with `sandbox.assert_safe`."""
+    from sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        yield sandbox

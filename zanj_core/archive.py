@@ -850,9 +850,10 @@ class ArchiveReader:
         version = meta.get("zanj_format")
         if version is None:  # files of zanj 0.6 do not record a format version
             return meta
-        if not isinstance(version, str) or not re.fullmatch(r"[0-9]+\.[0-9]+", version):
+        if not isinstance(version, str) or not re.fullmatch(r"[0-9]{1,9}\.[0-9]{1,9}", version):
             raise ZanjFormatError(
-                f"{self.path}: {META_MEMBER} has zanj_format {version!r}; expected a version string such as "
+                f"{self.path}: {META_MEMBER} has zanj_format "
+                f"{quoted(version, 40) if isinstance(version, str) else repr(version)[:40]}; expected a version string such as "
                 f"{FORMAT_VERSION!r}"
             )
         if int(version.split(".")[0]) > int(FORMAT_VERSION.split(".")[0]):

@@ -10,6 +10,7 @@ hook. Loading an item reads only the members under it; `info` and `tree` read no
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
@@ -38,6 +39,8 @@ ItemPath = Union[str, int, Sequence[Union[str, int]], None]
 """How users name an item: `"a/0/b"`, `("a", 0, "b")`, one key, or None / `""` for the root."""
 
 _INDEX = re.compile(r"-[0-9]+")
+CHILDREN_CACHE_NODES = 16
+"""Typed nodes of an open file whose items are kept between operations (least recently used)."""
 LISTED_ITEM_COST = 512
 """Charged per item `tree` lists: an `ItemInfo` and its path, kept until the listing returns."""
 _SUGGEST_MAX_KEYS = 2000
@@ -231,6 +234,7 @@ class ZanjFile:
             raise
         self._reader = reader
         self.path = reader.path
+        self._children_cache: OrderedDict[int, tuple[Any, list[tuple[str | int, Any]]]] = OrderedDict()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -283,18 +287,34 @@ class ZanjFile:
         if handler is None:
             if for_lookup:
                 raise ZanjMissingPluginError(
-                    f"{self.path}: cannot look inside the {tag!r} item at {format_path(path)}: no loader "
+                    f"{self.path}: cannot look inside the {quoted(str(tag), 100)} item at {format_path(path)}: no loader "
                     f"is installed for it; {ctx.install_hint(str(tag))}"
                 )
             return None
         if handler.children is None:
             return None
-        return list(handler.children(node, path, ctx))
+        if REF_KEY in node:  # read from a member: each use is charged and read again
+            return list(handler.children(node, path, ctx))
+        # items of a typed node are rebuilt by its loader (a dict's keys loaded one by one):
+        # kept for the few nodes used last, so looking at each item in turn is not quadratic
+        cached = self._children_cache.get(id(node))
+        if cached is not None and cached[0] is node:
+            self._children_cache.move_to_end(id(node))
+            return cached[1]
+        children = list(handler.children(node, path, ctx))
+        self._children_cache[id(node)] = (node, children)  # the node is kept: its id stays its own
+        if len(self._children_cache) > CHILDREN_CACHE_NODES:
+            self._children_cache.popitem(last=False)
+        return children
 
     def _step(self, node: Any, path: ObjectPath, key: str | int, ctx: LoadContext) -> tuple[str | int, Any]:
         children = self._children(node, path, ctx, for_lookup=True)
         if children is None:
-            what = node.get(FORMAT_KEY) if type(node) is dict else _JSON_KINDS.get(type(node), type(node).__name__)
+            what = (
+                quoted(str(node.get(FORMAT_KEY)), 100)
+                if type(node) is dict
+                else _JSON_KINDS.get(type(node), type(node).__name__)
+            )
             hint = "; use .slice(path)[rows] to read part of it" if type(node) is dict and REF_KEY in node else ""
             raise ZanjKeyError(
                 f"{self.path}: the item at {format_path(path)} is a {what} with no items to step into "
