@@ -811,7 +811,7 @@ class ArchiveReader:
             if name in self._verified:
                 return
             if info.compress_type == zipfile.ZIP_STORED:
-                crc = self._stored_crc(info)
+                crc = self.stored_crc(info)
                 if crc != info.CRC:
                     raise ZanjFormatError(
                         f"{self.path}: member {name!r} fails its CRC check (stored {info.CRC:08x}, "
@@ -823,7 +823,8 @@ class ArchiveReader:
                         pass  # zipfile checks the CRC when the member is read to its end
             self._verified.add(name)
 
-    def _stored_crc(self, info: zipfile.ZipInfo) -> int:
+    def stored_crc(self, info: zipfile.ZipInfo) -> int:
+        """The CRC-32 of a stored member's bytes, read in bounded chunks (or from the map)."""
         crc32 = crc32_function()
         offset = self.data_offset(info)
         if self.use_mmap and self.can_map:
@@ -906,7 +907,7 @@ class ArchiveReader:
                 compressed,
                 size,
             )
-        offset = start + LOCAL_HEADER_LEN + name_len + extra_len
+        offset = int(start + LOCAL_HEADER_LEN + name_len + extra_len)
         end = offset + info.compress_size + (_DESCRIPTOR_MIN_LEN if info.flag_bits & 0x8 else 0)
         if end > self._file_size:
             raise ZanjFormatError(f"{self.path}: member {info.filename!r} extends past the end of the file")

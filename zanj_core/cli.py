@@ -42,9 +42,9 @@ from dataclasses import dataclass
 from typing import IO, Any, Union
 
 from zanj_core.budget import ReadBudget
-from zanj_core.errors import ZanjError, ZanjFormatError, ZanjIndexError, ZanjLimitError, ZanjMissingClassWarning
-from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, ZanjUnloaded, format_path
-from zanj_core.lazy import LISTED_ITEM_COST, ItemInfo, ItemPath, RefMemo, ZanjFile
+from zanj_core.errors import ZanjError, ZanjIndexError, ZanjMissingClassWarning
+from zanj_core.handlers import FORMAT_KEY, ObjectPath, ZanjUnloaded, format_path
+from zanj_core.lazy import ItemInfo, ItemPath, RefMemo, ZanjFile
 from zanj_core.loading import PROJECT_NAME, VERSION_TEXT
 from zanj_core.registry import REGISTRY
 from zanj_core.textsafe import ELLIPSIS, safe_lines, safe_text
@@ -280,39 +280,16 @@ def _tree(
     `COUNT_BEYOND_LIMIT`) and whether there are more than that.
     """
     ctx = opened.context(budget)
-    resolved, node = opened._resolve(path, ctx)
     items: list[ItemInfo] = []
     memo: RefMemo = {}
     more = 0
-    # each entry carries the members its ancestors were expanded from, to refuse cycles
-    stack: list[tuple[ObjectPath, Any, frozenset[str]]] = [(resolved, node, frozenset())]
-    while stack:
-        item_path, item, expanded = stack.pop()
-        depth = len(item_path) - len(resolved)
-        if len(item_path) > opened.zanj.max_depth:
-            raise ZanjLimitError(
-                f"{opened.path}: data at {format_path(item_path[:8])}/... is nested more than "
-                f"{opened.zanj.max_depth} levels deep"
-            )
-        ref = item.get(REF_KEY) if type(item) is dict else None
-        openable = expand_members or ref is None
-        if openable and type(ref) is str:
-            if ref in expanded:
-                raise ZanjFormatError(
-                    f"{opened.path}: the item at {format_path(item_path)} refers to member {ref!r}, which "
-                    "holds this very item: members referring to each other in a cycle are forged"
-                )
-            expanded = expanded | {ref}
-        children = opened._children(item, item_path, ctx, for_lookup=False) if openable else None
-        ctx.walked(1, LISTED_ITEM_COST)
+    for item_path, item, children in opened._walk(path, max_depth, expand_members, ctx):
         if limit and len(items) >= limit:
-            more += 1
+            more += 1  # counted, not described
             if more >= COUNT_BEYOND_LIMIT:
                 return items, more, True
         else:
             items.append(opened._info(item, item_path, ctx, children, memo))
-        if children is not None and (max_depth is None or depth < max_depth):
-            stack.extend(((*item_path, key), child, expanded) for key, child in reversed(children))
     return items, more, False
 
 

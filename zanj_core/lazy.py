@@ -499,9 +499,18 @@ class ZanjFile:
         unless `expand_members`; `max_depth` limits how many levels below `path` are listed.
         """
         ctx = self.context()
-        resolved, node = self._resolve(path, ctx)
-        out: list[ItemInfo] = []
         memo: RefMemo = {}
+        return [
+            self._info(item, item_path, ctx, children, memo)
+            for item_path, item, children in self._walk(path, max_depth, expand_members, ctx)
+        ]
+
+    def _walk(
+        self, path: ItemPath, max_depth: int | None, expand_members: bool, ctx: LoadContext
+    ) -> Iterator[tuple[ObjectPath, Any, list[tuple[str | int, Any]] | None]]:
+        """The items under `path`, parents first, each with its items (None for a leaf or an
+        unopened member): the walk of `tree` and `zanj ls`, each item charged to `ctx`'s budget."""
+        resolved, node = self._resolve(path, ctx)
         # each entry carries the members its ancestors were expanded from, to refuse cycles
         stack: list[tuple[ObjectPath, Any, frozenset[str]]] = [(resolved, node, frozenset())]
         while stack:
@@ -517,16 +526,15 @@ class ZanjFile:
             if openable and type(ref) is str:
                 if ref in expanded:
                     raise ZanjFormatError(
-                        f"{self.path}: the item at {format_path(item_path)} refers to member {ref!r}, which "
-                        "holds this very item: members referring to each other in a cycle are forged"
+                        f"{self.path}: the item at {format_path(item_path)} refers to member {quoted(ref, 100)}, "
+                        "which holds this very item: members referring to each other in a cycle are forged"
                     )
                 expanded = expanded | {ref}
             children = self._children(item, item_path, ctx, for_lookup=False) if openable else None
             ctx.walked(1, LISTED_ITEM_COST)
-            out.append(self._info(item, item_path, ctx, children, memo))
+            yield item_path, item, children
             if children is not None and (max_depth is None or depth < max_depth):
                 stack.extend(((*item_path, key), child, expanded) for key, child in reversed(children))
-        return out
 
     # -- partial loads ---------------------------------------------------------------------
 

@@ -141,17 +141,7 @@ class LoadContext:
             ref = node.get(REF_KEY)
             if type(ref) is str:
                 return self._load_member_node(handler, tag, ref, node, path)
-            try:
-                return handler.load(node, path, self)
-            except ZanjError:
-                raise
-            except RecursionError as exc:
-                raise ZanjLimitError(f"{self.label}: data at {format_path(path)} is nested too deeply") from exc
-            except Exception as exc:
-                raise ZanjFormatError(
-                    f"{self.label}: loading {tag!r} at {format_path(path)} failed in the loader from "
-                    f"{handler.source.distribution}: {type(exc).__name__}: {exc}"
-                ) from exc
+            return self._run_loader(handler, tag, node, path)
         if kind is list:
             return [self.load(value, (*path, index)) for index, value in enumerate(node)]
         return node
@@ -161,10 +151,18 @@ class LoadContext:
         holds) refers back to itself: expanding such a cycle would never end."""
         if ref in self._expanding:
             raise ZanjFormatError(
-                f"{self.label}: the {tag!r} node at {format_path(path)} refers to member {ref!r}, which "
+                f"{self.label}: the {quoted(tag, 100)} node at {format_path(path)} refers to member {quoted(ref, 100)}, which "
                 "holds this very node: members referring to each other in a cycle are forged"
             )
         self._expanding.add(ref)
+        try:
+            return self._run_loader(handler, tag, node, path)
+        finally:
+            self._expanding.discard(ref)
+
+    def _run_loader(self, handler: LoaderHandler, tag: str, node: JSONdict, path: ObjectPath) -> Any:
+        """`handler.load`, with what a loader raises by accident turned into a `ZanjError`
+        naming the tag, the path and the plugin."""
         try:
             return handler.load(node, path, self)
         except ZanjError:
@@ -173,11 +171,9 @@ class LoadContext:
             raise ZanjLimitError(f"{self.label}: data at {format_path(path)} is nested too deeply") from exc
         except Exception as exc:
             raise ZanjFormatError(
-                f"{self.label}: loading {tag!r} at {format_path(path)} failed in the loader from "
+                f"{self.label}: loading {quoted(tag, 100)} at {format_path(path)} failed in the loader from "
                 f"{handler.source.distribution}: {type(exc).__name__}: {exc}"
             ) from exc
-        finally:
-            self._expanding.discard(ref)
 
     def walked(self, nodes: int, cost: int = NODE_COST) -> None:
         """Charge the walk over `nodes` JSON nodes (each loaded, listed or checked): a tiny node

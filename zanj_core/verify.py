@@ -37,7 +37,6 @@ from zanj_core.loading import NODE_BATCH, LoadContext
 from zanj_core.registry import REGISTRY
 from zanj_core.storage import Location, describe_location
 from zanj_core.textsafe import quoted
-from zanj_core.zipwriter import crc32_function
 
 if TYPE_CHECKING:
     from zanj_core.zanj import ZANJ
@@ -115,16 +114,8 @@ class _Loadable:
     within: ObjectPath | None
 
 
-def _check_stored(reader: ArchiveReader, info: zipfile.ZipInfo, buffer: memoryview) -> None:
-    offset = reader.data_offset(info)
-    crc32 = crc32_function()
-    crc = 0
-    done = 0
-    while done < info.file_size:
-        view = buffer[: min(len(buffer), info.file_size - done)]
-        reader.pread_into(view, offset + done, info.filename)
-        crc = crc32(view, crc)
-        done += len(view)
+def _check_stored(reader: ArchiveReader, info: zipfile.ZipInfo) -> None:
+    crc = reader.stored_crc(info)
     if crc != info.CRC:
         raise ZanjError(f"CRC-32 mismatch (stored {info.CRC:08x}, computed {crc:08x}): the data is corrupt")
 
@@ -149,13 +140,12 @@ def _check_local_name(reader: ArchiveReader, info: zipfile.ZipInfo) -> None:
 def _check_members(reader: ArchiveReader, report: VerifyReport, budget: ReadBudget) -> set[str]:
     """CRC and header of every member; returns the names that failed."""
     bad: set[str] = set()
-    buffer = memoryview(bytearray(CHUNK_BYTES))
     for name in reader.names():
         info = reader.info(name)
         try:
             _check_local_name(reader, info)
             if info.compress_type == zipfile.ZIP_STORED:
-                _check_stored(reader, info, buffer)
+                _check_stored(reader, info)
             else:
                 _check_compressed(reader, info, budget)
         except (ZanjError, zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
