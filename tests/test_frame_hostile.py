@@ -199,7 +199,7 @@ def test_expanding_members_hit_the_budget_before_allocating(name: str, tmp_path:
     assert path.stat().st_size < (2 << 20)
     error, message, grown = read_measured(path, honest)
     assert error == "ZanjLimitError", message
-    assert "reading the frame converted from member 'df.arrow' at df needs" in message
+    assert "the read's budget ran out on the frame converted from member 'df.arrow' at df, which needs" in message
     assert grown < 200 << 20, f"peak memory grew by {grown >> 20} MiB"
 
 
@@ -221,7 +221,9 @@ def test_member_format_reader_charges_the_conversion(tmp_path: Path) -> None:
     reader = ArchiveReader(path)
     try:
         source = reader.source(MEMBER, ("df",), reader.new_budget())
-        with pytest.raises(ZanjLimitError, match=r"reading the frame converted from member 'df\.arrow' at df needs"):
+        with pytest.raises(
+            ZanjLimitError, match=r"ran out on the frame converted from member 'df\.arrow' at df, which needs"
+        ):
             arrow.read_table(source)
     finally:
         reader.close()
