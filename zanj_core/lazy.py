@@ -10,6 +10,7 @@ hook. Loading an item reads only the members under it; `info` and `tree` read no
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -235,6 +236,7 @@ class ZanjFile:
         self._reader = reader
         self.path = reader.path
         self._children_cache: OrderedDict[int, tuple[Any, list[tuple[str | int, Any]]]] = OrderedDict()
+        self._children_lock = threading.Lock()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -297,14 +299,16 @@ class ZanjFile:
             return list(handler.children(node, path, ctx))
         # items of a typed node are rebuilt by its loader (a dict's keys loaded one by one):
         # kept for the few nodes used last, so looking at each item in turn is not quadratic
-        cached = self._children_cache.get(id(node))
-        if cached is not None and cached[0] is node:
-            self._children_cache.move_to_end(id(node))
-            return cached[1]
+        with self._children_lock:  # items may be asked for from several threads
+            cached = self._children_cache.get(id(node))
+            if cached is not None and cached[0] is node:
+                self._children_cache.move_to_end(id(node))
+                return cached[1]
         children = list(handler.children(node, path, ctx))
-        self._children_cache[id(node)] = (node, children)  # the node is kept: its id stays its own
-        if len(self._children_cache) > CHILDREN_CACHE_NODES:
-            self._children_cache.popitem(last=False)
+        with self._children_lock:
+            self._children_cache[id(node)] = (node, children)  # the node is kept: its id stays its own
+            if len(self._children_cache) > CHILDREN_CACHE_NODES:
+                self._children_cache.popitem(last=False)
         return children
 
     def _step(self, node: Any, path: ObjectPath, key: str | int, ctx: LoadContext) -> tuple[str | int, Any]:
