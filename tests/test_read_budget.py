@@ -387,3 +387,21 @@ def test_a_name_with_a_nul_is_refused_though_zipfile_cuts_it_there() -> None:
     data = zanj_bytes(tree, [Entry.of("a.bin\0evil", b"x", 0)])
     with pytest.raises(ZanjFormatError, match=r"'a\.bin\\x00evil' holds control characters"):
         ZANJ().read(io.BytesIO(data))
+
+
+def test_a_local_zip64_field_must_agree_with_the_directory() -> None:
+    """Sizes that do not fit the local header sit in its zip64 field; a reader walking local
+    headers takes them from there, so they must say what the directory says."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("__zanj__.json", json.dumps({"a": {FORMAT_KEY: "bytes", "$ref": "a.bin", "len": 5}}))
+        with zf.open("a.bin", "w", force_zip64=True) as fh:
+            fh.write(b"hello")
+    data = bytearray(buffer.getvalue())
+    assert ZANJ().read(io.BytesIO(bytes(data))) == {"a": b"hello"}
+    local = _local_header_offset(bytes(data), "a.bin")
+    (name_len,) = struct.unpack_from("<H", data, local + 26)
+    size_field = local + 30 + name_len + 4  # after the zip64 field's id and length
+    data[size_field : size_field + 8] = struct.pack("<Q", 6)
+    with pytest.raises(ZanjFormatError, match=r"zip64 field, the directory \[5, 5\]"):
+        ZANJ().read(io.BytesIO(bytes(data)))

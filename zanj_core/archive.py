@@ -907,6 +907,8 @@ class ArchiveReader:
                 compressed,
                 size,
             )
+        if not flags & 0x8 and 0xFFFFFFFF in (compressed, size):
+            self._check_local_zip64(info, start, buffer, name_len, extra_len, compressed, size)
         offset = int(start + LOCAL_HEADER_LEN + name_len + extra_len)
         end = offset + info.compress_size + (_DESCRIPTOR_MIN_LEN if info.flag_bits & 0x8 else 0)
         if end > self._file_size:
@@ -920,6 +922,41 @@ class ArchiveReader:
             first = offset - start
             self._head = (info.filename, bytes(buffer[first : first + min(info.compress_size, MEMBER_HEAD_BYTES)]))
         return offset
+
+    def _check_local_zip64(
+        self,
+        info: zipfile.ZipInfo,
+        start: int,
+        buffer: bytearray,
+        name_len: int,
+        extra_len: int,
+        compressed: int,
+        size: int,
+    ) -> None:
+        """Sizes too large for the local header sit in its zip64 field: they must be there and
+        agree with the directory's, as the 32-bit ones must."""
+        at = LOCAL_HEADER_LEN + name_len
+        extra = bytes(buffer[at : at + extra_len])
+        if len(extra) < extra_len:  # longer than what was read with the header
+            whole = bytearray(extra_len)
+            self.pread_into(memoryview(whole), start + at, info.filename)
+            extra = bytes(whole)
+        wanted = [
+            value for value, field in ((info.file_size, size), (info.compress_size, compressed)) if field == 0xFFFFFFFF
+        ]
+        found: list[int] | None = None
+        pos = 0
+        while pos + 4 <= len(extra):
+            kind, length = struct.unpack_from("<HH", extra, pos)
+            if kind == 0x0001 and length >= 8 * len(wanted):
+                found = list(struct.unpack_from(f"<{len(wanted)}Q", extra, pos + 4))
+                break
+            pos += 4 + length
+        if found != wanted:
+            raise ZanjFormatError(
+                f"{self.path}: the local header of member {info.filename!r} gives sizes {found} in its zip64 "
+                f"field, the directory {wanted}; zip readers would disagree on this file, so it is refused"
+            )
 
     def _local_header_mismatch(
         self, info: zipfile.ZipInfo, name: bytes, flags: int, method: int, crc: int, compressed: int, size: int
