@@ -661,3 +661,13 @@ def test_meta_cuts_a_long_distribution_name_from_the_file(good: Path, capsys: py
     code, out, err = run(capsys, "meta", str(good))
     assert code == 0
     assert max(len(line) for line in (out + err).splitlines()) < 1000
+
+
+def test_json_output_cuts_long_strings_from_the_file(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--json is for scripts, but a 1 MB tag still must not become 1 MB of output."""
+    tree = read_json(good, "__zanj__.json")
+    tree["n"] = {"__muutils_format__": "x" * 1_000_000}
+    rewrite(good, main_json=tree)
+    code, out, err = run(capsys, "ls", str(good), "--json")
+    assert code == 0 and len(out) < 100_000
+    assert json.loads(out)  # still valid JSON

@@ -604,3 +604,43 @@ def test_a_folder_or_pipe_at_the_target_is_a_save_error(tmp_path: Path, kind: st
         ZANJ().save(NEW, target)
     assert caught.value.errno in (errno.EISDIR, errno.EEXIST)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.zanj"]
+
+
+@posix_only
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving files away needs root")
+def test_a_replaced_file_keeps_its_owner_and_group_and_loses_set_id_bits(tmp_path: Path) -> None:
+    """A root save over another user's file: the new file is theirs again, with their group,
+    and never set-uid (a data file needs no set-id bit; a root-owned set-uid file is a hole)."""
+    target = saved_over(tmp_path)
+    os.chown(target, 1234, 5678)
+    os.chmod(target, 0o4750)
+    ZANJ().save(NEW, target)
+    after = target.stat()
+    assert (after.st_uid, after.st_gid, stat.S_IMODE(after.st_mode)) == (1234, 5678, 0o750)
+
+
+@posix_only
+def test_a_group_that_cannot_be_kept_loses_its_bits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the saver may not give the new file the old file's group, it would be readable by
+    the saver's group instead, which the old file never admitted: the group bits go."""
+    target = saved_over(tmp_path)
+    os.chmod(target, 0o640)
+    other_group = os.getegid() + 1
+    real_stat = os.stat
+
+    def old_file_of_another_group(path: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real_stat(path, *args, **kwargs)
+        if Path(path) == target:
+            fields = list(result)
+            fields[stat.ST_GID] = other_group
+            return os.stat_result(fields)
+        return result
+
+    def refuse(fd: int, uid: int, gid: int) -> None:
+        raise PermissionError(errno.EPERM, "not permitted")
+
+    monkeypatch.setattr(os, "stat", old_file_of_another_group)
+    monkeypatch.setattr(os, "fchown", refuse)
+    ZANJ().save(NEW, target)
+    monkeypatch.undo()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

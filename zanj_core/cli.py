@@ -199,10 +199,27 @@ def _warn_lines(messages: Sequence[str]) -> None:
         err.line(f"zanj: warning: ... {len(distinct) - SHOWN_WARNINGS} more warnings")
 
 
+JSON_STRING_CHARS = 4096
+"""Longest string `--json` prints whole; longer ones (from a file) end in an ellipsis."""
+
+
+def _bounded(value: Any) -> Any:
+    """`value` with every string cut to `JSON_STRING_CHARS`, so output stays bounded however
+    long the strings a file holds (lists are bounded by the commands themselves)."""
+    if isinstance(value, str):
+        return value if len(value) <= JSON_STRING_CHARS else value[:JSON_STRING_CHARS] + "…"
+    if isinstance(value, dict):
+        return {_bounded(key): _bounded(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_bounded(item) for item in value]
+    return value
+
+
 def _print_json(value: Any) -> None:
     """JSON for scripts: `ensure_ascii` escapes every control and non-ASCII character (bidi
-    controls and lone surrogates included), so the text is plain printable ASCII."""
-    Output(sys.stdout).block(json.dumps(value, indent=1, ensure_ascii=True, default=str))
+    controls and lone surrogates included), so the text is plain printable ASCII; strings from
+    the file are cut to `JSON_STRING_CHARS`."""
+    Output(sys.stdout).block(json.dumps(_bounded(value), indent=1, ensure_ascii=True, default=str))
 
 
 def _open(args: argparse.Namespace) -> ZanjFile:

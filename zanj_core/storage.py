@@ -501,7 +501,10 @@ def write_local(target: Path, write: Callable[[BinaryIO], None], durable: bool =
             with _open_fd(fd) as fh:
                 write(fh)
                 fh.flush()
-                final_mode = stat.S_IMODE(previous.st_mode) if previous is not None else _new_file_mode()
+                final_mode = _new_file_mode()
+                if previous is not None:
+                    with save_step(label, f"setting the owner of {tmp}"):
+                        final_mode = _take_ownership_of(fd, previous)
                 with save_step(label, f"setting the permissions of {tmp}"):
                     os.chmod(fd if os.chmod in os.supports_fd else tmp, final_mode)
                 if durable:
@@ -518,6 +521,27 @@ def write_local(target: Path, write: Callable[[BinaryIO], None], durable: bool =
     if durable:
         with save_step(label, "the new file is in place, but flushing its folder to disk (fsync) failed"):
             _sync_folder(target.parent)
+
+
+def _take_ownership_of(fd: int, previous: os.stat_result) -> int:
+    """Give the new file the replaced file's owner and group where this process may, and
+    return the mode it may then have: the replaced file's permission bits, never set-id or
+    sticky bits (a data file needs none, and a root save must not make a set-uid file), and no
+    group bits when the group could not be kept (its group would be the saver's, whom the old
+    file may not have admitted)."""
+    mode = stat.S_IMODE(previous.st_mode) & 0o777
+    if not hasattr(os, "fchown"):
+        return mode
+    current = os.fstat(fd)
+    if current.st_uid != previous.st_uid:
+        with contextlib.suppress(PermissionError):  # only root may give a file away
+            os.fchown(fd, previous.st_uid, -1)
+    if current.st_gid != previous.st_gid:
+        try:
+            os.fchown(fd, -1, previous.st_gid)  # allowed for the owner's own groups, and root
+        except PermissionError:
+            mode &= ~0o070
+    return mode
 
 
 def _private_mode(previous: os.stat_result | None) -> int:
