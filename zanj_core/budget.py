@@ -13,7 +13,6 @@ file, however it is built, costs more memory than a fixed multiple of its own si
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Union
 
@@ -47,9 +46,10 @@ def _words(what: Description) -> str:
 class ReadBudget:
     """Bytes one read operation may still materialise; `charge` before allocating.
 
-    Shared by every thread of one operation (a lock keeps the count exact). A charge that
-    would pass the limit raises `ZanjLimitError` naming the file, what was being read, and the
-    setting to raise for a trusted file; nothing is allocated for it.
+    An operation charges its budget from the thread that runs it (each item access of an open
+    file, in whatever thread, has a budget of its own), so the count needs no lock. A charge
+    that would pass the limit raises `ZanjLimitError` naming the file, what was being read, and
+    the setting to raise for a trusted file; nothing is allocated for it.
     """
 
     def __init__(self, limit: int, label: str, file_size: int, limits: ReadLimits | None = None) -> None:
@@ -58,7 +58,6 @@ class ReadBudget:
         self.label = label
         self.file_size = file_size
         self._limits = limits
-        self._lock = threading.Lock()
 
     @classmethod
     def for_file(cls, limits: ReadLimits, label: str, file_size: int) -> ReadBudget:
@@ -74,11 +73,10 @@ class ReadBudget:
         thousands of times; most never need the words)."""
         if type(nbytes) is not int or nbytes < 0:
             raise ZanjLimitError(f"{self.label}: {_words(what)} asks for {nbytes!r} bytes, which is not a size")
-        with self._lock:
-            spent = self.spent + nbytes
-            if spent > self.limit:
-                raise ZanjLimitError(self._over(nbytes, _words(what)))
-            self.spent = spent
+        spent = self.spent + nbytes
+        if spent > self.limit:
+            raise ZanjLimitError(self._over(nbytes, _words(what)))
+        self.spent = spent
 
     def _over(self, nbytes: int, what: str) -> str:
         how = ""
