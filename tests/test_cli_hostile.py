@@ -668,6 +668,6 @@ def test_json_output_cuts_long_strings_from_the_file(good: Path, capsys: pytest.
     tree = read_json(good, "__zanj__.json")
     tree["n"] = {"__muutils_format__": "x" * 1_000_000}
     rewrite(good, main_json=tree)
-    code, out, err = run(capsys, "ls", str(good), "--json")
+    code, out, _err = run(capsys, "ls", str(good), "--json")
     assert code == 0 and len(out) < 100_000
     assert json.loads(out)  # still valid JSON
