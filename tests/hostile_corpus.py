@@ -108,6 +108,23 @@ def zip_bytes(entries: list[Entry], directory_entries: int | None = None, direct
     return bytes(body + directory + end)
 
 
+def flip_data_byte(path: str | os.PathLike[str], member: str, at: int = 10) -> None:
+    """Flip one bit of `member`'s data in the file at `path`, `at` bytes into it: a corrupt disk
+    that leaves every header intact (the kind of damage only a CRC check finds)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    with open(path, "r+b") as fh:
+        fh.seek(info.header_offset + 26)
+        name_len, extra_len = struct.unpack("<HH", fh.read(4))
+        offset = info.header_offset + 30 + name_len + extra_len + at
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0x01]))
+
+
 def zanj_bytes(tree: Any, members: list[Entry] | None = None, meta: Any = None, raw_main: bytes | None = None) -> bytes:
     """A `.zanj` archive: `__zanj__.json` holding `tree` (or `raw_main` verbatim), metadata, members."""
     meta = {"zanj_format": "1.0", "writer": {"dist": "hostile-corpus"}} if meta is None else meta

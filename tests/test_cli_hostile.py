@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from dataclass_defs import BasicZanj
-from hostile_corpus import CASES, Case
+from hostile_corpus import CASES, Case, flip_data_byte
 
 from zanj_core import ZANJ
 from zanj_core.archive import ArchiveReader
@@ -299,19 +299,6 @@ def test_non_utf8_stdout_gets_escapes_not_an_encoding_error(hostile: Path) -> No
 # -- verify's three outcomes ---------------------------------------------------------------------
 
 
-def _flip_byte_in(path: Path, member: str, at: int = 10) -> None:
-    with zipfile.ZipFile(path) as zf:
-        info = zf.getinfo(member)
-    with open(path, "r+b") as fh:
-        fh.seek(info.header_offset + 26)
-        name_len, extra_len = int.from_bytes(fh.read(2), "little"), int.from_bytes(fh.read(2), "little")
-        offset = info.header_offset + 30 + name_len + extra_len + at
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ 0x01]))
-
-
 @pytest.fixture
 def good(tmp_path: Path) -> Path:
     path = tmp_path / "good.zanj"
@@ -342,7 +329,7 @@ def test_verify_ok_exits_0(good: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_verify_corrupt_exits_1(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _flip_byte_in(good, "blob.bin")
+    flip_data_byte(good, "blob.bin")
     code, out, _ = run(capsys, "verify", str(good))
     assert code == EXIT_ERROR and out.startswith("FAILED (corrupt)") and "  corrupt: member 'blob.bin' is bad" in out
     code, out, _ = run(capsys, "verify", str(good), "--json")
@@ -426,7 +413,7 @@ def test_verify_status_is_the_worst_problem(
     rewrite(good, tree)
     code, out, _ = run(capsys, "verify", str(good), "--load")
     assert code == EXIT_LOAD_FAILED and "missing plugin:" in out and "load failed:" in out  # 4 beats 3
-    _flip_byte_in(good, "blob.bin")
+    flip_data_byte(good, "blob.bin")
     code, out, _ = run(capsys, "verify", str(good), "--load")
     assert code == EXIT_ERROR and out.startswith("FAILED (corrupt)")  # corrupt beats both
     kinds = [p["kind"] for p in json.loads(run(capsys, "verify", str(good), "--load", "--json")[1])["problems"]]

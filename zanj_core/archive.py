@@ -236,8 +236,8 @@ class MemberData(io.RawIOBase):
         """Up to `size` bytes, never allocating more than the member has left."""
         want = self._left_out if size is None or size < 0 else min(size, self._left_out)
         buffer = bytearray(want)
-        got = self.readinto(buffer) if want else self.readinto(bytearray(0))
-        return bytes(buffer[:got]) if got != want else bytes(buffer)
+        del buffer[self.readinto(buffer) :]
+        return bytes(buffer)
 
     def _fail(self, what: str) -> ZanjFormatError:
         return ZanjFormatError(

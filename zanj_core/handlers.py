@@ -204,8 +204,13 @@ def format_path(path: ObjectPath) -> str:
     and cut (`zanj_core.textsafe`), and a deep path shows its first and last keys only."""
     if not path:
         return "<root>"
-    parts = [safe_text(str(p), PATH_PART_CHARS) for p in path[:PATH_SHOWN_PARTS]]
+    texts = [str(p) for p in path]
+    if len(texts) <= PATH_SHOWN_PARTS and all(
+        len(t) <= PATH_PART_CHARS and t.isascii() and t.isprintable() for t in texts
+    ):
+        return "/".join(texts)  # the usual path: nothing to escape or cut (messages build many)
+    parts = [safe_text(t, PATH_PART_CHARS) for t in texts[:PATH_SHOWN_PARTS]]
     if len(path) > PATH_SHOWN_PARTS:
-        tail = [safe_text(str(p), PATH_PART_CHARS) for p in path[-3:]]
+        tail = [safe_text(t, PATH_PART_CHARS) for t in texts[-3:]]
         parts = [*parts[: PATH_SHOWN_PARTS - 3], f"...({len(path) - PATH_SHOWN_PARTS} more)...", *tail]
     return "/".join(parts)

@@ -184,20 +184,6 @@ def _ref_set(node: Any, memo: RefMemo) -> frozenset[str]:
     return memo[id(node)][1]
 
 
-def _refs_under(node: Any) -> Iterator[str]:
-    """Every `$ref` in a JSON subtree (a walk of the JSON only, with its own stack)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if type(current) is dict:
-            ref = current.get(REF_KEY)
-            if isinstance(ref, str):
-                yield ref
-            stack.extend(current.values())
-        elif type(current) is list:
-            stack.extend(current)
-
-
 class ZanjFile:
     """An open `.zanj` file: its metadata and tree are parsed, its data members read on demand.
 

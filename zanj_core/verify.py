@@ -15,14 +15,11 @@ item), `"missing_plugin"` (intact, but some format tag has no loader installed h
 from __future__ import annotations
 
 import copy
-import struct
 import warnings
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from zanj_core.archive import JSON_MEMBERS, LOCAL_HEADER_LEN, MAIN_MEMBER, META_MEMBER, ArchiveReader
+from zanj_core.archive import JSON_MEMBERS, MAIN_MEMBER, META_MEMBER, ArchiveReader
 from zanj_core.budget import ReadBudget
 from zanj_core.errors import (
     ZanjError,
@@ -41,7 +38,6 @@ from zanj_core.textsafe import quoted
 if TYPE_CHECKING:
     from zanj_core.zanj import ZANJ
 
-CHUNK_BYTES = 8 << 20
 
 ProblemKind = Literal["corrupt", "missing_plugin", "load_failed"]
 CORRUPT: ProblemKind = "corrupt"
@@ -114,41 +110,14 @@ class _Loadable:
     within: ObjectPath | None
 
 
-def _check_stored(reader: ArchiveReader, info: zipfile.ZipInfo) -> None:
-    crc = reader.stored_crc(info)
-    if crc != info.CRC:
-        raise ZanjError(f"CRC-32 mismatch (stored {info.CRC:08x}, computed {crc:08x}): the data is corrupt")
-
-
-def _check_compressed(reader: ArchiveReader, info: zipfile.ZipInfo, budget: ReadBudget) -> None:
-    with reader.open_member(info, budget) as stream:  # checks the local header too
-        while stream.read(CHUNK_BYTES):
-            pass  # zipfile checks the CRC when the member is read to its end
-
-
-def _check_local_name(reader: ArchiveReader, info: zipfile.ZipInfo) -> None:
-    header = bytearray(LOCAL_HEADER_LEN)
-    reader.pread_into(memoryview(header), info.header_offset, info.filename)
-    (name_len,) = struct.unpack("<H", header[26:28])
-    name = bytearray(name_len)
-    reader.pread_into(memoryview(name), info.header_offset + LOCAL_HEADER_LEN, info.filename)
-    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-    if bytes(name) != info.orig_filename.encode(encoding, errors="replace"):
-        raise ZanjError(f"its local header names {bytes(name)!r}, the directory {info.orig_filename!r}")
-
-
 def _check_members(reader: ArchiveReader, report: VerifyReport, budget: ReadBudget) -> set[str]:
     """CRC and header of every member; returns the names that failed."""
     bad: set[str] = set()
     for name in reader.names():
         info = reader.info(name)
         try:
-            _check_local_name(reader, info)
-            if info.compress_type == zipfile.ZIP_STORED:
-                _check_stored(reader, info)
-            else:
-                _check_compressed(reader, info, budget)
-        except (ZanjError, zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+            reader.verify_member(info, budget)  # its local header against the directory, then its CRC
+        except (ZanjError, OSError) as exc:
             bad.add(name)
             report.problems.append(Problem(f"member {quoted(name)} is bad: {exc}", member=name))
             continue
