@@ -176,13 +176,8 @@ def write_zip(
     writer.close()
 
 
-try:
-    from lzma import LZMAError
-except ImportError:  # pragma: no cover - Python built without lzma: zipfile cannot inflate it either
-    LZMAError = zlib.error  # type: ignore[misc,assignment]
-
-# what zipfile and the decompressors raise for damaged member data
-_MEMBER_DATA_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error, LZMAError, NotImplementedError)
+# what reading member data can raise besides zanj's own errors (the file source failing)
+_MEMBER_DATA_ERRORS = (EOFError, OSError, zlib.error)
 
 
 @contextlib.contextmanager
