@@ -405,3 +405,61 @@ def test_a_local_zip64_field_must_agree_with_the_directory() -> None:
     data[size_field : size_field + 8] = struct.pack("<Q", 6)
     with pytest.raises(ZanjFormatError, match=r"zip64 field, the directory \[5, 5\]"):
         ZANJ().read(io.BytesIO(bytes(data)))
+
+
+# -- the expanding files again, each read in the sandbox: 4 GiB of address space, a CPU limit ----
+
+
+def _blob_used_2000_times() -> bytes:
+    tree = [{FORMAT_KEY: "bytes", "$ref": "blob.bin", "len": 1 << 20}] * 2000
+    return zanj_bytes(tree, [Entry.of("blob.bin", bytes(1 << 20))])
+
+
+def _colliding_set() -> bytes:
+    keys = [{FORMAT_KEY: "int", "value": str(1 + i * (2**61 - 1))} for i in range(1, 30_001)]
+    return zanj_bytes({FORMAT_KEY: "set", "data": keys})
+
+
+def _one_list_listed_200_times() -> bytes:
+    member = Entry.of("m.jsonl", b"[" + b"{}," * 99_999 + b"{}]\n")
+    return zanj_bytes([_external("m.jsonl")] * 200, [member])
+
+
+def _nested_lists_used_200_times() -> bytes:
+    item = "[" * 150 + "]" * 150
+    line = ("[" + ",".join([item] * ((1 << 20) // (len(item) + 1) - 8)) + "]\n").encode()
+    return zanj_bytes([_external("m.jsonl")] * 200, [Entry.of("m.jsonl", line)])
+
+
+def _deflate_over_run() -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    stream = packer.compress(b"A" * (1 << 20)) + packer.flush()
+    liar = Entry("b.bin", stream, zlib.crc32(b"AAAAA"), 5, DEFLATED)
+    return zanj_bytes({"b": {FORMAT_KEY: "bytes", "$ref": "b.bin", "len": 5}}, [liar])
+
+
+EXPANDING: dict[str, Callable[[], bytes]] = {
+    "fan-out": _fan_out_file,
+    "self-cycle": lambda: zanj_bytes(
+        _external("loop.jsonl"), [Entry.of("loop.jsonl", _jsonl([_external("loop.jsonl"), 1]))]
+    ),
+    "blob-used-2000-times": _blob_used_2000_times,
+    "colliding-set": _colliding_set,
+    "one-list-listed-200-times": _one_list_listed_200_times,
+    "nested-lists-used-200-times": _nested_lists_used_200_times,
+    "deflate-over-run": _deflate_over_run,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPANDING))
+def test_expanding_files_stay_bounded_in_the_sandbox(name: str, tmp_path: Path, hostile_reader: Any) -> None:
+    """Each ends in a ZanjError (or a load) within the CPU limit and well under the 4 GiB the
+    worker may use, through read, verify and the CLI (ls --members, show, meta, verify): each
+    one operation with one budget. (The sandbox's `open` op runs an operation per item, each
+    with a budget of its own, so on these files it costs items x budget by design.)"""
+    from sandbox import assert_safe
+
+    path = _write(tmp_path, EXPANDING[name]())
+    for op in ("read", "verify", "cli"):
+        outcome = hostile_reader.run(path, op, cpu_seconds=SECONDS * 2)
+        assert_safe(outcome, max_cpu_seconds=SECONDS, max_rss_bytes=1 << 30)
