@@ -398,7 +398,7 @@ def op_open(request: dict[str, Any]) -> OpResult:
 
 
 def op_verify(request: dict[str, Any]) -> OpResult:
-    from zanj_core.verify import verify_file
+    from zanj_core._tools.verify import verify_file
 
     zanj = _zanj(request)
     plain = verify_file(request["path"], zanj).as_json()
@@ -420,7 +420,7 @@ raw by the CLI could forge what the user sees. Reported, for the tests to judge.
 def op_cli(request: dict[str, Any]) -> OpResult:
     """`zanj ls --members`, `show FILE ''`, `meta` and `verify`, through the CLI's own `main`,
     output captured. The CLI catches ZanjErrors itself (exit 1); anything else propagates."""
-    from zanj_core.cli import main
+    from zanj_core._tools.cli import main
 
     runs = []
     for template in CLI_COMMANDS:
@@ -669,8 +669,8 @@ def import_everything(plugins: list[str], preload: list[str]) -> list[str]:
     """zanj-core, its CLI, and each plugin that is installed with all its submodules (loaders
     import theirs lazily; importing now keeps that out of the measured requests)."""
     import zanj_core
-    import zanj_core.cli
-    import zanj_core.verify
+    import zanj_core._tools.cli
+    import zanj_core._tools.verify
 
     found = []
     for name in plugins:

@@ -24,7 +24,7 @@ from zanj_core import (
     ZanjLimitError,
     ZanjSerializationError,
 )
-from zanj_core.archive import member_name_for
+from zanj_core._container.archive import member_name_for
 
 
 def _digest(path: Path) -> str:
@@ -407,8 +407,8 @@ def test_small_members_are_written_without_seeking_back(size: int, patched: bool
     members seek back to patch their header."""
     import io
 
-    from zanj_core.archive import PendingMember, write_zip
-    from zanj_core.registry import REGISTRY
+    from zanj_core._container.archive import PendingMember, write_zip
+    from zanj_core._walk.registry import REGISTRY
 
     class CountingFile(io.BytesIO):
         seeks = 0
@@ -432,7 +432,7 @@ def test_local_headers_agree_with_the_directory(tmp_path: Path) -> None:
     """Small members of known size are written with their finished header in one piece, larger
     ones are patched after streaming: either way each local header carries the directory's CRC
     and sizes, and stored data starts 64-byte aligned."""
-    from zanj_core.zipwriter import HELD_MEMBER_MAX
+    from zanj_core._container.zipwriter import HELD_MEMBER_MAX
 
     obj = {"tiny": b"t" * 300, "held": bytes(range(256)) * (HELD_MEMBER_MAX // 256), "streamed": bytes(3 << 20)}
     path = Path(ZANJ().save(obj, tmp_path / "h"))
@@ -454,7 +454,7 @@ def test_local_headers_agree_with_the_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("use_isal", [True, False], ids=["isal", "zlib"])
 def test_crc_is_the_same_with_or_without_isal(use_isal: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from zanj_core import zipwriter
+    from zanj_core._container import zipwriter
 
     if use_isal:
         pytest.importorskip("isal")
@@ -511,7 +511,7 @@ def test_a_long_file_name_leaves_room_for_the_temporary_name(tmp_path: Path) -> 
 def test_json_members_indented_when_small_and_compact_when_large(tmp_path: Path) -> None:
     """People read small JSON members; trees over 1 MiB are written compact (the C encoder is
     about ten times faster than the indenting one), and both read back the same."""
-    from zanj_core.zanj import PRETTY_JSON_MAX_BYTES
+    from zanj_core._walk.zanj import PRETTY_JSON_MAX_BYTES
 
     small = {"a": [1, 2, 3], "b": "x"}
     large = {f"key{i:06d}": {"value": i, "name": f"item-{i}"} for i in range(40_000)}

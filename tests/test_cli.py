@@ -16,7 +16,7 @@ from hostile_corpus import flip_data_byte
 from test_lazy import SAMPLE, _file_with_unknown_tag
 
 from zanj_core import ZANJ
-from zanj_core.cli import EXIT_MISSING_PLUGIN, Output, human_bytes, main
+from zanj_core._tools.cli import EXIT_MISSING_PLUGIN, Output, human_bytes, main
 
 ANSI = "\033["
 
@@ -35,7 +35,7 @@ def sample(tmp_path: Path) -> str:
 def test_plugins_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "zanj-core" in out and "[builtins = zanj_core.builtins]" in out and "ok" in out
+    assert "zanj-core" in out and "[builtins = zanj_core._plugins.python_types]" in out and "ok" in out
     assert "list:external" in out and "members: jsonl, bin" in out
 
 

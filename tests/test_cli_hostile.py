@@ -23,8 +23,11 @@ from dataclass_defs import BasicZanj
 from hostile_corpus import CASES, Case, flip_data_byte
 
 from zanj_core import ZANJ
-from zanj_core.archive import ArchiveReader
-from zanj_core.cli import (
+from zanj_core._container.archive import ArchiveReader
+from zanj_core._contract.nodes import FORMAT_KEY
+from zanj_core._contract.records import LoaderHandler
+from zanj_core._contract.textsafe import ELLIPSIS, escape_char, quoted, safe_lines, safe_text
+from zanj_core._tools.cli import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_LOAD_FAILED,
@@ -33,11 +36,9 @@ from zanj_core.cli import (
     LIST_LIMIT,
     main,
 )
-from zanj_core.handlers import FORMAT_KEY, LoaderHandler
-from zanj_core.loading import KNOWN_DISTRIBUTIONS, LoadContext
-from zanj_core.registry import REGISTRY
-from zanj_core.textsafe import ELLIPSIS, escape_char, quoted, safe_lines, safe_text
-from zanj_core.verify import verify_file
+from zanj_core._tools.verify import verify_file
+from zanj_core._walk.loading import KNOWN_DISTRIBUTIONS, LoadContext
+from zanj_core._walk.registry import REGISTRY
 
 ESC_CLEAR = "\x1b[2J"
 OSC_TITLE = "\x1b]0;title\x07"
@@ -605,7 +606,7 @@ def test_show_of_a_class_not_defined_here_charges_every_field_to_one_budget(
 ) -> None:
     """A dataclass of 400 fields all naming one 1 MiB member: each field alone is cheap, all of
     them together pass a budget that one read of the member fits in."""
-    from zanj_core.archive import ReadLimits
+    from zanj_core._container.archive import ReadLimits
 
     path = ZANJ().save({"blob": bytes(1 << 20)}, tmp_path / "amp.zanj")
     tree = read_json(path, "__zanj__.json")

@@ -91,6 +91,6 @@ def test_without_the_example_plugin_the_warning_names_the_package(installed_exam
 
 
 def test_zanj_plugins_lists_the_example(installed_example: Path) -> None:
-    result = _run("from zanj_core.cli import main; raise SystemExit(main(['plugins']))", installed_example)
+    result = _run("from zanj_core._tools.cli import main; raise SystemExit(main(['plugins']))", installed_example)
     assert result.returncode == 0, result.stderr
     assert "zanj-fraction 0.1.0" in result.stdout and "fractions.Fraction" in result.stdout

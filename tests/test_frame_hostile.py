@@ -31,7 +31,7 @@ from hostile_corpus import DEFLATED, STORED, Entry, zip_bytes  # noqa: E402
 from zanj_pandas import arrow  # noqa: E402
 
 from zanj_core import ZANJ, ZanjFormatError, ZanjLimitError  # noqa: E402
-from zanj_core.archive import ArchiveReader  # noqa: E402
+from zanj_core._container.archive import ArchiveReader  # noqa: E402
 
 BIG = 300_000_000
 """Rows that cost nothing in Arrow (no buffers) and 2.4 GB as an object array."""

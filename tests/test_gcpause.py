@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from zanj_core import ZANJ, LoaderHandler, SerializerHandler, ZanjSerializationError
-from zanj_core.gcpause import collector_paused
-from zanj_core.handlers import FORMAT_KEY
+from zanj_core._contract.nodes import FORMAT_KEY
+from zanj_core._walk.gcpause import collector_paused
 
 
 class Probe:

@@ -263,7 +263,7 @@ def test_default_read_copies_once(zpath: Path) -> None:
 
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record the size of every read the archive makes of a local file."""
-    from zanj_core import storage
+    from zanj_core._container import storage
 
     reads: list[int] = []
     real = storage.LocalFileSource.read_at
@@ -317,7 +317,7 @@ def test_headers_longer_than_the_read_ahead_and_long_extra_fields(
 ) -> None:
     """A member whose data starts far past its local header (a long extra field), or whose
     .npy header is longer than what is read with the local header, reads the rest on demand."""
-    from zanj_core.archive import MEMBER_HEAD_BYTES
+    from zanj_core._container.archive import MEMBER_HEAD_BYTES
 
     wide = np.zeros(3, dtype=[(f"field_with_a_long_name_{i}", "<f8") for i in range(12)])
     wide["field_with_a_long_name_5"] = [1.5, -0.0, np.inf]

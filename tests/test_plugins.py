@@ -29,7 +29,7 @@ from zanj_core import (
     register_loader_handler,
     register_serializer_handler,
 )
-from zanj_core.registry import PluginRegistry
+from zanj_core._walk.registry import PluginRegistry
 
 
 class Point:
@@ -338,7 +338,9 @@ def test_installed_but_broken_plugin_is_named_in_the_hint(plugin_dir: Path, zpat
 
 
 def test_importing_core_registers_nothing_eagerly() -> None:
-    code = "import zanj_core, sys; print(zanj_core.REGISTRY._discovered, 'zanj_core.builtins' in sys.modules)"
+    code = (
+        "import zanj_core, sys; print(zanj_core.REGISTRY._discovered, 'zanj_core._plugins.python_types' in sys.modules)"
+    )
     import subprocess
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()

@@ -25,17 +25,10 @@ pytest.importorskip("fsspec")
 from dataclass_defs import BasicZanj, Inner, Outer
 from remote_servers import GCSEmulator, MotoS3Server, RangeHTTPServer
 
-from zanj_core import (
-    ZANJ,
-    ZanjError,
-    ZanjFileNotFoundError,
-    ZanjFormatError,
-    ZanjRemoteError,
-    ZanjRemoteWarning,
-)
-from zanj_core.cli import main as cli_main
-from zanj_core.remote import READ_WINDOW
-from zanj_core.verify import verify_file
+from zanj_core import ZANJ, ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjRemoteError, ZanjRemoteWarning
+from zanj_core._container.remote import READ_WINDOW
+from zanj_core._tools.cli import main as cli_main
+from zanj_core._tools.verify import verify_file
 
 MiB = 1 << 20
 
@@ -92,7 +85,7 @@ def test_range_reads_match_the_bytes(size: int, reads: list[tuple[int, int]], re
     """Whatever the order and size of reads, the window cache hands back the file's bytes."""
     import fsspec
 
-    import zanj_core.remote as remote
+    import zanj_core._container.remote as remote
 
     data = bytes((i * 7919) % 251 for i in range(size))
     url = _memory_url()
@@ -219,9 +212,9 @@ def test_http_slice_reads_only_its_rows(served: tuple[Path, RangeHTTPServer]) ->
 def test_http_large_reads_come_in_concurrent_pieces(
     served: tuple[Path, RangeHTTPServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import zanj_core.remote
+    import zanj_core._container.remote
 
-    monkeypatch.setattr(zanj_core.remote, "LARGE_PIECE", 1 << 20)
+    monkeypatch.setattr(zanj_core._container.remote, "LARGE_PIECE", 1 << 20)
     folder, server = served
     blob = bytes(range(251)) * (10 * MiB // 251)  # about 10 MiB: ten pieces, in three groups
     ZANJ().save({"blob": blob}, folder / "blob.zanj")
@@ -330,7 +323,7 @@ def test_failed_upload_leaves_the_previous_object_and_no_temporary_file(monkeypa
 def test_a_large_read_never_refetches_a_kept_window() -> None:
     import fsspec
 
-    import zanj_core.remote as remote
+    import zanj_core._container.remote as remote
 
     url = _memory_url()
     data = bytes(range(256)) * (4 * MiB // 256)

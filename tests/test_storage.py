@@ -24,7 +24,7 @@ from zanj_core import (
     ZanjFileNotFoundError,
     ZanjFormatError,
 )
-from zanj_core.storage import is_url, local_path_of
+from zanj_core._container.storage import is_url, local_path_of
 
 OBJECT: dict[str, Any] = {
     "config": BasicZanj(a="hello", q=7, c=[1, 2, 3]),
@@ -324,7 +324,7 @@ def test_local_paths_with_double_colons_and_hashes_stay_local(tmp_path: Path) ->
 
 
 def test_verify_file_names_what_it_checked(tmp_path: Path) -> None:
-    from zanj_core.verify import verify_file
+    from zanj_core._tools.verify import verify_file
 
     path = Path(ZANJ().save(OBJECT, tmp_path / "sub" / "v"))
     assert verify_file(path).file == str(path)

@@ -2,13 +2,32 @@
 
 `ZANJ().save(obj, path)` / `ZANJ().read(path)`; plugins (`zanj-numpy`, `zanj-torch`,
 `zanj-pandas`, or your own) are found through the `zanj` entry-point group.
+
+This module is the user-facing API. Plugin authors use `zanj_core.plugin`, the published,
+versioned plugin API; every module whose name starts with an underscore is private.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from zanj_core.archive import ReadLimits
+from zanj_core._container.archive import ReadLimits
+from zanj_core._contract.hookspecs import hookimpl
+from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY
+from zanj_core._contract.records import (
+    LoaderHandler,
+    MemberFormat,
+    PluginSource,
+    SerializerHandler,
+    ZanjUnloaded,
+    deferred,
+)
+from zanj_core._version import __version__
+from zanj_core._walk.registry import (
+    REGISTRY,
+    register_loader_handler,
+    register_member_format,
+    register_serializer_handler,
+)
+from zanj_core._walk.zanj import ZANJ
 from zanj_core.errors import (
     ZanjBrokenPluginWarning,
     ZanjError,
@@ -26,24 +45,6 @@ from zanj_core.errors import (
     ZanjSaveError,
     ZanjSerializationError,
 )
-from zanj_core.handlers import (
-    FORMAT_KEY,
-    REF_KEY,
-    LoaderHandler,
-    MemberFormat,
-    PluginSource,
-    SerializerHandler,
-    ZanjUnloaded,
-    deferred,
-)
-from zanj_core.hookspecs import hookimpl
-from zanj_core.registry import (
-    REGISTRY,
-    register_loader_handler,
-    register_member_format,
-    register_serializer_handler,
-)
-from zanj_core.zanj import ZANJ
 
 __all__ = [
     "FORMAT_KEY",

@@ -2,6 +2,6 @@
 
 import sys
 
-from zanj_core.cli import main
+from zanj_core._tools.cli import main
 
 sys.exit(main())

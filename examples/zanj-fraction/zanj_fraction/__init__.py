@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from zanj_core import FORMAT_KEY, LoaderHandler, SerializerHandler, ZanjFormatError, hookimpl
+from zanj_core.plugin import FORMAT_KEY, LoaderHandler, SerializerHandler, ZanjFormatError, hookimpl
 
 TAG = "fractions.Fraction"
 

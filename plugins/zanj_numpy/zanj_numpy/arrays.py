@@ -24,10 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from zanj_core import FORMAT_KEY, REF_KEY, ZanjFormatError, ZanjSerializationError
-from zanj_core.handlers import JSONdict, JSONitem, ObjectPath, format_path
-from zanj_core.loading import LoadContext
-from zanj_core.saving import SaveContext
+from zanj_core.plugin import (
+    FORMAT_KEY,
+    REF_KEY,
+    JSONdict,
+    JSONitem,
+    LoadContext,
+    ObjectPath,
+    SaveContext,
+    ZanjFormatError,
+    ZanjSerializationError,
+    format_path,
+)
 from zanj_numpy import npy
 from zanj_numpy.checks import MAX_DESCR_DEPTH, Refused, check_dtype, check_shape, nbytes_within, shown, shown_error
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from zanj_core import ZanjFormatError, ZanjLimitError
+from zanj_core.plugin import ZanjFormatError, ZanjLimitError
 
 MAX_NDIM = 64
 """Most dimensions an array may have (numpy's own limit)."""

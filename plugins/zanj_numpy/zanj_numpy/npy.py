@@ -20,10 +20,13 @@ from typing import IO, Any, Literal, NamedTuple
 
 import numpy as np
 
-from zanj_core import ZanjFormatError, ZanjLimitError
-from zanj_core.archive import MemberSource
-from zanj_core.handlers import format_path
-from zanj_core.zipwriter import ALIGNMENT  # the archive aligns the member; the header aligns the data in it
+from zanj_core.plugin import (
+    ALIGNMENT,  # the archive aligns the member; the header aligns the data in it
+    MemberSource,
+    ZanjFormatError,
+    ZanjLimitError,
+    format_path,
+)
 from zanj_numpy.checks import MAX_DIM, Refused, check_descr, check_dtype, check_shape, nbytes_within, shown, shown_error
 from zanj_numpy.memory import empty_bytes
 

@@ -7,7 +7,7 @@ reading a file without arrays never does.
 
 from __future__ import annotations
 
-from zanj_core import LoaderHandler, MemberFormat, SerializerHandler, deferred, hookimpl
+from zanj_core.plugin import LoaderHandler, MemberFormat, SerializerHandler, deferred, hookimpl
 
 ARRAY_TAG = "numpy.ndarray"
 SCALAR_TAG = "numpy.generic"

@@ -26,9 +26,7 @@ from typing import IO, Any
 import numpy as np
 import pyarrow as pa
 
-from zanj_core import ZanjFormatError, ZanjLimitError
-from zanj_core.archive import MemberSource
-from zanj_core.handlers import format_path
+from zanj_core.plugin import MemberSource, ZanjFormatError, ZanjLimitError, format_path
 
 MAGIC = b"ARROW1"
 

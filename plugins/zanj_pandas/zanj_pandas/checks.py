@@ -22,10 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from zanj_core import ZanjFormatError
-from zanj_core.budget import JSON_OBJECT_FACTOR
-from zanj_core.handlers import JSONdict, ObjectPath, format_path
-from zanj_core.loading import LoadContext
+from zanj_core.plugin import JSON_OBJECT_FACTOR, JSONdict, LoadContext, ObjectPath, ZanjFormatError, format_path
 from zanj_pandas.arrow import SLOT, STR_OBJECT, TIME_ZONE, TIMESTAMP_OBJECT, shown
 
 SERIES_COLUMN = "__zanj_series__"

@@ -20,10 +20,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from zanj_core import FORMAT_KEY, REF_KEY, ZanjFormatError, ZanjSerializationError
-from zanj_core.handlers import JSONdict, JSONitem, ObjectPath, format_path
-from zanj_core.loading import LoadContext
-from zanj_core.saving import SaveContext
+from zanj_core.plugin import (
+    FORMAT_KEY,
+    REF_KEY,
+    JSONdict,
+    JSONitem,
+    LoadContext,
+    ObjectPath,
+    SaveContext,
+    ZanjFormatError,
+    ZanjSerializationError,
+    format_path,
+)
 from zanj_pandas import arrow
 from zanj_pandas.checks import SERIES_COLUMN, FrameLayout, check_frame
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zanj_core import LoaderHandler, MemberFormat, SerializerHandler, deferred, hookimpl
+from zanj_core.plugin import LoaderHandler, MemberFormat, SerializerHandler, deferred, hookimpl
 
 
 @hookimpl

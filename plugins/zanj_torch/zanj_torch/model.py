@@ -18,20 +18,23 @@ import torch
 from muutils.json_serialize import SerializableDataclass
 from zanj_numpy.checks import shown
 
-from zanj_core import (
+from zanj_core.plugin import (
     FORMAT_KEY,
+    JSONdict,
+    LoadContext,
     LoaderHandler,
+    ObjectPath,
+    SaveContext,
     ZanjError,
     ZanjFormatError,
+    ZanjMissingClassWarning,
     ZanjSerializationError,
+    class_key,
+    format_path,
+    node_fields,
     register_loader_handler,
+    resolve_class,
 )
-from zanj_core.classes import class_key, resolve_class
-from zanj_core.errors import ZanjMissingClassWarning
-from zanj_core.handlers import JSONdict, ObjectPath, format_path
-from zanj_core.lazy import node_fields
-from zanj_core.loading import LoadContext
-from zanj_core.saving import SaveContext
 
 if typing.TYPE_CHECKING:
     from zanj_core import ZANJ

@@ -7,8 +7,7 @@ dispatch nor discovery imports torch.
 
 from __future__ import annotations
 
-from zanj_core import LoaderHandler, SerializerHandler, deferred, hookimpl
-from zanj_core.lazy import node_fields
+from zanj_core.plugin import LoaderHandler, SerializerHandler, deferred, hookimpl, node_fields
 
 TENSOR_TAG = "torch.Tensor"
 MODEL_TAG = "zanj_torch.ConfiguredModel"

@@ -30,10 +30,17 @@ import torch
 from zanj_numpy import arrays, npy
 from zanj_numpy.checks import MAX_DIM, Refused, check_shape, nbytes_within, shown, shown_error
 
-from zanj_core import FORMAT_KEY, REF_KEY, ZanjFormatError, ZanjSerializationError
-from zanj_core.handlers import JSONdict, ObjectPath, format_path
-from zanj_core.loading import LoadContext
-from zanj_core.saving import SaveContext
+from zanj_core.plugin import (
+    FORMAT_KEY,
+    REF_KEY,
+    JSONdict,
+    LoadContext,
+    ObjectPath,
+    SaveContext,
+    ZanjFormatError,
+    ZanjSerializationError,
+    format_path,
+)
 from zanj_torch import dtypes
 
 TAG = "torch.Tensor"

@@ -16,8 +16,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from zanj_core.archive import MAIN_MEMBER, ArchiveReader
-from zanj_core.budget import ReadBudget
+from zanj_core._container.archive import MAIN_MEMBER, ArchiveReader
+from zanj_core._container.storage import Location
+from zanj_core._contract.budget import ReadBudget
+from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY, JSONdict, JSONitem, ObjectPath, format_path
+from zanj_core._contract.records import LoaderHandler
+from zanj_core._contract.textsafe import quoted, safe_text
+from zanj_core._walk.gcpause import collector_paused
+from zanj_core._walk.loading import LoadContext
+from zanj_core._walk.registry import REGISTRY
 from zanj_core.errors import (
     ZanjError,
     ZanjFormatError,
@@ -26,15 +33,9 @@ from zanj_core.errors import (
     ZanjLimitError,
     ZanjMissingPluginError,
 )
-from zanj_core.gcpause import collector_paused
-from zanj_core.handlers import FORMAT_KEY, REF_KEY, JSONdict, JSONitem, LoaderHandler, ObjectPath, format_path
-from zanj_core.loading import LoadContext
-from zanj_core.registry import REGISTRY
-from zanj_core.storage import Location
-from zanj_core.textsafe import quoted, safe_text
 
 if TYPE_CHECKING:
-    from zanj_core.zanj import ZANJ
+    from zanj_core._walk.zanj import ZANJ
 
 ItemPath = Union[str, int, Sequence[Union[str, int]], None]
 """How users name an item: `"a/0/b"`, `("a", 0, "b")`, one key, or None / `""` for the root."""
@@ -147,12 +148,6 @@ def default_description(node: JSONdict) -> dict[str, Any]:
     return facts
 
 
-def node_fields(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[tuple[str | int, Any]]:
-    """`children` for nodes whose keys are their fields (dataclasses, models): every key but
-    the markers (`__muutils_format__`, `__zanj_...`)."""
-    return [(key, value) for key, value in node.items() if key != FORMAT_KEY and not key.startswith("__zanj")]
-
-
 RefMemo = dict[int, tuple[Any, frozenset[str]]]
 """The members under each container node of a JSON tree, by `id`, filled by `_ref_set`; each
 entry holds its node too, so no id is reused while the memo lives."""
@@ -253,7 +248,7 @@ class ZanjFile:
 
     def context(self, budget: ReadBudget | None = None) -> LoadContext:
         """A fresh load context: each load shares storage within itself, not with earlier loads,
-        and has a budget of its own (see `zanj_core.budget`) unless one is given."""
+        and has a budget of its own (see `zanj_core._contract.budget`) unless one is given."""
         return LoadContext(self.zanj, self.reader, self.meta, REGISTRY, self.options, budget)
 
     # -- finding items ---------------------------------------------------------------------

@@ -9,16 +9,17 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
-from zanj_core.archive import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, ReadLimits, write_zip
-from zanj_core.compat06 import COMPAT_VERSIONS, check_readable_by_zanj06
+from zanj_core._container.archive import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, ReadLimits, write_zip
+from zanj_core._container.progress import ProgressBar, require_tqdm
+from zanj_core._container.storage import Location, describe_location, is_file_object, publish
+from zanj_core._contract.nodes import JSONdict
+from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
+from zanj_core._walk.compat06 import COMPAT_VERSIONS, check_readable_by_zanj06
+from zanj_core._walk.gcpause import collector_paused
+from zanj_core._walk.lazy import ZanjFile
+from zanj_core._walk.registry import REGISTRY
+from zanj_core._walk.saving import SaveContext
 from zanj_core.errors import ZanjError, ZanjSerializationError
-from zanj_core.gcpause import collector_paused
-from zanj_core.handlers import JSONdict, LoaderHandler, MemberFormat, SerializerHandler
-from zanj_core.lazy import ZanjFile
-from zanj_core.progress import ProgressBar, require_tqdm
-from zanj_core.registry import REGISTRY
-from zanj_core.saving import SaveContext
-from zanj_core.storage import Location, describe_location, is_file_object, publish
 
 ERROR_MODES = ("except", "warn", "ignore")
 
@@ -185,7 +186,7 @@ class ZANJ:
         }
 
     def _meta(self, ctx: SaveContext) -> dict[str, Any]:
-        from zanj_core import __version__
+        from zanj_core._version import __version__
 
         return {
             "zanj_format": FORMAT_VERSION,

@@ -6,21 +6,14 @@ import dataclasses
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from zanj_core.archive import PendingMember, member_name_for
+from zanj_core._container.archive import PendingMember, member_name_for
+from zanj_core._contract.nodes import FORMAT_KEY, UNSERIALIZABLE_TAG, JSONdict, JSONitem, ObjectPath, format_path
+from zanj_core._contract.records import PluginSource, SerializerHandler
+from zanj_core._walk.registry import REGISTRY, PluginRegistry
 from zanj_core.errors import ZanjError, ZanjSerializationError
-from zanj_core.handlers import (
-    FORMAT_KEY,
-    JSONdict,
-    JSONitem,
-    ObjectPath,
-    PluginSource,
-    SerializerHandler,
-    format_path,
-)
-from zanj_core.registry import REGISTRY, PluginRegistry
 
 if TYPE_CHECKING:
-    from zanj_core.zanj import ZANJ
+    from zanj_core._walk.zanj import ZANJ
 
 # objects of these types cannot contain themselves, so they skip the cycle check
 _ATOMIC: frozenset[type] = frozenset({str, int, float, bool, type(None), bytes, complex})
@@ -31,8 +24,6 @@ KNOWN_PLUGINS_BY_MODULE: dict[str, str] = {
     "torch": "zanj-torch",
     "pandas": "zanj-pandas",
 }
-
-UNSERIALIZABLE_TAG = "zanj.unserializable"
 
 
 class SaveContext:

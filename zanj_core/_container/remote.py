@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from zanj_core._container.progress import ProgressBar
+from zanj_core._container.storage import ByteSource, LocalFileSource, save_step
 from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjRemoteError, ZanjRemoteWarning
-from zanj_core.progress import ProgressBar
-from zanj_core.storage import ByteSource, LocalFileSource, save_step
 
 REMOTE_EXTRA_HINT = 'pip install "zanj-core[remote]"'
 READ_WINDOW = 256 * 1024

@@ -15,9 +15,9 @@ from typing import Any, Union
 
 import pluggy
 
-from zanj_core import hookspecs
+from zanj_core._contract import hookspecs
+from zanj_core._contract.records import LoaderHandler, MemberFormat, PluginSource, SerializerHandler
 from zanj_core.errors import ZanjBrokenPluginWarning, ZanjPluginError
-from zanj_core.handlers import LoaderHandler, MemberFormat, PluginSource, SerializerHandler
 
 AnyHandler = Union[SerializerHandler, LoaderHandler, MemberFormat]
 
@@ -25,9 +25,9 @@ CORE_DISTRIBUTION = "zanj-core"
 # the core's own plugins, as declared in its pyproject; used only when its metadata is absent
 # (running from a source tree that was never installed)
 CORE_PLUGIN_MODULES: dict[str, str] = {
-    "builtins": "zanj_core.builtins",
-    "externals": "zanj_core.externals",
-    "dataclasses": "zanj_core.serializable_dataclass",
+    "builtins": "zanj_core._plugins.python_types",
+    "externals": "zanj_core._plugins.externals",
+    "dataclasses": "zanj_core._plugins.serializable_dataclass",
 }
 
 _HOOKS: dict[str, type] = {
@@ -59,7 +59,7 @@ class PluginInfo:
 
 
 def _core_version() -> str:
-    from zanj_core import __version__
+    from zanj_core._version import __version__
 
     return __version__
 

@@ -9,26 +9,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Literal, Union
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from zanj_core.textsafe import safe_text
+from zanj_core._contract.nodes import JSONdict, JSONitem, ObjectPath, TypeSpec
 
 if TYPE_CHECKING:
-    from zanj_core.archive import MemberSource
-    from zanj_core.loading import LoadContext
-    from zanj_core.saving import SaveContext
-
-FORMAT_KEY: str = "__muutils_format__"
-"""Key marking a typed JSON node; its value is the node's format tag (shared with zanj 0.6)."""
-
-REF_KEY: str = "$ref"
-"""Key of a node whose data lives in a binary or jsonl member; its value is the member name."""
-
-JSONitem = Union[None, bool, int, float, str, list["JSONitem"], dict[str, "JSONitem"]]
-JSONdict = dict[str, JSONitem]
-ObjectPath = tuple[str | int, ...]
-TypeSpec = Union[type, str]
-"""A class, or its dotted `module.QualName` so a plugin can name a type without importing it."""
+    from zanj_core._container.archive import MemberSource
+    from zanj_core._walk.loading import LoadContext
+    from zanj_core._walk.saving import SaveContext
 
 
 @dataclass(frozen=True)
@@ -191,26 +179,3 @@ def deferred(target: str) -> Callable[..., Any]:
 
     call.__qualname__ = call.__name__ = f"deferred({target})"
     return call
-
-
-PATH_PART_CHARS = 60
-PATH_SHOWN_PARTS = 12
-
-
-def format_path(path: ObjectPath) -> str:
-    """Object paths are shown as `a/0/b`, the same names members are made from.
-
-    Keys come from files, and paths end up in messages a terminal prints: each key is escaped
-    and cut (`zanj_core.textsafe`), and a deep path shows its first and last keys only."""
-    if not path:
-        return "<root>"
-    texts = [str(p) for p in path]
-    if len(texts) <= PATH_SHOWN_PARTS and all(
-        len(t) <= PATH_PART_CHARS and t.isascii() and t.isprintable() for t in texts
-    ):
-        return "/".join(texts)  # the usual path: nothing to escape or cut (messages build many)
-    parts = [safe_text(t, PATH_PART_CHARS) for t in texts[:PATH_SHOWN_PARTS]]
-    if len(path) > PATH_SHOWN_PARTS:
-        tail = [safe_text(t, PATH_PART_CHARS) for t in texts[-3:]]
-        parts = [*parts[: PATH_SHOWN_PARTS - 3], f"...({len(path) - PATH_SHOWN_PARTS} more)...", *tail]
-    return "/".join(parts)

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from zanj_core.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, Description, ReadBudget
+from zanj_core._container.progress import ProgressBar
+from zanj_core._container.storage import ByteSource, Location, SourceFile, open_source
+from zanj_core._container.zipwriter import ZipWriter, crc32_function
+from zanj_core._contract.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, Description, ReadBudget
+from zanj_core._contract.nodes import ObjectPath, format_path, json_errors
+from zanj_core._contract.records import MemberFormat
+from zanj_core._contract.textsafe import quoted
 from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
-from zanj_core.handlers import MemberFormat, ObjectPath, format_path
-from zanj_core.progress import ProgressBar
-from zanj_core.storage import ByteSource, Location, SourceFile, open_source
-from zanj_core.textsafe import quoted
-from zanj_core.zipwriter import ZipWriter, crc32_function
 
 if TYPE_CHECKING:
     import mmap as mmap_module
@@ -91,7 +92,7 @@ class ReadLimits:
     def read_budget(self, file_size: int) -> int:
         """What one operation on a file of `file_size` bytes may materialise in all: every
         decompressed byte, every byte read into memory (once per use), arrays built from JSON
-        and parsed JSON (see `zanj_core.budget`). Linear in the file's size, so no file costs
+        and parsed JSON (see `zanj_core._contract.budget`). Linear in the file's size, so no file costs
         more than a fixed multiple of itself."""
         return self.read_budget_floor + self.read_budget_ratio * max(file_size, 0)
 
@@ -188,21 +189,6 @@ def _member_errors(path: str | Path, name: str) -> Iterator[None]:
         raise
     except _MEMBER_DATA_ERRORS as exc:
         raise ZanjFormatError(f"{path}: member {name!r} is corrupt: {type(exc).__name__}: {exc}") from exc
-
-
-@contextlib.contextmanager
-def json_errors(path: str | Path, name: str) -> Iterator[None]:
-    """Turn what decoding and parsing a JSON member can raise into `ZanjError`s naming it."""
-    try:
-        yield
-    except ZanjError:
-        raise
-    except RecursionError as exc:
-        raise ZanjLimitError(f"{path}: member {name!r} is nested too deeply to parse") from exc
-    except UnicodeDecodeError as exc:
-        raise ZanjFormatError(f"{path}: member {name!r} is not UTF-8 text: {exc}") from exc
-    except ValueError as exc:  # invalid JSON, or an integer longer than Python converts
-        raise ZanjFormatError(f"{path}: member {name!r} is not valid JSON: {exc}") from exc
 
 
 class MemberData(io.RawIOBase):
@@ -760,7 +746,7 @@ class ArchiveReader:
             )
 
     def new_budget(self) -> ReadBudget:
-        """A fresh budget for one operation on this file (see `zanj_core.budget`)."""
+        """A fresh budget for one operation on this file (see `zanj_core._contract.budget`)."""
         return ReadBudget.for_file(self.limits, str(self.path), self._file_size)
 
     def open_member(self, info: zipfile.ZipInfo, budget: ReadBudget, charged_ahead: int = 0) -> MemberStream:

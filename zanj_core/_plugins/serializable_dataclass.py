@@ -13,13 +13,22 @@ import dataclasses
 import sys
 from typing import Any
 
-from zanj_core.classes import class_key, resolve_class
-from zanj_core.errors import ZanjFormatError, ZanjMissingClassWarning
-from zanj_core.handlers import FORMAT_KEY, JSONdict, LoaderHandler, ObjectPath, SerializerHandler, format_path
-from zanj_core.hookspecs import hookimpl
-from zanj_core.lazy import node_fields
-from zanj_core.loading import LoadContext
-from zanj_core.saving import SaveContext
+from zanj_core.plugin import (
+    FORMAT_KEY,
+    JSONdict,
+    LoadContext,
+    LoaderHandler,
+    ObjectPath,
+    SaveContext,
+    SerializerHandler,
+    ZanjFormatError,
+    ZanjMissingClassWarning,
+    class_key,
+    format_path,
+    hookimpl,
+    node_fields,
+    resolve_class,
+)
 
 SDC_MODULE = "muutils.json_serialize.serializable_dataclass"
 SDC_TYPE = f"{SDC_MODULE}.SerializableDataclass"

@@ -19,8 +19,14 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from zanj_core.archive import JSON_MEMBERS, MAIN_MEMBER, META_MEMBER, ArchiveReader
-from zanj_core.budget import ReadBudget
+from zanj_core._container.archive import JSON_MEMBERS, MAIN_MEMBER, META_MEMBER, ArchiveReader
+from zanj_core._container.storage import Location, describe_location
+from zanj_core._contract.budget import ReadBudget
+from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY, ObjectPath, format_path
+from zanj_core._contract.textsafe import quoted
+from zanj_core._plugins.externals import JSONL
+from zanj_core._walk.loading import NODE_BATCH, LoadContext
+from zanj_core._walk.registry import REGISTRY
 from zanj_core.errors import (
     ZanjError,
     ZanjLimitError,
@@ -28,15 +34,9 @@ from zanj_core.errors import (
     ZanjMissingPluginError,
     ZanjMissingPluginWarning,
 )
-from zanj_core.externals import JSONL
-from zanj_core.handlers import FORMAT_KEY, REF_KEY, ObjectPath, format_path
-from zanj_core.loading import NODE_BATCH, LoadContext
-from zanj_core.registry import REGISTRY
-from zanj_core.storage import Location, describe_location
-from zanj_core.textsafe import quoted
 
 if TYPE_CHECKING:
-    from zanj_core.zanj import ZANJ
+    from zanj_core._walk.zanj import ZANJ
 
 
 ProblemKind = Literal["corrupt", "missing_plugin", "load_failed"]
@@ -316,7 +316,7 @@ def verify_file(
 ) -> VerifyReport:
     """Check `file_path` (a path, URL or binary file object) completely; see the module
     docstring. Never raises for a bad file: everything found is in the report."""
-    from zanj_core.zanj import ZANJ
+    from zanj_core._walk.zanj import ZANJ
 
     zanj = zanj or ZANJ()
     report = VerifyReport(file=describe_location(file_path))

@@ -2,12 +2,12 @@
 
 Every command reads only what it prints: `ls` and `meta` parse the JSON members alone, `show`
 loads one item (large arrays: only the rows shown), `verify` reads everything on purpose. All
-the reads of one command are charged to one budget (`zanj_core.budget`), so no file, however
+the reads of one command are charged to one budget (`zanj_core._contract.budget`), so no file, however
 it is built, makes a command use more than a fixed multiple of the file's size.
 
 Output is plain text that reads well on a terminal (with colour there, unless NO_COLOR is set)
 and in a pipe (no colour); `--json` gives the same facts for scripts, as ASCII JSON. A file is
-data from anywhere, so everything printed is escaped first (`zanj_core.textsafe`): control
+data from anywhere, so everything printed is escaped first (`zanj_core._contract.textsafe`): control
 characters, escape sequences, bidi controls and lone surrogates come out as `\\x1b`, `\\u202e`;
 each field from the file is cut to a bounded length, `show` fits its lines to the terminal and
 listings stop after `--limit` lines. Colour is added after escaping, by `Output` alone, so file
@@ -41,15 +41,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Union
 
-from zanj_core.budget import ReadBudget
+from zanj_core._contract.budget import ReadBudget
+from zanj_core._contract.nodes import FORMAT_KEY, ObjectPath, format_path
+from zanj_core._contract.records import ZanjUnloaded
+from zanj_core._contract.textsafe import ELLIPSIS, safe_lines, safe_text
+from zanj_core._tools.verify import CORRUPT, LOAD_FAILED, MISSING_PLUGIN, VerifyReport, verify_file
+from zanj_core._walk.lazy import ItemInfo, ItemPath, RefMemo, ZanjFile
+from zanj_core._walk.loading import PROJECT_NAME, VERSION_TEXT
+from zanj_core._walk.registry import REGISTRY
+from zanj_core._walk.zanj import ZANJ
 from zanj_core.errors import ZanjError, ZanjIndexError, ZanjMissingClassWarning
-from zanj_core.handlers import FORMAT_KEY, ObjectPath, ZanjUnloaded, format_path
-from zanj_core.lazy import ItemInfo, ItemPath, RefMemo, ZanjFile
-from zanj_core.loading import PROJECT_NAME, VERSION_TEXT
-from zanj_core.registry import REGISTRY
-from zanj_core.textsafe import ELLIPSIS, safe_lines, safe_text
-from zanj_core.verify import CORRUPT, LOAD_FAILED, MISSING_PLUGIN, VerifyReport, verify_file
-from zanj_core.zanj import ZANJ
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -722,7 +723,7 @@ EXIT_STATUS_HELP = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from zanj_core import __version__
+    from zanj_core._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="zanj",

@@ -19,21 +19,25 @@ import struct
 from collections import Counter, OrderedDict
 from typing import Any
 
-from zanj_core.classes import class_key, resolve_class
-from zanj_core.errors import ZanjFormatError, ZanjMissingClassWarning, ZanjSerializationError
-from zanj_core.handlers import (
+from zanj_core.plugin import (
     FORMAT_KEY,
     REF_KEY,
+    UNSERIALIZABLE_TAG,
     JSONdict,
     JSONitem,
+    LoadContext,
     LoaderHandler,
     ObjectPath,
+    SaveContext,
     SerializerHandler,
+    ZanjFormatError,
+    ZanjMissingClassWarning,
+    ZanjSerializationError,
+    class_key,
     format_path,
+    hookimpl,
+    resolve_class,
 )
-from zanj_core.hookspecs import hookimpl
-from zanj_core.loading import LoadContext
-from zanj_core.saving import UNSERIALIZABLE_TAG, SaveContext
 
 JSON_SAFE_INT = 2**63  # beyond this, many JSON readers lose digits: store as a string
 _RESERVED_KEYS = frozenset({FORMAT_KEY, REF_KEY})

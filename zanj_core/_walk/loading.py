@@ -6,8 +6,13 @@ import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from zanj_core.archive import ArchiveReader, MemberSource
-from zanj_core.budget import ReadBudget, unlimited_budget
+from zanj_core._container.archive import ArchiveReader, MemberSource
+from zanj_core._contract.budget import ReadBudget, unlimited_budget
+from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY, JSONdict, ObjectPath, format_path
+from zanj_core._contract.records import LoaderHandler, ZanjUnloaded
+from zanj_core._contract.textsafe import quoted
+from zanj_core._walk.registry import REGISTRY, PluginRegistry
+from zanj_core._walk.saving import KNOWN_PLUGINS_BY_MODULE
 from zanj_core.errors import (
     ZanjError,
     ZanjFormatError,
@@ -15,13 +20,9 @@ from zanj_core.errors import (
     ZanjMissingPluginError,
     ZanjMissingPluginWarning,
 )
-from zanj_core.handlers import FORMAT_KEY, REF_KEY, JSONdict, LoaderHandler, ObjectPath, ZanjUnloaded, format_path
-from zanj_core.registry import REGISTRY, PluginRegistry
-from zanj_core.saving import KNOWN_PLUGINS_BY_MODULE
-from zanj_core.textsafe import quoted
 
 if TYPE_CHECKING:
-    from zanj_core.zanj import ZANJ
+    from zanj_core._walk.zanj import ZANJ
 
 # the standard tags and the distribution that reads them, for files that do not say
 KNOWN_TAG_PREFIXES: dict[str, str] = {f"{module}.": dist for module, dist in KNOWN_PLUGINS_BY_MODULE.items()}

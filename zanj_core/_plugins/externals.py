@@ -11,21 +11,23 @@ import json
 from collections.abc import Sequence
 from typing import IO, Any
 
-from zanj_core.archive import MemberSource, json_errors
-from zanj_core.budget import ITEM_COST, JSON_OBJECT_FACTOR
-from zanj_core.handlers import (
+from zanj_core.plugin import (
     FORMAT_KEY,
+    ITEM_COST,
+    JSON_OBJECT_FACTOR,
     REF_KEY,
     JSONdict,
     JSONitem,
+    LoadContext,
     LoaderHandler,
     MemberFormat,
+    MemberSource,
     ObjectPath,
+    SaveContext,
     SerializerHandler,
+    hookimpl,
+    json_errors,
 )
-from zanj_core.hookspecs import hookimpl
-from zanj_core.loading import LoadContext
-from zanj_core.saving import SaveContext
 
 EXTERNAL_PRIORITY = 10
 _DECODER = json.JSONDecoder()

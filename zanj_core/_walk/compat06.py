@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from zanj_core._contract.nodes import FORMAT_KEY, ObjectPath, format_path
 from zanj_core.errors import ZanjSerializationError
-from zanj_core.handlers import FORMAT_KEY, ObjectPath, format_path
 
 if TYPE_CHECKING:
-    from zanj_core.saving import SaveContext
+    from zanj_core._walk.saving import SaveContext
 
 COMPAT_VERSIONS = ("0.6",)
 

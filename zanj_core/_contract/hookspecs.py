@@ -13,9 +13,14 @@ from collections.abc import Sequence
 
 import pluggy
 
-from zanj_core.handlers import LoaderHandler, MemberFormat, SerializerHandler
+from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
 
 PROJECT_NAME = "zanj"
+
+PLUGIN_API_VERSION = "1.0"
+"""The version of the plugin API (`zanj_core.plugin`): `major.minor`. A minor release adds
+to the API; a major one changes or removes something. A plugin declares the version it was
+written for as `ZANJ_PLUGIN_API = "1.0"` in its entry-point module."""
 ENTRY_POINT_GROUP = "zanj"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)

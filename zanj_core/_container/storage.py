@@ -3,7 +3,7 @@
 The archive reader reads through a `ByteSource` (a size and positioned reads), so it does not
 care which of these it has; saving hands a complete archive to `publish`, which makes it
 appear in one step for each kind of place: a rename beside a local target, one final upload
-for a remote one (see `zanj_core.remote`), a write from the current position of a file object.
+for a remote one (see `zanj_core._container.remote`), a write from the current position of a file object.
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ def open_source(location: Location, storage_options: dict[str, Any] | None = Non
     local = local_path_of(text)
     if local is not None:
         return LocalFileSource(local)
-    from zanj_core.remote import RemoteSource
+    from zanj_core._container.remote import RemoteSource
 
     return RemoteSource.open(text, storage_options)
 
@@ -277,7 +277,7 @@ def publish(
         if local is not None:
             write_local(local, write, durable)
             return str(local) if not is_url(text) else text
-        from zanj_core.remote import upload
+        from zanj_core._container.remote import upload
 
         upload(text, write, storage_options, progress)
         return text

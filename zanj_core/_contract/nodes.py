@@ -1,0 +1,74 @@
+"""The vocabulary of a `.zanj` JSON tree that the core and every plugin share: the two marker
+keys, the JSON type aliases, object paths and how they are shown, and small node helpers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from zanj_core._contract.textsafe import safe_text
+from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
+
+if TYPE_CHECKING:
+    from zanj_core._walk.loading import LoadContext
+
+FORMAT_KEY: str = "__muutils_format__"
+"""Key marking a typed JSON node; its value is the node's format tag (shared with zanj 0.6)."""
+
+UNSERIALIZABLE_TAG: str = "zanj.unserializable"
+"""Tag of an object saved as its `repr()` under `ZANJ(error_mode="warn"/"ignore")`."""
+
+REF_KEY: str = "$ref"
+"""Key of a node whose data lives in a binary or jsonl member; its value is the member name."""
+
+JSONitem = Union[None, bool, int, float, str, list["JSONitem"], dict[str, "JSONitem"]]
+JSONdict = dict[str, JSONitem]
+ObjectPath = tuple[str | int, ...]
+TypeSpec = Union[type, str]
+"""A class, or its dotted `module.QualName` so a plugin can name a type without importing it."""
+
+
+PATH_PART_CHARS = 60
+PATH_SHOWN_PARTS = 12
+
+
+def format_path(path: ObjectPath) -> str:
+    """Object paths are shown as `a/0/b`, the same names members are made from.
+
+    Keys come from files, and paths end up in messages a terminal prints: each key is escaped
+    and cut (`zanj_core._contract.textsafe`), and a deep path shows its first and last keys only."""
+    if not path:
+        return "<root>"
+    texts = [str(p) for p in path]
+    if len(texts) <= PATH_SHOWN_PARTS and all(
+        len(t) <= PATH_PART_CHARS and t.isascii() and t.isprintable() for t in texts
+    ):
+        return "/".join(texts)  # the usual path: nothing to escape or cut (messages build many)
+    parts = [safe_text(t, PATH_PART_CHARS) for t in texts[:PATH_SHOWN_PARTS]]
+    if len(path) > PATH_SHOWN_PARTS:
+        tail = [safe_text(t, PATH_PART_CHARS) for t in texts[-3:]]
+        parts = [*parts[: PATH_SHOWN_PARTS - 3], f"...({len(path) - PATH_SHOWN_PARTS} more)...", *tail]
+    return "/".join(parts)
+
+
+def node_fields(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> list[tuple[str | int, Any]]:
+    """`children` for nodes whose keys are their fields (dataclasses, models): every key but
+    the markers (`__muutils_format__`, `__zanj_...`)."""
+    return [(key, value) for key, value in node.items() if key != FORMAT_KEY and not key.startswith("__zanj")]
+
+
+@contextlib.contextmanager
+def json_errors(path: str | Path, name: str) -> Iterator[None]:
+    """Turn what decoding and parsing a JSON member can raise into `ZanjError`s naming it."""
+    try:
+        yield
+    except ZanjError:
+        raise
+    except RecursionError as exc:
+        raise ZanjLimitError(f"{path}: member {name!r} is nested too deeply to parse") from exc
+    except UnicodeDecodeError as exc:
+        raise ZanjFormatError(f"{path}: member {name!r} is not UTF-8 text: {exc}") from exc
+    except ValueError as exc:  # invalid JSON, or an integer longer than Python converts
+        raise ZanjFormatError(f"{path}: member {name!r} is not valid JSON: {exc}") from exc
