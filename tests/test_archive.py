@@ -24,7 +24,7 @@ from zanj_core import (
     ZanjLimitError,
     ZanjSerializationError,
 )
-from zanj_core._container.archive import member_name_for
+from zanj_core._container.writer import member_name_for
 
 
 def _digest(path: Path) -> str:
@@ -407,7 +407,7 @@ def test_small_members_are_written_without_seeking_back(size: int, patched: bool
     members seek back to patch their header."""
     import io
 
-    from zanj_core._container.archive import PendingMember, write_zip
+    from zanj_core._container.writer import PendingMember, write_zip
     from zanj_core._walk.registry import REGISTRY
 
     class CountingFile(io.BytesIO):
@@ -454,20 +454,20 @@ def test_local_headers_agree_with_the_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("use_isal", [True, False], ids=["isal", "zlib"])
 def test_crc_is_the_same_with_or_without_isal(use_isal: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from zanj_core._container import zipwriter
+    from zanj_core._container import checksums
 
     if use_isal:
         pytest.importorskip("isal")
     else:
         monkeypatch.setitem(sys.modules, "isal", None)  # makes `import isal...` fail
-    zipwriter.crc32_function.cache_clear()
+    checksums.crc32_function.cache_clear()
     try:
         path = Path(ZANJ().save({"blob": bytes(range(256)) * 20_000, "small": b"x" * 300}, tmp_path / "c"))
         with zipfile.ZipFile(path) as zf:
             assert zf.testzip() is None
         assert ZANJ(verify_checksums=True).read(path)["small"] == b"x" * 300
     finally:
-        zipwriter.crc32_function.cache_clear()
+        checksums.crc32_function.cache_clear()
 
 
 # -- replacing a file --------------------------------------------------------------------------

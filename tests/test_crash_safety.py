@@ -1,7 +1,7 @@
 """Saves are crash-safe: a killed, racing or concurrently read save never exposes a broken file.
 
 `ZANJ.save` writes a hidden temporary file beside the target and renames it into place
-(`zanj_core._container.storage.write_local`). These tests check what that promises from the outside,
+(`zanj_core._container.publishing.write_local`). These tests check what that promises from the outside,
 with real processes: a save killed with SIGKILL at any moment leaves the complete old object or
 the complete new one; saves racing on one path leave exactly one complete object; readers of a
 path that another process keeps replacing always see one complete version, and an open handle

@@ -25,10 +25,17 @@ pytest.importorskip("fsspec")
 from dataclass_defs import BasicZanj, Inner, Outer
 from remote_servers import GCSEmulator, MotoS3Server, RangeHTTPServer
 
-from zanj_core import ZANJ, ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjRemoteError, ZanjRemoteWarning
+from zanj_core import (
+    ZANJ,
+    ZanjError,
+    ZanjFileNotFoundError,
+    ZanjFormatError,
+    ZanjRemoteError,
+    ZanjRemoteWarning,
+    verify_file,
+)
 from zanj_core._container.remote import READ_WINDOW
 from zanj_core._tools.cli import main as cli_main
-from zanj_core._tools.verify import verify_file
 
 MiB = 1 << 20
 

@@ -175,7 +175,7 @@ def test_replacing_a_group_readable_file_keeps_its_mode(tmp_path: Path, umask_02
 @posix_only
 def test_the_umask_is_read_without_proc_too(monkeypatch: pytest.MonkeyPatch, umask_022: int) -> None:
     """Without /proc/self/status the umask is read by setting it for an instant, and put back."""
-    from zanj_core._container.storage import _new_file_mode
+    from zanj_core._container.publishing import _new_file_mode
 
     real_open = os.open
 

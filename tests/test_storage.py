@@ -24,7 +24,7 @@ from zanj_core import (
     ZanjFileNotFoundError,
     ZanjFormatError,
 )
-from zanj_core._container.storage import is_url, local_path_of
+from zanj_core._container.locations import is_url, local_file_of
 
 OBJECT: dict[str, Any] = {
     "config": BasicZanj(a="hello", q=7, c=[1, 2, 3]),
@@ -324,7 +324,7 @@ def test_local_paths_with_double_colons_and_hashes_stay_local(tmp_path: Path) ->
 
 
 def test_verify_file_names_what_it_checked(tmp_path: Path) -> None:
-    from zanj_core._tools.verify import verify_file
+    from zanj_core import verify_file
 
     path = Path(ZANJ().save(OBJECT, tmp_path / "sub" / "v"))
     assert verify_file(path).file == str(path)
@@ -337,8 +337,8 @@ def test_url_detection() -> None:
     assert is_url("s3://bucket/key") and is_url("https://h/x") and is_url("simplecache::s3://b/k")
     assert not is_url("/tmp/x.zanj") and not is_url("C:\\x\\y.zanj") and not is_url("C:/x/y.zanj")
     assert not is_url("relative/dir/x.zanj")
-    assert local_path_of("file:///a/b%20c.zanj") == Path("/a/b c.zanj")
-    assert local_path_of("s3://b/k") is None
+    assert local_file_of("file:///a/b%20c.zanj") == Path("/a/b c.zanj")
+    assert local_file_of("s3://b/k") is None
 
 
 def test_urls_without_fsspec_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

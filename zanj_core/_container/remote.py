@@ -1,5 +1,6 @@
-"""fsspec URLs (`s3://`, `gs://`, `memory://`, `http(s)://`...): range reads, and saves that
-appear in one final upload. Needs the `remote` extra (`pip install "zanj-core[remote]"`).
+"""Layer 2, the container: fsspec URLs (`s3://`, `gs://`, `memory://`, `http(s)://`...): range
+reads, and saves that appear in one final upload. Needs the `remote` extra
+(`pip install "zanj-core[remote]"`); fsspec is imported only when a URL is opened or saved to.
 
 Reading fetches only what the archive reader asks for: the zip directory from the file's end,
 the JSON members, then each member loaded. Small reads fetch a window around them (so the
@@ -28,7 +29,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from zanj_core._container.progress import ProgressBar
-from zanj_core._container.storage import ByteSource, LocalFileSource, save_step
+from zanj_core._container.save_steps import save_step
+from zanj_core._container.sources import ByteSource, LocalFileSource
 from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjRemoteError, ZanjRemoteWarning
 
 REMOTE_EXTRA_HINT = 'pip install "zanj-core[remote]"'
@@ -57,7 +59,8 @@ def _pinning(fs: Any, info: dict[str, Any]) -> dict[str, Any]:
 
 
 def filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, str]:
-    """The fsspec filesystem and path for `url`, with clear errors for what is missing."""
+    """The fsspec filesystem for `url` and the file's location in it (what fsspec calls its
+    path), with clear errors for what is missing."""
     try:
         import fsspec.core
     except ImportError as exc:
@@ -101,14 +104,17 @@ def remote_errors(url: str, action: str, reading: bool = True) -> Iterator[None]
 class RemoteSource(ByteSource):
     """A file behind an fsspec URL, read with range requests."""
 
-    def __init__(self, fs: Any, path: str, url: str, size: int, read_kwargs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, fs: Any, fs_location: str, url: str, size: int, read_kwargs: dict[str, Any] | None = None
+    ) -> None:
         self._fs = fs
-        self._path = path
+        self._fs_location = fs_location
+        """The file as `fs` names it (the URL without its protocol, for most file systems)."""
         self._read_kwargs = read_kwargs or {}
         """Pin every range read to the version opened (HTTP If-Match on the ETag; an S3
         VersionId when the file system is version aware), so a replaced file is noticed."""
         self.url = url
-        self.name = url
+        self.location = url
         self.size = size
         self._windows: OrderedDict[int, bytearray] = OrderedDict()
         self._window = READ_WINDOW
@@ -120,13 +126,13 @@ class RemoteSource(ByteSource):
 
     @classmethod
     def open(cls, url: str, storage_options: dict[str, Any] | None) -> ByteSource:
-        fs, path = filesystem(url, storage_options)
+        fs, fs_location = filesystem(url, storage_options)
         with remote_errors(url, "looking up the file"):
-            info = fs.info(path)
+            info = fs.info(fs_location)
         if info.get("type") == "directory":
             raise ZanjFileNotFoundError(f"not a file: {url} is a directory")
         size = info.get("size")
-        source = cls(fs, path, url, size if isinstance(size, int) and size >= 0 else 0, _pinning(fs, info))
+        source = cls(fs, fs_location, url, size if isinstance(size, int) and size >= 0 else 0, _pinning(fs, info))
         if not isinstance(size, int) or size < 0:  # without a size there are no ranges to ask for
             source._download_whole(None)
         return source
@@ -196,10 +202,12 @@ class RemoteSource(ByteSource):
         try:
             with remote_errors(self.url, f"reading bytes {ranges[0][0]}..{ranges[-1][1]}"):
                 if len(ranges) == 1:
-                    found = [self._fs.cat_file(self._path, start=ranges[0][0], end=ranges[0][1], **self._read_kwargs)]
+                    found = [
+                        self._fs.cat_file(self._fs_location, start=ranges[0][0], end=ranges[0][1], **self._read_kwargs)
+                    ]
                 else:
                     found = self._fs.cat_ranges(
-                        [self._path] * len(ranges),
+                        [self._fs_location] * len(ranges),
                         [s for s, _ in ranges],
                         [e for _, e in ranges],
                         on_error="raise",
@@ -209,7 +217,7 @@ class RemoteSource(ByteSource):
             status = getattr(exc.__cause__, "status", None)
             if status in (412, 416):  # If-Match failed, or the range lies past a shorter file
                 raise ZanjFormatError(
-                    f"{self.name} changed since it was opened (HTTP {status}); open it again to read the new version"
+                    f"{self.url} changed since it was opened (HTTP {status}); open it again to read the new version"
                 ) from exc
             raise
         result = []
@@ -222,7 +230,7 @@ class RemoteSource(ByteSource):
                 return [b""] * len(ranges)
             else:
                 raise ZanjFormatError(
-                    f"{self.name}: asked for bytes {start}..{end} of a {self.size}-byte file and got {len(data)}; "
+                    f"{self.url}: asked for bytes {start}..{end} of a {self.size}-byte file and got {len(data)}; "
                     "the file changed or was truncated while being read"
                 )
         return result
@@ -234,7 +242,7 @@ class RemoteSource(ByteSource):
             if self._whole is not None:
                 return
             warnings.warn(
-                f"{self.name}: the server does not serve byte ranges (or gives no size), so the whole file "
+                f"{self.url}: the server does not serve byte ranges (or gives no size), so the whole file "
                 "is downloaded to a temporary file; reading one item transfers everything",
                 ZanjRemoteWarning,
                 stacklevel=2,
@@ -244,10 +252,10 @@ class RemoteSource(ByteSource):
                 if body is not None:
                     spool.write(body)
                 else:
-                    with remote_errors(self.url, "downloading"), self._fs.open(self._path, "rb") as remote:
+                    with remote_errors(self.url, "downloading"), self._fs.open(self._fs_location, "rb") as remote:
                         shutil.copyfileobj(_Counting(remote, self._count), spool, 1 << 20)
                 spool.flush()
-                whole = LocalFileSource(Path(str(self.name)), spool)  # type: ignore[arg-type]
+                whole = LocalFileSource(Path(str(self.location)), spool)
             except BaseException:
                 spool.close()
                 raise
@@ -282,7 +290,7 @@ def upload(url: str, write: Callable[[BinaryIO], None], storage_options: dict[st
             f"cannot save to {url}: HTTP URLs are read-only here; save to an object store (s3://, gs://...) "
             "or a local path, and serve that"
         )
-    fs, path = filesystem(url, storage_options)
+    fs, fs_location = filesystem(url, storage_options)
     with save_step(url, "creating a local temporary folder for the upload"):
         staging = tempfile.TemporaryDirectory(prefix="zanj-upload-")
     with staging as folder:
@@ -293,7 +301,7 @@ def upload(url: str, write: Callable[[BinaryIO], None], storage_options: dict[st
             size = local.stat().st_size
         with ProgressBar(progress, f"uploading {url}", size, 1) as bar:
             with remote_errors(url, "uploading", reading=False):
-                fs.put_file(str(local), path, callback=_progress_callback(bar))
+                fs.put_file(str(local), fs_location, callback=_progress_callback(bar))
             bar.member_done()
 
 

@@ -1,16 +1,15 @@
-"""A small streaming zip writer, so saving runs at the speed of the disk.
+"""Layer 2, the container: a small streaming zip writer, so saving runs at the speed of the disk.
 
 Python's zipfile computes each member's CRC-32 and then writes the bytes, one after the other;
 for large arrays the CRC (about 2.5 GB/s here) costs nearly as much as the write. This writer
 computes the CRC of each large chunk in a helper thread while the main thread writes the same
 chunk (both release the GIL), aligns stored members' data to 64 bytes with a padding extra
 field, and stamps every member with a fixed date so identical saves give identical bytes.
-Reading stays with zipfile: the output is ordinary zip (with zip64 records when needed).
+The output is ordinary zip (with zip64 records when needed), readable by any zip tool.
 """
 
 from __future__ import annotations
 
-import functools
 import struct
 import zlib
 from collections.abc import Callable
@@ -18,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
+from zanj_core._container.checksums import crc32_function
+from zanj_core._container.spec import ALIGNMENT
 from zanj_core.errors import ZanjSerializationError
 
-ALIGNMENT = 64
 ALIGN_EXTRA_ID = 0xD935  # the extra-field id zipalign tools use for padding
 ZIP64_EXTRA_ID = 0x0001
 STORED, DEFLATED = 0, 8
@@ -36,18 +36,6 @@ HELD_MEMBER_MAX = 1 << 20
 """Stored members of a known size up to this are held in memory and written with their header
 in one piece: no seek back to patch the CRC, which for 10,000 small tensors cost a sixth of
 the save."""
-
-
-@functools.cache
-def crc32_function() -> Any:
-    """ISA-L's CRC-32 (about 8 GB/s here, zlib's about 2) when `isal` is installed (the
-    `zanj-core[fast]` extra; zanj-numpy depends on it), else zlib's. Same checksum either way.
-    Resolved on first use, so importing zanj_core stays light."""
-    try:
-        from isal.isal_zlib import crc32
-    except ImportError:
-        return zlib.crc32
-    return crc32
 
 
 @dataclass
@@ -264,24 +252,7 @@ class ZipWriter:
             len(packed),
             len(data),
         )
-        self.fh.write(
-            struct.pack(
-                "<4sHHHHHIIIHH",
-                b"PK\x03\x04",
-                20,
-                entry.flags,
-                DEFLATED,
-                DOS_TIME,
-                DOS_DATE,
-                entry.crc,
-                entry.compressed_size,
-                entry.size,
-                len(encoded),
-                0,
-            )
-            + encoded
-            + packed
-        )
+        self.fh.write(_local_header(entry, b"", False) + packed)
         self.entries.append(entry)
 
     def close(self) -> None:
@@ -292,55 +263,63 @@ class ZipWriter:
         fh = self.fh
         directory_start = fh.tell()
         for entry in self.entries:
-            fields: list[int] = []
-            size32, csize32, offset32 = entry.size, entry.compressed_size, entry.offset
-            if entry.size >= LIMIT32:
-                fields.append(entry.size)
-                size32 = LIMIT32
-            if entry.compressed_size >= LIMIT32:
-                fields.append(entry.compressed_size)
-                csize32 = LIMIT32
-            if entry.offset >= LIMIT32:
-                fields.append(entry.offset)
-                offset32 = LIMIT32
-            extra = struct.pack(f"<HH{len(fields)}Q", ZIP64_EXTRA_ID, 8 * len(fields), *fields) if fields else b""
-            fh.write(
-                struct.pack(
-                    "<4sHHHHHHIIIHHHHHII",
-                    b"PK\x01\x02",
-                    VERSION_MADE_BY,
-                    45 if fields else 20,
-                    entry.flags,
-                    entry.method,
-                    DOS_TIME,
-                    DOS_DATE,
-                    entry.crc,
-                    csize32,
-                    size32,
-                    len(entry.name),
-                    len(extra),
-                    0,
-                    0,
-                    0,
-                    EXTERNAL_ATTR,
-                    offset32,
-                )
-                + entry.name
-                + extra
-            )
-        directory_end = fh.tell()
-        count, size, start = len(self.entries), directory_end - directory_start, directory_start
-        if count >= LIMIT16 or size >= LIMIT32 or start >= LIMIT32:
-            fh.write(
-                struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, VERSION_MADE_BY, 45, 0, 0, count, count, size, start)
-            )
-            fh.write(struct.pack("<4sIQI", b"PK\x06\x07", 0, directory_end, 1))
-            count16, size32, start32 = min(count, LIMIT16), min(size, LIMIT32), min(start, LIMIT32)
-        else:
-            count16, size32, start32 = count, size, start
-        fh.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count16, count16, size32, start32, 0))
+            fh.write(_directory_entry(entry))
+        _write_end_records(fh, len(self.entries), directory_start, fh.tell())
 
     def abandon(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+
+
+def _directory_entry(entry: _Entry) -> bytes:
+    """A member's central directory entry; sizes and offsets past 32 bits go in a zip64 extra."""
+    fields: list[int] = []
+    size32, csize32, offset32 = entry.size, entry.compressed_size, entry.offset
+    if entry.size >= LIMIT32:
+        fields.append(entry.size)
+        size32 = LIMIT32
+    if entry.compressed_size >= LIMIT32:
+        fields.append(entry.compressed_size)
+        csize32 = LIMIT32
+    if entry.offset >= LIMIT32:
+        fields.append(entry.offset)
+        offset32 = LIMIT32
+    extra = struct.pack(f"<HH{len(fields)}Q", ZIP64_EXTRA_ID, 8 * len(fields), *fields) if fields else b""
+    return (
+        struct.pack(
+            "<4sHHHHHHIIIHHHHHII",
+            b"PK\x01\x02",
+            VERSION_MADE_BY,
+            45 if fields else 20,
+            entry.flags,
+            entry.method,
+            DOS_TIME,
+            DOS_DATE,
+            entry.crc,
+            csize32,
+            size32,
+            len(entry.name),
+            len(extra),
+            0,
+            0,
+            0,
+            EXTERNAL_ATTR,
+            offset32,
+        )
+        + entry.name
+        + extra
+    )
+
+
+def _write_end_records(fh: IO[bytes], count: int, directory_start: int, directory_end: int) -> None:
+    """The end record after the directory, preceded by the zip64 end record and its locator
+    when the count, size or offset does not fit the classic record."""
+    size, start = directory_end - directory_start, directory_start
+    if count >= LIMIT16 or size >= LIMIT32 or start >= LIMIT32:
+        fh.write(struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, VERSION_MADE_BY, 45, 0, 0, count, count, size, start))
+        fh.write(struct.pack("<4sIQI", b"PK\x06\x07", 0, directory_end, 1))
+        count16, size32, start32 = min(count, LIMIT16), min(size, LIMIT32), min(start, LIMIT32)
+    else:
+        count16, size32, start32 = count, size, start
+    fh.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count16, count16, size32, start32, 0))

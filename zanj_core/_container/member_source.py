@@ -1,0 +1,196 @@
+"""Layer 2, the container: `MemberSource`, a loader's access to one data member.
+
+Handed to `MemberFormat.read` (published in `zanj_core.plugin`): streams, memory maps and
+buffer reads of one member, each charged to the read's budget, with the CRC checks that
+`verify_checksums` asks for.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from typing import TYPE_CHECKING
+
+from zanj_core._container.checksums import crc32_function
+from zanj_core._container.member_streams import MemberStream
+from zanj_core._contract.budget import Description, ReadBudget
+from zanj_core._contract.nodes import ObjectPath, format_path
+from zanj_core.errors import ZanjFormatError
+
+if TYPE_CHECKING:
+    from zanj_core._container.limits import ReadLimits
+    from zanj_core._container.reader import ArchiveReader
+
+
+class MemberSource:
+    """Read access to one data member, handed to `MemberFormat.read`.
+
+    `open()` streams (decompressing if needed); `memory_map()` gives a zero-copy read-only view
+    of an uncompressed member; `read_into()` fills a caller's buffer in one copy. What these
+    bring into memory is charged to the read's `budget`; call `reserve(nbytes)` *before*
+    allocating a buffer (it is then not charged twice), and `charge(nbytes, what)` for memory a
+    loader builds from the member in other ways (a conversion, an expansion).
+    """
+
+    def __init__(
+        self, reader: ArchiveReader, info: zipfile.ZipInfo, path: ObjectPath, budget: ReadBudget | None = None
+    ) -> None:
+        self.reader = reader
+        self.info = info
+        self.name = info.filename
+        self.path = path
+        self.budget = budget if budget is not None else reader.new_budget()
+        self._reserved = 0
+
+    @property
+    def location(self) -> str:
+        """The file this member is read from, as messages show it."""
+        return str(self.reader.location)
+
+    @property
+    def limits(self) -> ReadLimits:
+        """The reader's `ReadLimits` (a format checks its own headers against them)."""
+        return self.reader.limits
+
+    def check_json_size(self) -> None:
+        """Refuse a JSON-lines member over `ReadLimits.max_json_bytes`, before reading it."""
+        self.reader.check_json_size(self.name, self.size)
+
+    @property
+    def size(self) -> int:
+        """Uncompressed size in bytes."""
+        return self.info.file_size
+
+    @property
+    def compressed(self) -> bool:
+        return self.info.compress_type != zipfile.ZIP_STORED
+
+    @property
+    def want_mmap(self) -> bool:
+        """Whether the reader was asked for memory-mapped data (`read(..., mmap=True)`)."""
+        return self.reader.use_mmap
+
+    def reserve(self, nbytes: int) -> None:
+        """Charge `nbytes` that are about to be allocated to hold this member's data; the reads
+        that then fill them are not charged again."""
+        self.budget.charge(nbytes, self._describe)
+        self._reserved += nbytes
+
+    def charge(self, nbytes: int, what: Description = "") -> None:
+        """Charge memory a loader builds from this member beyond the bytes it reads (`what`: a
+        description, or a function making one only if the charge fails)."""
+        self.budget.charge(nbytes, what or (lambda: f"data of member {self.name!r} at {format_path(self.path)}"))
+
+    def _describe(self) -> str:
+        return f"member {self.name!r} at {format_path(self.path)}"
+
+    def _take_reserved(self, nbytes: int) -> int:
+        """How much of `nbytes` earlier `reserve` calls paid for (and use that up)."""
+        covered = min(nbytes, self._reserved)
+        self._reserved -= covered
+        return covered
+
+    def open(self) -> MemberStream:
+        return self.reader.open_member(self.info, self.budget, self._take_reserved(self.size))
+
+    def data_offset(self) -> int:
+        return self.reader.data_offset(self.info)
+
+    def memory_map(self, start: int = 0, length: int | None = None, copy_on_write: bool = False) -> memoryview | None:
+        """A view of the member's bytes in the mapped file, or None if the member is compressed
+        or the file cannot be mapped (a URL, an in-memory stream): callers then read a copy.
+
+        Read-only by default; `copy_on_write=True` gives a private mapping that can be written
+        (pages are copied on first write; the file never changes), for frameworks such as torch
+        that have no read-only tensors. A map allocates nothing, so nothing is charged; with
+        `verify_checksums` the whole member is checked first, which touches every page.
+        """
+        if self.compressed or not self.reader.can_map:
+            return None
+        length = self.size - start if length is None else length
+        self._check_range(start, length)
+        offset = self.data_offset() + start
+        view = self.reader.mapped_view(copy_on_write)
+        if self.reader.verify_checksums:
+            self.reader.verify_member(self.info, self.budget)
+        return view[offset : offset + length]
+
+    def _check_range(self, start: int, length: int) -> None:
+        if type(start) is not int or type(length) is not int or start < 0 or length < 0 or start + length > self.size:
+            raise ZanjFormatError(
+                f"{self.reader.location}: member {self.name!r} holds {self.size} bytes; "
+                f"bytes {start}..{start + length} were asked for (at {format_path(self.path)})"
+            )
+
+    def read_range(self, start: int, length: int) -> bytes:
+        """`length` bytes from `start`: for headers and other small reads."""
+        self._check_range(start, length)
+        if self.reader.verify_checksums:
+            self.reader.verify_member(self.info, self.budget)
+        if not self.compressed:
+            self.data_offset()  # reads the member's head along with its local header
+            head = self.reader.member_head(self.info)
+            if start + length <= len(head):
+                self.budget.charge(length, self._describe)
+                return head[start : start + length]
+        self.reserve(length)
+        buffer = bytearray(length)
+        self.read_into(memoryview(buffer), start)
+        return bytes(buffer)
+
+    def read_into(self, buffer: memoryview, start: int = 0) -> None:
+        """Fill `buffer` with the member's bytes from `start`, copying once.
+
+        Uncompressed members are read straight from the file into `buffer`; compressed members
+        are inflated, and their CRC checked when a read reaches the member's end.
+        With `verify_checksums` every member is checked whole before its first use, whatever
+        part of it is read. Bytes not paid for by `reserve` are charged to the budget first.
+        """
+        view = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
+        length = view.nbytes
+        self._check_range(start, length)
+        unpaid = length - self._take_reserved(length)
+        if unpaid:
+            self.budget.charge(unpaid, self._describe)
+        if self.compressed:
+            self._inflate_into(view, start)
+        else:
+            self._read_stored_into(view, start)
+
+    def _read_stored_into(self, view: memoryview, start: int) -> None:
+        """Read a stored member's bytes from `start` straight from the file into `view`; a read
+        of the whole member checks its CRC on the way when `verify_checksums` asks for it."""
+        reader = self.reader
+        length = view.nbytes
+        whole = start == 0 and length == self.size
+        if reader.verify_checksums and not whole:
+            reader.verify_member(self.info, self.budget)
+        reader.pread_into(view, self.data_offset() + start, self.name)
+        if reader.verify_checksums and whole and not reader.is_verified(self.name):
+            if crc32_function()(view) != self.info.CRC:
+                raise ZanjFormatError(
+                    f"{reader.location}: member {self.name!r} fails its CRC check: the file is corrupt"
+                )
+            reader.mark_verified(self.name)
+
+    def _inflate_into(self, view: memoryview, start: int) -> None:
+        """Inflate a compressed member from its start, dropping what comes before `start`, into
+        `view` (already paid for, so the stream's output is not charged again)."""
+        reader = self.reader
+        length = view.nbytes
+        if reader.verify_checksums and not (start == 0 and length == self.size):
+            reader.verify_member(self.info, self.budget)
+        with reader.open_member(self.info, self.budget, charged_ahead=length + 1) as stream:
+            skip = start
+            while skip:
+                dropped = stream.read(min(skip, 1 << 20))
+                if not dropped:
+                    raise ZanjFormatError(f"{reader.location}: member {self.name!r} is truncated")
+                skip -= len(dropped)
+            filled = 0
+            while filled < length:
+                got = stream.readinto(view[filled:])
+                if not got:
+                    raise ZanjFormatError(f"{reader.location}: member {self.name!r} is truncated")
+                filled += got
+            if start + length == self.size:
+                stream.read(1)  # reaching the end checks the CRC

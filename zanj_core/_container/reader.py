@@ -1,0 +1,263 @@
+"""Layer 2, the container: `ArchiveReader`, an open `.zanj` file.
+
+It opens a location through a `ByteSource`, has `ZipDirectory` validate the zip before any
+member is trusted, and hands out members: parsed JSON members (size-checked and charged to a
+`ReadBudget`), streams, CRC checks, memory maps, and the `MemberSource` a loader reads a data
+member through. It knows nothing of the object tree built from them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zanj_core._container.checksums import crc32_function
+from zanj_core._container.directory import ZipDirectory, read_exactly
+from zanj_core._container.limits import ReadLimits
+from zanj_core._container.locations import Location
+from zanj_core._container.member_source import MemberSource
+from zanj_core._container.member_streams import MemberData, MemberStream
+from zanj_core._container.opening import open_source
+from zanj_core._container.progress import ProgressBar
+from zanj_core._container.sources import ByteSource
+from zanj_core._container.spec import FORMAT_VERSION, JSON_MEMBERS, META_MEMBER
+from zanj_core._contract.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, ReadBudget
+from zanj_core._contract.nodes import ObjectPath, format_path, json_errors
+from zanj_core._contract.textsafe import quoted
+from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
+
+if TYPE_CHECKING:
+    import mmap as mmap_module
+
+VERIFY_CHUNK_BYTES = 8 << 20
+"""Stored members are CRC-checked through a buffer of this size, however large they are."""
+
+
+class ArchiveReader:
+    """An open `.zanj` file: validated zip directory and lazily opened members."""
+
+    def __init__(
+        self,
+        location: Location | ByteSource,
+        limits: ReadLimits | None = None,
+        mmap: bool = False,
+        verify_checksums: bool = False,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
+        """Open a local path, a URL (with the `remote` extra; `storage_options` go to fsspec), a
+        binary file object (left open on close: its owner closes it) or a `ByteSource`."""
+        self.limits = limits or ReadLimits()
+        self.verify_checksums = verify_checksums
+        self.progress: ProgressBar | None = None
+        """Told of each member handed to a loader; its bytes come through `source.on_read`."""
+        self._mmaps: dict[bool, mmap_module.mmap] = {}
+        self._views: dict[bool, memoryview] = {}
+        self.byte_source = location if isinstance(location, ByteSource) else open_source(location, storage_options)
+        self.location: str | Path = self.byte_source.location
+        """Where the file is, as messages name it: its local path or URL (a file object's name)."""
+        self.use_mmap = mmap
+        """Whether mapped data was asked for; members are mapped only when `can_map` too."""
+        self._verified: set[str] = set()
+        self._verify_lock = threading.Lock()
+        try:
+            self._directory = ZipDirectory(self.byte_source, self.limits)
+        except ZanjError:
+            self.byte_source.close()
+            raise
+        self._infos = self._directory.infos
+
+    @property
+    def can_map(self) -> bool:
+        """Whether the file can be memory-mapped: a local file, not a URL or an in-memory stream."""
+        return self.byte_source.fileno() is not None
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._directory.close()
+        self.byte_source.close()
+
+    def names(self) -> list[str]:
+        return list(self._infos)
+
+    def has(self, name: str) -> bool:
+        return name in self._infos
+
+    def info(self, name: str) -> zipfile.ZipInfo:
+        return self._infos[name]
+
+    def check_expansion(self, info: zipfile.ZipInfo) -> None:
+        """Refuse a compressed member that would expand past the ratio limit (a zip bomb),
+        before anyone allocates its declared size."""
+        if info.compress_type == zipfile.ZIP_STORED:
+            return
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > self.limits.max_compression_ratio and info.file_size > 1 << 20:
+            raise ZanjLimitError(
+                f"{self.location}: member {info.filename!r} expands {ratio:.0f}x "
+                f"({info.compress_size} -> {info.file_size} bytes), over the limit of "
+                f"{self.limits.max_compression_ratio}x; refusing a possible zip bomb "
+                "(raise ReadLimits.max_compression_ratio if you trust the file)"
+            )
+
+    def new_budget(self) -> ReadBudget:
+        """A fresh budget for one operation on this file (see `zanj_core._contract.budget`)."""
+        return ReadBudget.for_file(self.limits, str(self.location), self._directory.file_size)
+
+    def open_member(self, info: zipfile.ZipInfo, budget: ReadBudget, charged_ahead: int = 0) -> MemberStream:
+        """A stream of the member's (decompressed) bytes, each charged to `budget` unless
+        `charged_ahead` paid for it. Its local header is checked against the directory first."""
+        self.check_expansion(info)
+        self.data_offset(info)
+        return MemberStream(MemberData(self._directory, info), self.location, info.filename, budget, charged_ahead)  # type: ignore[arg-type]
+
+    def check_json_size(self, name: str, size: int) -> None:
+        """Refuse a JSON or JSON-lines member larger than `ReadLimits.max_json_bytes`."""
+        if size > self.limits.max_json_bytes:
+            raise ZanjLimitError(
+                f"{self.location}: JSON member {name!r} is {size} bytes, over the limit of "
+                f"{self.limits.max_json_bytes} (raise ReadLimits.max_json_bytes if you trust the file)"
+            )
+
+    def read_json(self, name: str, budget: ReadBudget) -> Any:
+        """Parse a JSON member, checking its size and charging what parsing it builds
+        (`JSON_OBJECT_FACTOR` per byte) before reading it."""
+        info = self._infos.get(name)
+        if info is None:
+            raise ZanjFormatError(f"{self.location} has no {name} member")
+        self.check_json_size(name, info.file_size)
+        budget.charge(info.file_size * JSON_OBJECT_FACTOR, f"JSON member {name!r}")
+        with json_errors(self.location, name), self.open_member(info, budget, info.file_size + 1) as stream:
+            return json.loads(stream.read(self.limits.max_json_bytes + 1).decode("utf-8"))
+
+    def is_verified(self, name: str) -> bool:
+        return name in self._verified
+
+    def mark_verified(self, name: str) -> None:
+        self._verified.add(name)
+
+    def verify_member(self, info: zipfile.ZipInfo, budget: ReadBudget) -> None:
+        """Check a whole member's CRC once per open file (`verify_checksums`): stored members in
+        bounded chunks (from the map when the file is mapped), compressed ones inflated to
+        their end, each byte charged as it is decompressed."""
+        name = info.filename
+        if name in self._verified:
+            return
+        with self._verify_lock:
+            if name in self._verified:
+                return
+            if info.compress_type == zipfile.ZIP_STORED:
+                crc = self.stored_crc(info)
+                if crc != info.CRC:
+                    raise ZanjFormatError(
+                        f"{self.location}: member {name!r} fails its CRC check (stored {info.CRC:08x}, "
+                        f"computed {crc:08x}): the file is corrupt"
+                    )
+            else:
+                with self.open_member(info, budget) as stream:
+                    while stream.read(VERIFY_CHUNK_BYTES):
+                        pass  # the stream checks the CRC when it reaches the member's end
+            self._verified.add(name)
+
+    def stored_crc(self, info: zipfile.ZipInfo) -> int:
+        """The CRC-32 of a stored member's bytes, read in bounded chunks (or from the map)."""
+        crc32 = crc32_function()
+        offset = self.data_offset(info)
+        if self.use_mmap and self.can_map:
+            return int(crc32(self.mapped_view()[offset : offset + info.file_size]))
+        crc = 0
+        buffer = memoryview(bytearray(min(VERIFY_CHUNK_BYTES, info.file_size)))
+        done = 0
+        while done < info.file_size:
+            view = buffer[: min(len(buffer), info.file_size - done)]
+            self.pread_into(view, offset + done, info.filename)
+            crc = crc32(view, crc)
+            done += len(view)
+        return crc
+
+    def read_meta(self, budget: ReadBudget) -> dict[str, Any]:
+        """The metadata member (an empty dict for files without one), checked to be a JSON object
+        of a format version this reader understands; its other fields are descriptive and read
+        defensively by whoever uses them."""
+        if META_MEMBER not in self._infos:
+            return {}
+        meta = self.read_json(META_MEMBER, budget)
+        if not isinstance(meta, dict):
+            raise ZanjFormatError(f"{self.location}: {META_MEMBER} must hold a JSON object, got {type(meta).__name__}")
+        version = meta.get("zanj_format")
+        if version is None:  # files of zanj 0.6 do not record a format version
+            return meta
+        if not isinstance(version, str) or not re.fullmatch(r"[0-9]{1,9}\.[0-9]{1,9}", version):
+            raise ZanjFormatError(
+                f"{self.location}: {META_MEMBER} has zanj_format "
+                f"{quoted(version, 40) if isinstance(version, str) else repr(version)[:40]}; expected a version string such as "
+                f"{FORMAT_VERSION!r}"
+            )
+        if int(version.split(".")[0]) > int(FORMAT_VERSION.split(".")[0]):
+            raise ZanjFormatError(
+                f"{self.location} is in zanj format {version}, newer than the {FORMAT_VERSION} this zanj-core reads; "
+                "upgrade zanj-core (pip install -U zanj-core)"
+            )
+        return meta
+
+    def data_offset(self, info: zipfile.ZipInfo) -> int:
+        """Offset in the file where a member's data starts, its local header checked first
+        (see `ZipDirectory.data_offset`)."""
+        return self._directory.data_offset(info)
+
+    def member_head(self, info: zipfile.ZipInfo) -> bytes:
+        """The first bytes of a stored member's data, when read with its local header, else b""."""
+        return self._directory.member_head(info)
+
+    def pread_into(self, view: memoryview, offset: int, name: str) -> None:
+        """Read exactly `view.nbytes` bytes at `offset` of the file into `view`."""
+        read_exactly(self.byte_source, view, offset, name)
+
+    def mapped_view(self, copy_on_write: bool = False) -> memoryview:
+        """A memoryview of the whole mapped file, made once per kind of mapping."""
+        view = self._views.get(copy_on_write)
+        if view is None:
+            view = self._views[copy_on_write] = memoryview(self.mapped(copy_on_write))
+        return view
+
+    def mapped(self, copy_on_write: bool = False) -> mmap_module.mmap:
+        """The whole file mapped (read-only, or private copy-on-write); mapped once per kind and
+        kept alive by the views taken of it."""
+        mapping = self._mmaps.get(copy_on_write)
+        if mapping is None:
+            import mmap as mmap_module
+
+            access = mmap_module.ACCESS_COPY if copy_on_write else mmap_module.ACCESS_READ
+            fd = self.byte_source.fileno()
+            if fd is None:
+                raise ZanjError(f"{self.location} cannot be memory-mapped: it is not a local file")
+            mapping = self._mmaps[copy_on_write] = mmap_module.mmap(fd, 0, access=access)
+        return mapping
+
+    def source(self, ref: Any, path: ObjectPath, budget: ReadBudget | None = None) -> MemberSource:
+        """Validate a `$ref` and return access to its member, charging what it reads to `budget`
+        (the operation's; a fresh one when omitted)."""
+        info = self._infos.get(ref) if isinstance(ref, str) and ref not in JSON_MEMBERS else None
+        if info is not None:
+            self.check_expansion(info)  # loaders allocate `size` before they read
+            source = MemberSource(self, info, path, budget)
+            source.budget.charge(MEMBER_USE_COST, source._describe)
+            if self.progress is not None:
+                self.progress.member_done()
+            return source
+        where = format_path(path)
+        if not isinstance(ref, str):
+            raise ZanjFormatError(
+                f"{self.location}: at {where}, $ref must be a member name string, got {type(ref).__name__}"
+            )
+        if ref in JSON_MEMBERS:
+            raise ZanjFormatError(f"{self.location}: at {where}, $ref points at the JSON member {ref!r}")
+        raise ZanjFormatError(f"{self.location}: at {where}, $ref names member {ref!r}, which the archive lacks")
