@@ -32,8 +32,7 @@ PLUGINS = ("zanj_numpy", "zanj_torch", "zanj_pandas")
 
 with atheris.instrument_imports(include=["zanj_core", *PLUGINS]):
     import zanj_core
-    from zanj_core import ZANJ, ReadLimits, ZanjError
-    from zanj_core._tools.verify import verify_file
+    from zanj_core import ZANJ, ReadLimits, ZanjError, verify_file
 
     for _plugin in PLUGINS:
         try:

@@ -398,7 +398,7 @@ def op_open(request: dict[str, Any]) -> OpResult:
 
 
 def op_verify(request: dict[str, Any]) -> OpResult:
-    from zanj_core._tools.verify import verify_file
+    from zanj_core import verify_file
 
     zanj = _zanj(request)
     plain = verify_file(request["path"], zanj).as_json()

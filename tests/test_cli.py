@@ -16,7 +16,9 @@ from hostile_corpus import flip_data_byte
 from test_lazy import SAMPLE, _file_with_unknown_tag
 
 from zanj_core import ZANJ
-from zanj_core._tools.cli import EXIT_MISSING_PLUGIN, Output, human_bytes, main
+from zanj_core._tools.cli import main
+from zanj_core._tools.exits import EXIT_MISSING_PLUGIN
+from zanj_core._tools.output import Output, human_bytes
 
 ANSI = "\033["
 

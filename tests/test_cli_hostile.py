@@ -22,22 +22,22 @@ import pytest
 from dataclass_defs import BasicZanj
 from hostile_corpus import CASES, Case, flip_data_byte
 
-from zanj_core import ZANJ
-from zanj_core._container.archive import ArchiveReader
+from zanj_core import ZANJ, verify_file
+from zanj_core._container.reader import ArchiveReader
 from zanj_core._contract.nodes import FORMAT_KEY
 from zanj_core._contract.records import LoaderHandler
 from zanj_core._contract.textsafe import ELLIPSIS, escape_char, quoted, safe_lines, safe_text
-from zanj_core._tools.cli import (
+from zanj_core._tools.cli import main
+from zanj_core._tools.cmd_ls import LIST_LIMIT
+from zanj_core._tools.exits import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_LOAD_FAILED,
     EXIT_MISSING_PLUGIN,
     EXIT_OK,
-    LIST_LIMIT,
-    main,
 )
-from zanj_core._tools.verify import verify_file
-from zanj_core._walk.loading import KNOWN_DISTRIBUTIONS, LoadContext
+from zanj_core._walk.hints import PROJECT_DISTRIBUTIONS
+from zanj_core._walk.loading import LoadContext
 from zanj_core._walk.registry import REGISTRY
 
 ESC_CLEAR = "\x1b[2J"
@@ -227,7 +227,7 @@ def test_the_pip_hint_never_carries_the_files_words(hostile: Path, capsys: pytes
     assert "written by a package named 'zanj-numpy; curl x | sh' (unverified" in text
     installed = {info.source.distribution for info in REGISTRY.plugins}
     commands = re.findall(r"pip install((?: --[a-z-]+)*) (\S+)", text)
-    assert commands and all(name.rstrip(".;,") in KNOWN_DISTRIBUTIONS | installed for _, name in commands), commands
+    assert commands and all(name.rstrip(".;,") in PROJECT_DISTRIBUTIONS | installed for _, name in commands), commands
     hints = "\n".join(
         out + err for (_, out, err), argv in zip(outputs, COMMANDS, strict=True) if argv[0] in ("ls", "verify", "show")
     )
@@ -606,7 +606,7 @@ def test_show_of_a_class_not_defined_here_charges_every_field_to_one_budget(
 ) -> None:
     """A dataclass of 400 fields all naming one 1 MiB member: each field alone is cheap, all of
     them together pass a budget that one read of the member fits in."""
-    from zanj_core._container.archive import ReadLimits
+    from zanj_core._container.limits import ReadLimits
 
     path = ZANJ().save({"blob": bytes(1 << 20)}, tmp_path / "amp.zanj")
     tree = read_json(path, "__zanj__.json")

@@ -28,7 +28,7 @@ from zanj_core import (
     ZanjMissingPluginWarning,
     ZanjUnloaded,
 )
-from zanj_core._walk.lazy import parse_path
+from zanj_core._walk.items import parse_path
 
 SAMPLE: dict[str, Any] = {
     "name": "run",

@@ -22,9 +22,8 @@ from typing import Any
 import pytest
 from hostile_corpus import DEFLATED, FORMAT_KEY, Entry, zanj_bytes, zip_bytes
 
-from zanj_core import ZANJ, ReadLimits, ZanjError, ZanjFormatError, ZanjLimitError
+from zanj_core import ZANJ, ReadLimits, ZanjError, ZanjFormatError, ZanjLimitError, verify_file
 from zanj_core._contract.budget import JSON_OBJECT_FACTOR, ReadBudget
-from zanj_core._tools.verify import verify_file
 
 SECONDS = 10.0
 """Generous on a loaded 2-core machine; the expansions below would take hours unbounded."""

@@ -4,7 +4,7 @@ keys, the JSON type aliases, object paths and how they are shown, and small node
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -72,3 +72,34 @@ def json_errors(path: str | Path, name: str) -> Iterator[None]:
         raise ZanjFormatError(f"{path}: member {name!r} is not UTF-8 text: {exc}") from exc
     except ValueError as exc:  # invalid JSON, or an integer longer than Python converts
         raise ZanjFormatError(f"{path}: member {name!r} is not valid JSON: {exc}") from exc
+
+
+NodeItems = Callable[[ObjectPath, Any], Union[Sequence[tuple[Union[str, int], Any]], None]]
+"""What `walk_nodes` steps into under a node: its `(key, child)` pairs in order, or None."""
+
+
+def walk_nodes(tree: Any, path: ObjectPath = (), items: NodeItems | None = None) -> Iterator[tuple[ObjectPath, Any]]:
+    """Every node of `tree` with its object path, each before what it holds, keys and indices in
+    document order: the one walk of a JSON tree (`verify_file`'s checks, `ZanjFile.tree`).
+
+    By default a node holds a dict's values and a list's entries. `items(path, node)` says
+    otherwise (skip marker keys, open a member, step through a loader's `children`, stop at a
+    depth); it is called once per node, after the node is yielded and before the next one is,
+    so what the loop has just learnt about a node may decide.
+
+    Iterative, with an explicit stack: no tree is too deep for it. Each path is a new tuple,
+    which costs its length, so a tree from a file is walked with an `items` that stops at
+    `ZANJ.max_depth`: the walk stays linear in the nodes (docs/security.md, principle 2).
+    """
+    stack: list[tuple[ObjectPath, Any]] = [(path, tree)]
+    while stack:
+        node_path, node = stack.pop()
+        yield node_path, node
+        if items is not None:
+            held = items(node_path, node)
+            if held:
+                stack.extend(((*node_path, key), child) for key, child in reversed(held))
+        elif type(node) is dict:
+            stack.extend(((*node_path, key), node[key]) for key in reversed(node))
+        elif type(node) is list:
+            stack.extend(((*node_path, index), node[index]) for index in range(len(node) - 1, -1, -1))

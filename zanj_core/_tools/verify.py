@@ -1,10 +1,11 @@
-"""Checking a whole file without trusting it: `zanj verify` and `verify_file`.
+"""Layer 5, the tools: checking a whole file without trusting it (`verify_file`, `zanj verify`).
 
 Checks, in order: the zip directory (as every read does), each member's local header and
 CRC-32 (stored members read in bounded chunks, compressed ones inflated), the two JSON
 members, every `$ref` (names a data member that exists), that every format tag met has a
 loader installed, and optionally (`load=True`) that every item loads, with warnings as errors.
-Each problem names the member or object path it concerns; nothing stops at the first one.
+Each problem names the member or object path it concerns; nothing stops at the first one, and
+the tree's problems come in document order (the order of `walk_nodes`).
 
 Each problem is of one kind, and the report's `status` is the worst kind found:
 `"corrupt"` (the file is damaged or malformed: unreadable zip, CRC mismatch, bad JSON, a bad
@@ -17,16 +18,18 @@ from __future__ import annotations
 import copy
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from zanj_core._container.archive import JSON_MEMBERS, MAIN_MEMBER, META_MEMBER, ArchiveReader
-from zanj_core._container.storage import Location, describe_location
+from zanj_core._container.locations import Location, describe_location
+from zanj_core._container.reader import ArchiveReader
+from zanj_core._container.spec import JSON_MEMBERS, MAIN_MEMBER, META_MEMBER
 from zanj_core._contract.budget import ReadBudget
-from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY, ObjectPath, format_path
+from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY, ObjectPath, format_path, walk_nodes
 from zanj_core._contract.textsafe import quoted
 from zanj_core._plugins.externals import JSONL
 from zanj_core._walk.loading import NODE_BATCH, LoadContext
 from zanj_core._walk.registry import REGISTRY
+from zanj_core._walk.zanj import ZANJ
 from zanj_core.errors import (
     ZanjError,
     ZanjLimitError,
@@ -34,10 +37,6 @@ from zanj_core.errors import (
     ZanjMissingPluginError,
     ZanjMissingPluginWarning,
 )
-
-if TYPE_CHECKING:
-    from zanj_core._walk.zanj import ZANJ
-
 
 ProblemKind = Literal["corrupt", "missing_plugin", "load_failed"]
 CORRUPT: ProblemKind = "corrupt"
@@ -135,100 +134,142 @@ def _mark_dirty(dirty: set[ObjectPath], path: ObjectPath) -> None:
         dirty.add(prefix)
 
 
-def _walk(
-    reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], report: VerifyReport
-) -> tuple[list[_Loadable], set[ObjectPath]]:
-    """Check tags and `$ref`s of the tree (and of `.jsonl` members it refers to).
+class _TreeCheck:
+    """The checks of the tree, node by node, as `walk_nodes` meets them: tags and `$ref`s of
+    every node and of the lines of each `.jsonl` member referred to.
 
-    Returns the nodes that have a loader, for `--load`, and the paths holding a problem already
+    Collects the nodes that have a loader, for `--load`, and the paths holding a problem already
     reported (a missing plugin, a bad member or `$ref`): loading those would only repeat it.
     """
-    referenced: set[str] = set()
-    expanded: set[str] = set()
-    missing_tags: dict[str, list[ObjectPath]] = {}
-    loadable: list[_Loadable] = []
-    dirty: set[ObjectPath] = set()
-    stack: list[tuple[ObjectPath, Any, ObjectPath | None]] = [((), root, None)]
+
+    def __init__(self, reader: ArchiveReader, ctx: LoadContext, bad: set[str], report: VerifyReport) -> None:
+        self.reader = reader
+        self.ctx = ctx
+        self.bad = bad
+        self.report = report
+        self.loadable: list[_Loadable] = []
+        self.dirty: set[ObjectPath] = set()
+        self.referenced: set[str] = set()
+        self.expanded: set[str] = set()
+        self.missing_tags: dict[str, list[ObjectPath]] = {}
+        self._holders: list[ObjectPath | None] = []
+        """`_holders[d]`: the nearest node with a loader that holds the items of the container
+        last met at depth `d` (the walk meets each node before what it holds, so a node's
+        holder is the one recorded one level up)."""
+
+    def items(self, path: ObjectPath, node: Any) -> list[tuple[str | int, Any]] | None:
+        """Check one node; what the walk steps into under it (its lines, for a `.jsonl` `$ref`)."""
+        kind = type(node)
+        if kind is not list and kind is not dict:
+            return None
+        depth = len(path)
+        if depth > self.ctx.zanj.max_depth:
+            self.report.problems.append(
+                Problem(
+                    f"data at {format_path(path[:8])}/... is nested more than {self.ctx.zanj.max_depth} levels deep"
+                )
+            )
+            _mark_dirty(self.dirty, path)
+            return None
+        within = self._holders[depth - 1] if depth else None
+        del self._holders[depth:]
+        if kind is list:
+            self._holders.append(within)
+            return list(enumerate(node))
+        self._holders.append(self._check_tag(path, node, within))
+        held: list[tuple[str | int, Any]] = [(k, v) for k, v in node.items() if k not in (FORMAT_KEY, REF_KEY)]
+        if REF_KEY in node:
+            held.extend(self._check_ref(path, node[REF_KEY]))
+        return held
+
+    def _check_tag(self, path: ObjectPath, node: dict[str, Any], within: ObjectPath | None) -> ObjectPath | None:
+        """Check a node's format tag; returns the holder of its items (itself, if it has a loader)."""
+        tag = node.get(FORMAT_KEY)
+        if tag is None:
+            return within
+        if not isinstance(tag, str):
+            self.report.problems.append(Problem(f"at {format_path(path)}, {FORMAT_KEY} is not a string", path=path))
+            _mark_dirty(self.dirty, path)
+        elif self.ctx.loader_for(tag) is None:
+            self.missing_tags.setdefault(tag, []).append(path)
+            _mark_dirty(self.dirty, path)
+        else:
+            self.loadable.append(_Loadable(path, node, within))
+            return path
+        return within
+
+    def _check_ref(self, path: ObjectPath, ref: Any) -> list[tuple[int, Any]]:
+        """Check a `$ref`; returns the lines of the `.jsonl` member it names, the first time only
+        (each member's lines are checked once, however often it is referred to)."""
+        if not isinstance(ref, str) or ref in JSON_MEMBERS or not self.reader.has(ref):
+            what = (
+                "is not a member name"
+                if not isinstance(ref, str)
+                else "names the JSON member"
+                if ref in JSON_MEMBERS
+                else "names a member the archive lacks"
+            )
+            shown = quoted(ref) if isinstance(ref, str) else type(ref).__name__
+            self.report.problems.append(Problem(f"at {format_path(path)}, $ref {shown} {what}", path=path))
+            _mark_dirty(self.dirty, path)
+            return []
+        self.referenced.add(ref)
+        if ref in self.bad:
+            _mark_dirty(self.dirty, path)
+            return []
+        if not ref.endswith(JSONL.extension) or ref in self.expanded:
+            return []
+        self.expanded.add(ref)
+        lines = _jsonl_lines(self.reader, ref, path, self.report, self.ctx.budget)
+        if lines is None:
+            _mark_dirty(self.dirty, path)
+            return []
+        return list(enumerate(lines))
+
+    def finish(self) -> None:
+        """Report the tags without a loader (once each) and the members nothing refers to."""
+        for tag, paths in sorted(self.missing_tags.items()):
+            where = ", ".join(format_path(p) for p in paths[:3]) + (
+                f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+            )
+            self.report.problems.append(
+                Problem(
+                    f"no loader installed for format {quoted(tag)} (at {where}); {self.ctx.install_hint(tag)}",
+                    path=paths[0],
+                    kind=MISSING_PLUGIN,
+                )
+            )
+        for name in self.reader.names():
+            if name not in JSON_MEMBERS and name not in self.referenced:
+                self.report.notes.append(f"member {quoted(name)} is not referenced by any item")
+
+
+def _check_tree(
+    reader: ArchiveReader, root: Any, ctx: LoadContext, bad: set[str], report: VerifyReport
+) -> tuple[list[_Loadable], set[ObjectPath]]:
+    """Walk the tree (and the `.jsonl` members it refers to) through `_TreeCheck`, each node
+    charged as a load charges it; returns the nodes with a loader and the paths not worth loading."""
+    check = _TreeCheck(reader, ctx, bad, report)
     walked = 0
-    while stack:
-        path, node, within = stack.pop()
+    for _ in walk_nodes(root, (), check.items):
         walked += 1
-        if walked == NODE_BATCH:  # the walk is charged like a load's
+        if walked == NODE_BATCH:
             ctx.walked(walked)
             walked = 0
-        if len(path) > ctx.zanj.max_depth and type(node) in (list, dict):
-            report.problems.append(
-                Problem(f"data at {format_path(path[:8])}/... is nested more than {ctx.zanj.max_depth} levels deep")
-            )
-            _mark_dirty(dirty, path)
-            continue
-        if type(node) is list:
-            stack.extend(((*path, i), item, within) for i, item in enumerate(node))
-            continue
-        if type(node) is not dict:
-            continue
-        tag = node.get(FORMAT_KEY)
-        if tag is not None:
-            if not isinstance(tag, str):
-                report.problems.append(Problem(f"at {format_path(path)}, {FORMAT_KEY} is not a string", path=path))
-                _mark_dirty(dirty, path)
-            elif ctx.loader_for(tag) is None:
-                missing_tags.setdefault(tag, []).append(path)
-                _mark_dirty(dirty, path)
-            else:
-                loadable.append(_Loadable(path, node, within))
-                within = path
-        if REF_KEY in node:
-            ref = node[REF_KEY]
-            if not isinstance(ref, str) or ref in JSON_MEMBERS or not reader.has(ref):
-                what = (
-                    "is not a member name"
-                    if not isinstance(ref, str)
-                    else "names the JSON member"
-                    if ref in JSON_MEMBERS
-                    else "names a member the archive lacks"
-                )
-                shown = quoted(ref) if isinstance(ref, str) else type(ref).__name__
-                report.problems.append(Problem(f"at {format_path(path)}, $ref {shown} {what}", path=path))
-                _mark_dirty(dirty, path)
-            else:
-                referenced.add(ref)
-                if ref in bad:
-                    _mark_dirty(dirty, path)
-                elif ref.endswith(JSONL.extension) and ref not in expanded:
-                    expanded.add(ref)  # each member's lines are checked once, however often it is referred to
-                    items = _jsonl_items(reader, ref, path, report, ctx.budget)
-                    if items is None:
-                        _mark_dirty(dirty, path)
-                    else:
-                        stack.extend((item_path, item, within) for item_path, item in items)
-        stack.extend(((*path, key), value, within) for key, value in node.items() if key not in (FORMAT_KEY, REF_KEY))
-    for tag, paths in sorted(missing_tags.items()):
-        where = ", ".join(format_path(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-        report.problems.append(
-            Problem(
-                f"no loader installed for format {quoted(tag)} (at {where}); {ctx.install_hint(tag)}",
-                path=paths[0],
-                kind=MISSING_PLUGIN,
-            )
-        )
-    for name in reader.names():
-        if name not in JSON_MEMBERS and name not in referenced:
-            report.notes.append(f"member {quoted(name)} is not referenced by any item")
-    return loadable, dirty
+    check.finish()
+    return check.loadable, check.dirty
 
 
-def _jsonl_items(
+def _jsonl_lines(
     reader: ArchiveReader, name: str, path: ObjectPath, report: VerifyReport, budget: ReadBudget
-) -> list[tuple[ObjectPath, Any]] | None:
+) -> list[Any] | None:
     """The items of a `.jsonl` member, read by the core's own jsonl format (size limit included);
     None, with the problem reported, if it is not valid JSON lines."""
     try:
-        items = JSONL.read(reader.source(name, path, budget))
+        return list(JSONL.read(reader.source(name, path, budget)))
     except ZanjError as exc:  # the jsonl format reports every bad line as one
         report.problems.append(Problem(f"member {quoted(name)} is not valid JSON lines: {exc}", member=name))
         return None
-    return [((*path, index), item) for index, item in enumerate(items)]
 
 
 def _failure_kind(exc: BaseException) -> ProblemKind:
@@ -309,19 +350,17 @@ def _load_items(
 
 
 def verify_file(
-    file_path: Location,
+    location: Location,
     zanj: ZANJ | None = None,
     load: bool = False,
     storage_options: dict[str, Any] | None = None,
 ) -> VerifyReport:
-    """Check `file_path` (a path, URL or binary file object) completely; see the module
+    """Check the file at `location` (a path, URL or binary file object) completely; see the module
     docstring. Never raises for a bad file: everything found is in the report."""
-    from zanj_core._walk.zanj import ZANJ
-
     zanj = zanj or ZANJ()
-    report = VerifyReport(file=describe_location(file_path))
+    report = VerifyReport(file=describe_location(location))
     try:
-        reader = ArchiveReader(file_path, zanj.read_limits, storage_options=storage_options)
+        reader = ArchiveReader(location, zanj.read_limits, storage_options=storage_options)
     except ZanjError as exc:
         report.problems.append(Problem(str(exc)))
         return report
@@ -344,7 +383,7 @@ def verify_file(
             report.problems.append(Problem(str(exc), member=MAIN_MEMBER))
             return report
         ctx = LoadContext(zanj, reader, meta, REGISTRY, budget=budget)
-        loadable, dirty = _walk(reader, tree, ctx, bad, report)
+        loadable, dirty = _check_tree(reader, tree, ctx, bad, report)
         if load:
             _load_items(zanj, reader, meta, loadable, dirty, report, budget)
     return report

@@ -1,0 +1,90 @@
+"""Layer 5, the tools: `zanj ls`, the items of a file as a tree, from the JSON alone.
+
+Each item with its type tag, shape and dtype (or item count, or value), data size and the
+member holding its data; items whose plugin is missing say what to install. At most `--limit`
+items are described; the rest are counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from zanj_core._contract.nodes import format_path
+from zanj_core._contract.textsafe import safe_text
+from zanj_core._tools.exits import EXIT_OK
+from zanj_core._tools.output import (
+    HINT_CHARS,
+    NAME_CHARS,
+    VALUE_CHARS,
+    Output,
+    human_bytes,
+    print_json,
+    short_repr,
+    warn_lines,
+)
+from zanj_core._tools.reading import list_items, open_file
+from zanj_core._walk.items import ItemInfo
+
+LIST_LIMIT = 1000
+"""Lines `ls` prints unless `--limit` says otherwise."""
+
+
+def shape_or_value(info: ItemInfo) -> str:
+    """The middle column of `ls`: shape and dtype, item count, or a scalar's value (escaped)."""
+    if info.shape is not None or info.dtype is not None:
+        shape = (
+            "(" + ", ".join(str(d) for d in info.shape) + ("," if len(info.shape) == 1 else "") + ")"
+            if info.shape is not None
+            else ""
+        )
+        return safe_text(" ".join(part for part in (info.dtype or "", shape) if part), VALUE_CHARS)
+    if info.length is not None:
+        return f"{info.length} item{'s' if info.length != 1 else ''}"
+    if not info.tagged and info.kind not in ("dict", "list"):
+        return "= " + short_repr(info.value)
+    if info.value is not None:
+        return "= " + safe_text(str(info.value)[:61], 60)
+    return ""
+
+
+def _more_line(more: int, beyond: bool, what: str) -> str:
+    count = f"at least {more}" if beyond else str(more)
+    return f"... {count} more {what} (use --limit 0 for all)"
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """List the items of a file (or of the item at PATH) from the JSON alone, `--limit` lines."""
+    with open_file(args) as opened:
+        items, more, beyond = list_items(opened, args.path, args.depth, args.members, args.limit, opened.open_budget)
+    if args.json:
+        base = len(items[0].path) if items else 0
+        print_json([{**info.as_json(), "depth": len(info.path) - base} for info in items])
+        if more:
+            warn_lines([_more_line(more, beyond, "items were not listed")])
+        return EXIT_OK
+    out = Output(sys.stdout)
+    base = len(items[0].path) if items else 0
+    rows: list[tuple[str, str, str, str, str, bool]] = []
+    for info in items:
+        label = format_path(info.path) if len(info.path) == base else info.name
+        name = ("  " * min(len(info.path) - base, 40)) + safe_text(label, NAME_CHARS)
+        size = human_bytes(info.data_bytes) if info.data_bytes else ""
+        where = safe_text(info.member or "", NAME_CHARS)
+        if not info.loadable:
+            where = safe_text(f"MISSING PLUGIN: {info.install_hint}", HINT_CHARS)
+        rows.append((name, safe_text(info.kind, NAME_CHARS), shape_or_value(info), size, where, info.loadable))
+    widths = [
+        min(max((len(row[:4][i]) for row in rows), default=0), cap) for i, cap in ((0, 48), (1, 40), (2, 40), (3, 10))
+    ]
+    for name, kind, described, size, where, loadable in rows:
+        out.line(
+            out.bold(name.ljust(widths[0])),
+            "  ",
+            out.kind(kind.ljust(widths[1])),
+            f"  {described.ljust(widths[2])}  {size.rjust(widths[3])}  ",
+            out.dim(where) if loadable else out.bad(where),
+        )
+    if more:
+        out.line(out.dim(_more_line(more, beyond, "items")))
+    return EXIT_OK
