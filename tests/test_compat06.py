@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from zanj_core import ZANJ, ZanjError, ZanjSerializationError
+from zanj_core import FORMAT_KEY, ZANJ, SerializerHandler, ZanjError, ZanjSerializationError
 
 sys.path.insert(0, str(Path(__file__).parent / "interop"))
 
@@ -143,4 +143,102 @@ def test_frames_zanj06_would_change_are_refused(make: Any, why: str, tmp_path: P
     pytest.importorskip("zanj_pandas")
     with pytest.raises(ZanjSerializationError, match=why):
         COMPAT.save({"df": make(pd)}, tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- the mechanism: each handler judges its own nodes ------------------------------------------
+
+
+class Gauge:
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+
+def _gauge_handler(**fields: Any) -> SerializerHandler:
+    return SerializerHandler(
+        tag="test.Gauge",
+        types=(Gauge,),
+        serialize=lambda obj, path, ctx: {FORMAT_KEY: "test.Gauge", "level": obj.level},
+        **fields,
+    )
+
+
+def test_a_handler_without_a_compat_callback_is_refused(tmp_path: Path) -> None:
+    zanj = ZANJ(compat="0.6", handlers_pre=[_gauge_handler()])
+    with pytest.raises(ZanjSerializationError, match=r"g: 'test\.Gauge' has no zanj 0\.6 form"):
+        zanj.save({"g": Gauge(1)}, tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_handlers_callback_decides_and_its_reason_is_shown(tmp_path: Path) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def compat(version: str, node: Any) -> str | None:
+        seen.append((version, node))
+        return None if node["level"] < 10 else f"level {node['level']} is too high for zanj {version}"
+
+    zanj = ZANJ(compat="0.6", handlers_pre=[_gauge_handler(compat=compat)])
+    zanj.save({"g": Gauge(1)}, tmp_path / "ok")
+    assert seen == [("0.6", {FORMAT_KEY: "test.Gauge", "level": 1})]
+    with pytest.raises(ZanjSerializationError, match=r"deep/0: level 12 is too high for zanj 0\.6") as caught:
+        zanj.save({"fine": Gauge(2), "deep": [Gauge(12)]}, tmp_path / "bad")
+    assert "fine" not in str(caught.value)
+    ZANJ(handlers_pre=[_gauge_handler(compat=compat)]).save(Gauge(12), tmp_path / "native")  # no compat: no check
+
+
+def test_nodes_are_judged_as_written_after_the_walk(tmp_path: Path) -> None:
+    """A handler may change a node it returned earlier (zanj-torch moves a shared tensor to a
+    member); the node is judged as it ends up in the file."""
+
+    class Spoiler:
+        pass
+
+    def spoil(obj: Any, path: Any, ctx: Any) -> Any:
+        ctx.cache["gauge"]["level"] = 99
+        return "spoiled"
+
+    def remember(obj: Gauge, path: Any, ctx: Any) -> Any:
+        ctx.cache["gauge"] = {FORMAT_KEY: "test.Gauge", "level": obj.level}
+        return ctx.cache["gauge"]
+
+    handlers = [
+        SerializerHandler(
+            tag="test.Gauge",
+            types=(Gauge,),
+            serialize=remember,
+            compat=lambda version, node: None if node.get("level") == 1 else "too high",
+        ),
+        SerializerHandler(tag="", types=(Spoiler,), serialize=spoil),
+    ]
+    zanj = ZANJ(compat="0.6", handlers_pre=handlers)
+    zanj.save({"a": Gauge(1)}, tmp_path / "ok")
+    with pytest.raises(ZanjSerializationError, match="a: too high"):
+        zanj.save({"a": Gauge(1), "b": Spoiler()}, tmp_path / "bad")
+
+
+def test_a_failing_callback_names_its_handler(tmp_path: Path) -> None:
+    def broken(version: str, node: Any) -> str | None:
+        raise KeyError("oops")
+
+    zanj = ZANJ(compat="0.6", handlers_pre=[_gauge_handler(compat=broken)])
+    with pytest.raises(ZanjSerializationError, match=r"compat check of handler 'test\.Gauge'.*KeyError"):
+        zanj.save(Gauge(1), tmp_path / "x")
+    with pytest.raises(TypeError, match="compat must be callable"):
+        _gauge_handler(compat="0.6")
+
+
+def test_an_object_stored_as_its_repr_is_refused(tmp_path: Path) -> None:
+    class Opaque:
+        pass
+
+    with pytest.raises(ZanjSerializationError, match=r"o: 'zanj\.unserializable' has no zanj 0\.6 form"):
+        ZANJ(compat="0.6", error_mode="ignore").save({"o": Opaque()}, tmp_path / "x")
+
+
+def test_a_frame_column_named_like_a_marker_is_refused(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("zanj_pandas")
+    frame = pd.DataFrame({"__muutils_format__": ["a", "b"], "x": [1, 2]})
+    with pytest.raises(ZanjSerializationError, match="df: column label '__muutils_format__' would read as a zanj"):
+        COMPAT.save({"df": frame}, tmp_path / "x")
     assert list(tmp_path.iterdir()) == []

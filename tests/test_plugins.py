@@ -204,6 +204,77 @@ def test_handlers_pre_override_builtin_handlers(zpath: Path) -> None:
     assert ZANJ(handlers_pre=[upper]).read(ZANJ(handlers_pre=[upper]).save(["abc"], zpath)) == ["ABC"]
 
 
+def test_handlers_pre_pattern_loaders_work(zpath: Path) -> None:
+    prefix = LoaderHandler(tag="test.family:", match="prefix", load=lambda node, path, ctx: ("prefix", node["v"]))
+    suffix = LoaderHandler(tag="(Test)", match="suffix", load=lambda node, path, ctx: ("suffix", node["v"]))
+    _file_with_nodes(zpath, [{FORMAT_KEY: "test.family:a", "v": 1}, {FORMAT_KEY: "Point(Test)", "v": 2}])
+    zanj = ZANJ(handlers_pre=[prefix, suffix])
+    assert zanj.read(zpath) == [("prefix", 1), ("suffix", 2)]
+    with zanj.open(zpath) as opened:  # the lazy reader dispatches through the same overlay
+        assert opened["1"] == ("suffix", 2)
+    with pytest.warns(ZanjMissingPluginWarning):
+        ZANJ().read(zpath)
+
+
+def test_handlers_pre_rank_by_mro_distance_like_the_registry(zpath: Path) -> None:
+    class Base:
+        pass
+
+    class Derived(Base):
+        pass
+
+    for_base = SerializerHandler(tag="", types=(Base,), serialize=lambda obj, path, ctx: "base")
+    for_derived = SerializerHandler(tag="", types=(Derived,), serialize=lambda obj, path, ctx: "derived")
+    zanj = ZANJ(handlers_pre=[for_base, for_derived])
+    assert zanj.read(zanj.save([Base(), Derived()], zpath)) == ["base", "derived"]
+
+
+def test_handlers_pre_come_before_installed_handlers_of_higher_priority(zpath: Path) -> None:
+    import enum
+
+    class Colour(enum.Enum):
+        RED = 1
+
+    # the core's enum handler has priority 1; an instance's own handler is still tried first
+    mine = SerializerHandler(tag="", types=(Colour,), serialize=lambda obj, path, ctx: obj.name.lower())
+    assert ZANJ(handlers_pre=[mine]).registry.serializers_for(Colour)[0] is mine
+    assert ZANJ(handlers_pre=[mine]).read(ZANJ(handlers_pre=[mine]).save(Colour.RED, zpath)) == "red"
+
+
+def test_handlers_pre_see_later_registrations(fresh_registry: None, zpath: Path) -> None:
+    class Later:
+        pass
+
+    upper = SerializerHandler(tag="", types=(str,), serialize=lambda s, path, ctx: s.upper())
+    zanj = ZANJ(handlers_pre=[upper])
+    with pytest.raises(ZanjError, match="no installed handler"):
+        zanj.save(Later(), zpath)
+    handler = SerializerHandler(tag="", types=(Later,), serialize=lambda obj, path, ctx: "later")
+    register_serializer_handler(handler)
+    try:
+        assert zanj.read(zanj.save([Later(), "a"], zpath)) == ["later", "A"]
+    finally:
+        REGISTRY.unregister(handler)
+    with pytest.raises(ZanjError, match="no installed handler"):
+        zanj.save(Later(), zpath)
+
+
+def test_zanj_with_handlers_pre_copies_and_pickles(zpath: Path) -> None:
+    import copy
+    import pickle
+
+    upper = SerializerHandler(tag="", types=(str,), serialize=_upper)
+    copied = copy.deepcopy(ZANJ(handlers_pre=[upper]))
+    assert copied.read(copied.save(["abc"], zpath)) == ["ABC"]
+    unpickled = pickle.loads(pickle.dumps(ZANJ(handlers_pre=[upper], strict=True)))
+    assert unpickled.strict and unpickled.read(unpickled.save(["abc"], zpath)) == ["ABC"]
+    assert pickle.loads(pickle.dumps(ZANJ())).registry is REGISTRY
+
+
+def _upper(text: str, path: Any, ctx: Any) -> str:
+    return text.upper()
+
+
 def test_predicate_only_handler_and_check(runtime_point: None, zpath: Path) -> None:
     class Tagged:
         zanj_tag = "test.tagged"

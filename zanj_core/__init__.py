@@ -9,7 +9,7 @@ versioned plugin API; every module whose name starts with an underscore is priva
 
 from __future__ import annotations
 
-from zanj_core._container.archive import ReadLimits
+from zanj_core._container.limits import ReadLimits
 from zanj_core._contract.hookspecs import hookimpl
 from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY
 from zanj_core._contract.records import (
@@ -20,6 +20,7 @@ from zanj_core._contract.records import (
     ZanjUnloaded,
     deferred,
 )
+from zanj_core._tools.verify import VerifyReport, verify_file
 from zanj_core._version import __version__
 from zanj_core._walk.registry import (
     REGISTRY,
@@ -55,6 +56,7 @@ __all__ = [
     "PluginSource",
     "ReadLimits",
     "SerializerHandler",
+    "VerifyReport",
     "ZANJ",
     "ZanjBrokenPluginWarning",
     "ZanjError",
@@ -78,4 +80,5 @@ __all__ = [
     "register_loader_handler",
     "register_member_format",
     "register_serializer_handler",
+    "verify_file",
 ]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Union
 from zanj_core.errors import ZanjLimitError
 
 if TYPE_CHECKING:
-    from zanj_core._container.archive import ReadLimits
+    from zanj_core._container.limits import ReadLimits
 
 JSON_OBJECT_FACTOR = 4
 """Bytes charged per byte of JSON text parsed: Python objects take a few times the text they

@@ -5,6 +5,15 @@ the entry-point group `zanj` (``[project.entry-points.zanj] name = "package.modu
 Each hook returns a sequence of handler records; the core calls every plugin's implementation
 separately, so it can stamp each record with the distribution and version that provided it and
 skip one plugin that fails without losing the others.
+
+Precedence. Plugins are discovered in an order fixed by names alone, never by the order in which
+Python's metadata lists entry points: the core's own plugins first, then the other distributions
+by normalized name (PEP 503), then each distribution's entry points by name. Where two handlers
+tie, the one discovered first wins: the first plugin keeps an exact loader tag it shares, and of
+two serializers equal in priority and MRO distance the first is tried first. Handlers registered
+at run time (`register_*`) rank as if discovered before every plugin; a `ZANJ`'s `handlers_pre`
+come before all of them. Clashes between plugins (a shared tag, an exact tag inside another
+plugin's prefix or suffix family) are reported with a `ZanjBrokenPluginWarning` naming both.
 """
 
 from __future__ import annotations
@@ -20,7 +29,11 @@ PROJECT_NAME = "zanj"
 PLUGIN_API_VERSION = "1.0"
 """The version of the plugin API (`zanj_core.plugin`): `major.minor`. A minor release adds
 to the API; a major one changes or removes something. A plugin declares the version it was
-written for as `ZANJ_PLUGIN_API = "1.0"` in its entry-point module."""
+written for as `ZANJ_PLUGIN_API = "1.0"`, an attribute of its entry-point object (module).
+Discovery skips, with a `ZanjBrokenPluginWarning` naming both versions and what to upgrade, a
+plugin that needs another major version or a newer minor one than this core provides, or whose
+declaration is not a `"major.minor"` string. A plugin that declares nothing is accepted and
+taken to target major version 1."""
 ENTRY_POINT_GROUP = "zanj"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -32,7 +45,11 @@ def zanj_serializer_handlers() -> Sequence[SerializerHandler]:
     """Return the serializer handlers this plugin provides.
 
     Results from all plugins are combined into one dispatch table ordered by priority, then
-    by how close the handler's type is to the object's class, then by registration order.
+    by how close the handler's type is to the object's class, then by discovery order (see
+    Precedence above). A dotted name in `types` matches the class's own `module.QualName` and
+    the public alias users write (`torch.nn.Parameter`), looked up among imported modules only.
+    Two distributions writing the same tag are warned about: a file's tag table records one
+    distribution per tag.
     """
     raise NotImplementedError
 
@@ -42,7 +59,9 @@ def zanj_loader_handlers() -> Sequence[LoaderHandler]:
     """Return the loader handlers this plugin provides.
 
     Each is keyed by the format tag it reads. Two plugins claiming the same exact tag: the
-    first discovered keeps it and a warning names both.
+    first discovered keeps it and a warning names both. An exact tag inside another
+    distribution's prefix or suffix family takes that tag from the family (exact tags win),
+    and is warned about too.
     """
     raise NotImplementedError
 

@@ -7,16 +7,39 @@ and so the registry can stamp each one with the distribution that provided it.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, Union
 
 from zanj_core._contract.nodes import JSONdict, JSONitem, ObjectPath, TypeSpec
 
 if TYPE_CHECKING:
-    from zanj_core._container.archive import MemberSource
+    from zanj_core._container.member_source import MemberSource
     from zanj_core._walk.loading import LoadContext
     from zanj_core._walk.saving import SaveContext
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+INSTALL_REQUIREMENT = re.compile(rf"(?P<name>{_NAME})(?:\[(?P<extras>{_NAME}(?:,{_NAME})*)\])?")
+"""What an `install_hint` may be (`fullmatch` it): a PEP 508 project name with optional extras,
+`zanj-foo` or `bigpkg[zanj]`; no versions, URLs, spaces or options, so it is one safe argument."""
+
+CompatCallback = Callable[[str, JSONdict], Union[str, None]]
+"""`compat(version, node)`: None when the old zanj `version` ("0.6") reads `node` back equal,
+else a short reason it would not (see `SerializerHandler.compat`)."""
+
+
+def canonical_name(name: str) -> str:
+    """A distribution name compared as pip does (PEP 503): case and runs of `-_.` ignored."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _check_install_hint(kind: str, name: str, hint: object) -> None:
+    if not isinstance(hint, str) or (hint and not INSTALL_REQUIREMENT.fullmatch(hint)):
+        raise TypeError(
+            f"{kind} {name!r}: install_hint must be a pip requirement such as 'zanj-foo' or 'bigpkg[zanj]' "
+            f"(a name, optional extras), or empty for the providing distribution; got {hint!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -26,9 +49,15 @@ class PluginSource:
     distribution: str
     version: str
     plugin: str = ""
+    install: str = ""
+    """What `pip install` takes to get this plugin when it is not `distribution` itself (a
+    `SerializerHandler`'s `install_hint`): recorded in the tag table, which readers check."""
 
     def as_json(self) -> JSONdict:
-        return {"dist": self.distribution, "version": self.version}
+        entry: JSONdict = {"dist": self.distribution, "version": self.version}
+        if self.install and canonical_name(self.install) != canonical_name(self.distribution):
+            entry["install"] = self.install
+        return entry
 
 
 UNKNOWN_SOURCE = PluginSource(distribution="<runtime>", version="", plugin="<runtime>")
@@ -51,12 +80,24 @@ class SerializerHandler:
     priority: int = 0
     description: str = ""
     source: PluginSource = UNKNOWN_SOURCE
+    compat: CompatCallback | None = None
+    """`compat(version, node)` for `ZANJ(compat=version)`: given a tagged node this handler
+    wrote, None when that old zanj reads it back equal, else a short reason (`"dtype 'bfloat16'
+    is not one zanj 0.6 reads"`). Without it, every tagged node the handler writes is refused
+    under compat. Nodes it got from `ctx.serialize` are judged by their own handlers."""
+    install_hint: str = ""
+    """What `pip install` takes to get this handler (`"bigpkg[zanj]"`), when it is not the
+    providing distribution itself; recorded in each file's tag table for readers lacking it."""
 
     def __post_init__(self) -> None:
         if not callable(self.serialize):
             raise TypeError(f"SerializerHandler {self.tag!r}: serialize must be callable")
-        if self.check is not None and not callable(self.check):
-            raise TypeError(f"SerializerHandler {self.tag!r}: check must be callable or None")
+        for hook in ("check", "compat"):
+            if getattr(self, hook) is not None and not callable(getattr(self, hook)):
+                raise TypeError(f"SerializerHandler {self.tag!r}: {hook} must be callable or None")
+        _check_install_hint("SerializerHandler", self.tag, self.install_hint)
+        if self.source.install != self.install_hint:  # the tag table is written from the source
+            object.__setattr__(self, "source", dataclasses.replace(self.source, install=self.install_hint))
         if not isinstance(self.types, tuple):
             object.__setattr__(self, "types", tuple(self.types))
         for spec in self.types:
@@ -128,12 +169,16 @@ class MemberFormat:
     binary: bool = True
     description: str = ""
     source: PluginSource = UNKNOWN_SOURCE
+    install_hint: str = ""
+    """What `pip install` takes to get this format (`"bigpkg[zanj]"`), when it is not the
+    providing distribution itself; a reader trusts it in the hints it prints."""
 
     def __post_init__(self) -> None:
         if not self.extension.startswith("."):
             raise TypeError(f"MemberFormat {self.name!r}: extension must start with '.'")
         if not callable(self.write) or not callable(self.read):
             raise TypeError(f"MemberFormat {self.name!r}: write and read must be callable")
+        _check_install_hint("MemberFormat", self.name, self.install_hint)
 
     def with_source(self, source: PluginSource) -> MemberFormat:
         return dataclasses.replace(self, source=source)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import IO, Any
 
+from zanj_core._plugins.compat import same_in_zanj06
 from zanj_core.plugin import (
     FORMAT_KEY,
     ITEM_COST,
@@ -29,6 +30,9 @@ from zanj_core.plugin import (
     json_errors,
 )
 
+ZANJ_PLUGIN_API = "1.0"
+"""The version of the plugin API (`zanj_core.plugin.PLUGIN_API_VERSION`) this plugin is written for."""
+
 EXTERNAL_PRIORITY = 10
 _DECODER = json.JSONDecoder()
 
@@ -40,10 +44,10 @@ def _write_jsonl(items: list[JSONitem], stream: IO[bytes]) -> None:
 
 
 def _read_jsonl(source: MemberSource) -> list[Any]:
-    source.reader.check_json_size(source.name, source.size)
+    source.check_json_size()
     # what parsing builds, charged before reading; each reference to the member pays again
     source.reserve(source.size * JSON_OBJECT_FACTOR)
-    with json_errors(source.reader.path, source.name), source.open() as stream:
+    with json_errors(source.location, source.name), source.open() as stream:
         text = stream.read(source.size + 1).decode("utf-8")
         lines = [line for line in text.split("\n") if line.strip()]
         # each item costs a walk and a loader call, however short its line: a member of a
@@ -110,6 +114,7 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
             priority=EXTERNAL_PRIORITY,
             check=lambda obj, path, ctx: type(obj) is list and _long_sequence(obj, path, ctx),
             serialize=_serialize_external("list:external"),
+            compat=same_in_zanj06,
             description="lists of external_list_threshold items or more, as a .jsonl member",
         ),
         SerializerHandler(
@@ -118,6 +123,7 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
             priority=EXTERNAL_PRIORITY,
             check=lambda obj, path, ctx: type(obj) is tuple and _long_sequence(obj, path, ctx),
             serialize=_serialize_external("tuple:external"),
+            compat=same_in_zanj06,
             description="tuples of external_list_threshold items or more, as a .jsonl member",
         ),
     ]

@@ -13,6 +13,7 @@ import dataclasses
 import sys
 from typing import Any
 
+from zanj_core._plugins.compat import same_in_zanj06
 from zanj_core.plugin import (
     FORMAT_KEY,
     JSONdict,
@@ -29,6 +30,9 @@ from zanj_core.plugin import (
     node_fields,
     resolve_class,
 )
+
+ZANJ_PLUGIN_API = "1.0"
+"""The version of the plugin API (`zanj_core.plugin.PLUGIN_API_VERSION`) this plugin is written for."""
 
 SDC_MODULE = "muutils.json_serialize.serializable_dataclass"
 SDC_TYPE = f"{SDC_MODULE}.SerializableDataclass"
@@ -108,6 +112,7 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
             serialize=serialize_dataclass,
             priority=5,
             description="muutils SerializableDataclass, field by field",
+            compat=same_in_zanj06,
         )
     ]
 

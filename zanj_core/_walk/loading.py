@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from zanj_core._container.archive import ArchiveReader, MemberSource
+from zanj_core._container.member_source import MemberSource
+from zanj_core._container.reader import ArchiveReader
 from zanj_core._contract.budget import ReadBudget, unlimited_budget
 from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY, JSONdict, ObjectPath, format_path
 from zanj_core._contract.records import LoaderHandler, ZanjUnloaded
 from zanj_core._contract.textsafe import quoted
-from zanj_core._walk.registry import REGISTRY, PluginRegistry
-from zanj_core._walk.saving import KNOWN_PLUGINS_BY_MODULE
+from zanj_core._walk import hints
+from zanj_core._walk.registry import PluginRegistry
 from zanj_core.errors import (
     ZanjError,
     ZanjFormatError,
@@ -23,39 +23,6 @@ from zanj_core.errors import (
 
 if TYPE_CHECKING:
     from zanj_core._walk.zanj import ZANJ
-
-# the standard tags and the distribution that reads them, for files that do not say
-KNOWN_TAG_PREFIXES: dict[str, str] = {f"{module}.": dist for module, dist in KNOWN_PLUGINS_BY_MODULE.items()}
-KNOWN_DISTRIBUTIONS: frozenset[str] = frozenset(KNOWN_TAG_PREFIXES.values())
-"""Distributions a `pip install` hint may name whatever a file says (besides installed plugins)."""
-RUNTIME_DISTRIBUTION = "<runtime>"
-PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
-"""A PEP 508 project name (`fullmatch` it): what a distribution named by a file must look like."""
-VERSION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
-"""A version as a file may state it (`fullmatch` it): letters, digits, `.+_-`, bounded."""
-
-
-def _canonical(name: str) -> str:
-    """A distribution name compared as pip does (PEP 503): case and runs of `-_.` ignored."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def vouched_distribution(claimed: str, registry: PluginRegistry) -> str | None:
-    """The distribution a file calls `claimed`, spelled as this reader knows it, if it is a
-    known plugin or an installed one; None for a name only the file vouches for."""
-    if not PROJECT_NAME.fullmatch(claimed):
-        return None
-    wanted = _canonical(claimed)
-    for dist in sorted(KNOWN_DISTRIBUTIONS):
-        if _canonical(dist) == wanted:
-            return dist
-    registry.ensure_discovered()
-    for info in registry.plugins:
-        dist = info.source.distribution
-        if _canonical(dist) == wanted and PROJECT_NAME.fullmatch(dist):
-            return dist
-    return None
-
 
 NODE_COST = 64
 """Charged per JSON node a load walks (a list slot and a small object, and the visit itself)."""
@@ -83,7 +50,7 @@ class LoadContext:
         zanj: ZANJ,
         reader: ArchiveReader | None,
         meta: JSONdict,
-        registry: PluginRegistry = REGISTRY,
+        registry: PluginRegistry | None = None,
         options: dict[str, Any] | None = None,
         budget: ReadBudget | None = None,
     ) -> None:
@@ -101,19 +68,15 @@ class LoadContext:
         """Keyword options given to `ZANJ.read` for plugins (e.g. `map_location` for zanj-torch)."""
         self.reader = reader
         self.meta = meta
-        self.registry = registry
+        self.registry = zanj.dispatch_over(registry)
+        """The handlers this read dispatches through: the registry, with `zanj.handlers_pre` over it."""
         self.cache: dict[str, Any] = {}
-        self.label = str(reader.path) if reader is not None else "<memory>"
+        self.label = str(reader.location) if reader is not None else "<memory>"
         plugins = meta.get("plugins", {})
         self._tag_table: dict[str, Any] = plugins if isinstance(plugins, dict) else {}
 
     def loader_for(self, tag: str) -> LoaderHandler | None:
         """The loader for `tag`: this ZANJ's handlers_pre first, then the installed ones."""
-        pre = self.zanj.loader_handlers_pre
-        if pre:
-            found = pre.get(tag)
-            if found is not None:
-                return found
         return self.registry.loader_for(tag)
 
     def load(self, node: Any, path: ObjectPath = ()) -> Any:
@@ -196,7 +159,7 @@ class LoadContext:
     def read_member(self, node: JSONdict, path: ObjectPath, format_name: str) -> Any:
         """Read a `$ref` node's member with the member format `format_name`."""
         source = self.member(node, path)
-        member_format = self.zanj.member_formats_pre.get(format_name) or self.registry.member_format(format_name)
+        member_format = self.registry.member_format(format_name)
         if member_format is None:
             return self.missing(f"member format {format_name}", node, path)
         return member_format.read(source)
@@ -217,47 +180,9 @@ class LoadContext:
         return value
 
     def install_hint(self, tag: str) -> str:
-        """What would let `tag` load, as a sentence.
-
-        Only a distribution this reader vouches for appears in a `pip install` command: one from
-        the core's table of known plugins, or one installed here as a zanj plugin (and then
-        spelled as installed). Any other name is the file's claim, shown quoted as data: a
-        hostile file must not be able to suggest a command. A version is shown only if it looks
-        like one.
-        """
-        entry = self._tag_table.get(tag)
-        claimed = entry.get("dist") if isinstance(entry, dict) else None
-        version = entry.get("version") if isinstance(entry, dict) else None
-        version = version if isinstance(version, str) and VERSION_TEXT.fullmatch(version) else None
-        if claimed == RUNTIME_DISTRIBUTION:
-            return (
-                "it was written by a handler registered at run time in the writing program; "
-                "register a LoaderHandler for it (zanj_core.register_loader_handler) before reading"
-            )
-        known = next((d for prefix, d in KNOWN_TAG_PREFIXES.items() if tag.startswith(prefix)), None)
-        trusted = vouched_distribution(claimed, self.registry) if isinstance(claimed, str) else None
-        said = ""
-        if isinstance(claimed, str) and trusted is None:
-            said = f"the file says it was written by a package named {quoted(claimed, 60)}" + (
-                f", version {version}" if version else ""
-            )
-        dist = trusted or known
-        if dist is None:
-            if said:
-                return f"{said} (unverified; find that plugin yourself before installing anything)"
-            return "the file does not say which package wrote it; find the plugin that provides it"
-        if trusted is None:  # the tag's prefix names a known plugin; the file's own word is shown as data
-            return f"install it with: pip install {dist}" + (f" ({said}, unverified)" if said else "")
-        written = f" (the file was written with version {version})" if version else ""
-        installed = [info for info in self.registry.plugins if _canonical(info.source.distribution) == _canonical(dist)]
-        broken = next((info.error for info in installed if info.error), None)
-        if broken:
-            return (
-                f"{dist} is installed but failed to load ({broken}); reinstall it: pip install --force-reinstall {dist}"
-            )
-        if installed:
-            return f"{dist} is installed but has no loader for it; upgrade it: pip install --upgrade {dist}{written}"
-        return f"install it with: pip install {dist}{written}"
+        """What would let `tag` load, as a sentence, from what this file's tag table says wrote
+        it; only names this program vouches for appear in a `pip install` command (`hints`)."""
+        return hints.install_hint(tag, self._tag_table.get(tag), self.registry)
 
     def missing(
         self,

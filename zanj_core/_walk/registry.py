@@ -1,67 +1,135 @@
-"""Plugin discovery and handler dispatch.
+"""Handler dispatch: which serializers an object's class gets, which loader reads a tag.
 
-Discovery runs once, on first use (not at import), through the `zanj` entry-point group;
-the core's own handlers arrive through the same group. Results are cached; `refresh()`
-rediscovers. A plugin that fails to import, breaks the hook contract, or returns junk yields
-a `ZanjBrokenPluginWarning` naming it, and everything else keeps working.
+`PluginRegistry` holds the handlers of the discovered plugins (`discovery`, run once on first
+use, not at import; `refresh()` runs it again) and those registered at run time, which come
+first. `RegistryOverlay` lays one `ZANJ`'s own handlers (`handlers_pre`) over a registry: they
+come before every installed handler, the rest is the registry's, refreshes included. Both
+dispatch through `HandlerTable`, the one ranking of the core:
+
+- serializers: by descending `priority`, then by how close the handler's type sits on the
+  object's MRO, then in table order (so earlier handlers win ties);
+- loaders: the exact tag, else the longest matching prefix, else the longest matching suffix;
+  for an exact tag claimed twice, the earlier handler keeps it.
 """
 
 from __future__ import annotations
 
 import threading
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Union
+from collections.abc import Iterable, Sequence
 
-import pluggy
-
-from zanj_core._contract import hookspecs
 from zanj_core._contract.records import LoaderHandler, MemberFormat, PluginSource, SerializerHandler
+from zanj_core._walk.conflicts import check_conflicts
+from zanj_core._walk.discovery import AnyHandler, PluginInfo, discover
+from zanj_core._walk.typenames import class_names, type_distance
 from zanj_core.errors import ZanjBrokenPluginWarning, ZanjPluginError
 
-AnyHandler = Union[SerializerHandler, LoaderHandler, MemberFormat]
-
-CORE_DISTRIBUTION = "zanj-core"
-# the core's own plugins, as declared in its pyproject; used only when its metadata is absent
-# (running from a source tree that was never installed)
-CORE_PLUGIN_MODULES: dict[str, str] = {
-    "builtins": "zanj_core._plugins.python_types",
-    "externals": "zanj_core._plugins.externals",
-    "dataclasses": "zanj_core._plugins.serializable_dataclass",
-}
-
-_HOOKS: dict[str, type] = {
-    "zanj_serializer_handlers": SerializerHandler,
-    "zanj_loader_handlers": LoaderHandler,
-    "zanj_member_formats": MemberFormat,
-}
+__all__ = [
+    "REGISTRY",
+    "AnyHandler",
+    "HandlerTable",
+    "PluginInfo",
+    "PluginRegistry",
+    "RegistryOverlay",
+    "register_loader_handler",
+    "register_member_format",
+    "register_serializer_handler",
+]
 
 RUNTIME_SOURCE = PluginSource(distribution="<runtime>", version="", plugin="<runtime>")
-
 
 TAG_CACHE_MAX = 4096
 """Most format tags whose loader lookup is remembered (files repeat a few tags many times)."""
 TAG_CACHE_MAX_CHARS = 256
 
-
-@dataclass
-class PluginInfo:
-    """What `zanj plugins` shows: one discovered entry point and what it brought."""
-
-    name: str
-    value: str
-    source: PluginSource
-    serializer_tags: list[str] = field(default_factory=list)
-    loader_tags: list[str] = field(default_factory=list)
-    member_formats: list[str] = field(default_factory=list)
-    read_options: list[str] = field(default_factory=list)
-    error: str | None = None
+_NOT_CACHED = object()
+_typos_reported: set[tuple[str, str, str]] = set()
 
 
-def _core_version() -> str:
-    from zanj_core._version import __version__
+class HandlerTable:
+    """Dispatch over handlers given in precedence order, with per-class and per-tag caches."""
 
-    return __version__
+    def __init__(self, handlers: Iterable[AnyHandler]) -> None:
+        self.serializers: list[SerializerHandler] = []
+        self.exact: dict[str, LoaderHandler] = {}
+        self.prefix: list[LoaderHandler] = []
+        self.suffix: list[LoaderHandler] = []
+        self.formats: dict[str, MemberFormat] = {}
+        self.options: dict[str, list[str]] = {}
+        """Each read option a loader declares -> the distributions that declare it."""
+        for handler in handlers:
+            if isinstance(handler, SerializerHandler):
+                self.serializers.append(handler)
+            elif isinstance(handler, MemberFormat):
+                self.formats.setdefault(handler.name, handler)
+            else:
+                self._add_loader(handler)
+        # longest pattern first; a stable sort keeps precedence among equal lengths
+        self.prefix.sort(key=lambda h: -len(h.tag))
+        self.suffix.sort(key=lambda h: -len(h.tag))
+        self.by_type: dict[type, tuple[SerializerHandler, ...]] = {}
+        self.by_tag: dict[str, LoaderHandler | None] = {}
+
+    def _add_loader(self, handler: LoaderHandler) -> None:
+        if handler.match == "exact":
+            self.exact.setdefault(handler.tag, handler)
+        else:
+            (self.prefix if handler.match == "prefix" else self.suffix).append(handler)
+        for option in handler.options:
+            declared = self.options.setdefault(option, [])
+            if handler.source.distribution not in declared:
+                declared.append(handler.source.distribution)
+
+    def rank(self, cls: type) -> tuple[SerializerHandler, ...]:
+        """Candidate handlers for objects of `cls`, in the order they should be tried (cached)."""
+        mro = cls.__mro__
+        names = class_names(mro)
+        ranked: list[tuple[int, int, int, SerializerHandler]] = []
+        for order, handler in enumerate(self.serializers):
+            if not handler.types:
+                ranked.append((-handler.priority, len(mro), order, handler))
+                continue
+
+            def typo(spec: str, module: str, handler: SerializerHandler = handler) -> None:
+                _report_typo(handler, spec, module)
+
+            distances = [d for d in (type_distance(s, cls, mro, names, typo) for s in handler.types) if d is not None]
+            if distances:
+                ranked.append((-handler.priority, min(distances), order, handler))
+        ranked.sort(key=lambda r: r[:3])
+        result = tuple(r[3] for r in ranked)
+        self.by_type[cls] = result
+        return result
+
+    def find(self, tag: str) -> LoaderHandler | None:
+        """The loader for a format tag: exact match, else longest prefix, else longest suffix (cached)."""
+        found = self.exact.get(tag)
+        if found is None:
+            found = next((h for h in self.prefix if tag.startswith(h.tag)), None)
+        if found is None:
+            found = next((h for h in self.suffix if tag.endswith(h.tag)), None)
+        if len(self.by_tag) < TAG_CACHE_MAX and len(tag) <= TAG_CACHE_MAX_CHARS:
+            # bounded: tags come from files, and a process reading many hostile files must
+            # not keep every string they held
+            self.by_tag[tag] = found
+        return found
+
+
+def _report_typo(handler: SerializerHandler, spec: str, module: str) -> None:
+    """Warn once that a handler names a class its (imported) module does not have."""
+    key = (handler.source.distribution, handler.tag or handler.description, spec)
+    if key in _typos_reported:
+        return
+    _typos_reported.add(key)
+    attribute = spec[len(module) + 1 :]
+    warnings.warn(
+        f"the zanj serializer handler {handler.tag or handler.description!r} from {handler.source.distribution} "
+        f"{handler.source.version} names the type {spec!r}, but the module {module!r} has no {attribute!r}, so "
+        "the handler never matches it. Fix the name in its `types`: a class's `__module__` + '.' + "
+        "`__qualname__`, or a public alias such as 'torch.nn.Parameter'.",
+        ZanjBrokenPluginWarning,
+        stacklevel=6,
+    )
 
 
 class PluginRegistry:
@@ -70,16 +138,17 @@ class PluginRegistry:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._discovered = False
-        self.plugins: list[PluginInfo] = []
+        self._plugins: list[PluginInfo] = []
         self._plugin_handlers: list[AnyHandler] = []
         self._runtime_handlers: list[AnyHandler] = []
-        self._serializers: list[SerializerHandler] = []
-        self._loaders_exact: dict[str, LoaderHandler] = {}
-        self._loaders_prefix: list[LoaderHandler] = []
-        self._loaders_suffix: list[LoaderHandler] = []
-        self._formats: dict[str, MemberFormat] = {}
-        self._type_cache: dict[type, tuple[SerializerHandler, ...]] = {}
-        self._tag_cache: dict[str, LoaderHandler | None] = {}
+        self._table = HandlerTable(())
+        self.generation = 0
+        """Counts rebuilds of the tables, so views built on them know when to forget."""
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        """Every discovered entry point, in discovery order, with what it brought or why it failed."""
+        return self._plugins
 
     # -- discovery -----------------------------------------------------------------------
 
@@ -96,93 +165,11 @@ class PluginRegistry:
             self._discover()
 
     def _discover(self) -> None:
-        import importlib.metadata  # deferred: it costs more to import than the rest of the core
-
-        pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-        pm.add_hookspecs(hookspecs)
-        self.plugins = []
-        infos: dict[str, PluginInfo] = {}
-
-        candidates: list[tuple[str, str, PluginSource, Any]] = []
-        seen_core = False
-        for ep in importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
-            dist = getattr(ep, "dist", None)
-            dist_name = dist.metadata["Name"] if dist is not None else "<unknown>"
-            version = dist.version if dist is not None else ""
-            if dist_name.replace("_", "-").lower() == CORE_DISTRIBUTION:
-                seen_core = True
-                dist_name = CORE_DISTRIBUTION
-            candidates.append((ep.name, ep.value, PluginSource(dist_name, version, ep.name), ep.load))
-        if not seen_core:
-            core = PluginSource(CORE_DISTRIBUTION, _core_version(), "")
-            for name, module in CORE_PLUGIN_MODULES.items():
-                src = PluginSource(core.distribution, core.version, name)
-                candidates.insert(0, (name, module, src, lambda m=module: importlib.import_module(m)))
-        # core first, then others in a stable order, so precedence does not depend on sys.path order
-        candidates.sort(key=lambda c: (c[2].distribution != CORE_DISTRIBUTION, c[2].distribution, c[0]))
-
-        for ep_name, value, source, load in candidates:
-            key = f"{source.distribution}:{ep_name}"
-            info = PluginInfo(name=ep_name, value=value, source=source)
-            self.plugins.append(info)
-            try:
-                obj = load()
-                if pm.is_registered(obj):
-                    info.error = "already registered under another entry point"
-                    continue
-                pm.register(obj, name=key)
-                try:
-                    pm.check_pending()
-                except pluggy.PluginValidationError:
-                    pm.unregister(name=key)
-                    raise
-                infos[key] = info
-            except Exception as exc:
-                info.error = f"{type(exc).__name__}: {exc}"
-                self._warn_broken(info, "failed to load")
-
-        handlers: list[AnyHandler] = []
-        for hook_name, record_type in _HOOKS.items():
-            caller = getattr(pm.hook, hook_name)
-            # pluggy returns implementations last-registered-first; restore discovery order
-            for impl in reversed(caller.get_hookimpls()):
-                info = infos[impl.plugin_name]
-                try:
-                    records = list(impl.function())
-                    for record in records:
-                        if not isinstance(record, record_type):
-                            raise ZanjPluginError(
-                                f"{hook_name} returned {type(record).__name__}, expected {record_type.__name__}"
-                            )
-                except Exception as exc:
-                    info.error = f"{hook_name}: {type(exc).__name__}: {exc}"
-                    self._warn_broken(info, f"failed in {hook_name}")
-                    continue
-                for record in records:
-                    stamped = record.with_source(info.source)
-                    handlers.append(stamped)
-                    if isinstance(stamped, SerializerHandler):
-                        info.serializer_tags.append(stamped.tag)
-                    elif isinstance(stamped, LoaderHandler):
-                        info.loader_tags.append(stamped.tag)
-                        info.read_options.extend(o for o in stamped.options if o not in info.read_options)
-                    else:
-                        info.member_formats.append(stamped.name)
-
-        self._plugin_handlers = handlers
+        plugins, handlers = discover()
+        self._plugins, self._plugin_handlers = plugins, handlers
         self._rebuild()
         self._discovered = True
-
-    @staticmethod
-    def _warn_broken(info: PluginInfo, what: str) -> None:
-        warnings.warn(
-            f"zanj plugin {info.name!r} ({info.value}) from {info.source.distribution} "
-            f"{info.source.version} {what} and is skipped: {info.error}. "
-            f"Reinstall or upgrade {info.source.distribution}, or uninstall it; "
-            "`zanj plugins` lists every plugin and its status.",
-            ZanjBrokenPluginWarning,
-            stacklevel=4,
-        )
+        check_conflicts(handlers)
 
     # -- run-time registration -----------------------------------------------------------
 
@@ -208,116 +195,131 @@ class PluginRegistry:
                 self._rebuild()
 
     def _rebuild(self) -> None:
-        serializers: list[SerializerHandler] = []
-        exact: dict[str, LoaderHandler] = {}
-        prefix: list[LoaderHandler] = []
-        suffix: list[LoaderHandler] = []
-        formats: dict[str, MemberFormat] = {}
-        # run-time handlers win: processed first for first-wins tables
-        for handler in [*reversed(self._runtime_handlers), *self._plugin_handlers]:
-            if isinstance(handler, SerializerHandler):
-                serializers.append(handler)
-            elif isinstance(handler, MemberFormat):
-                formats.setdefault(handler.name, handler)
-            elif handler.match == "exact":
-                kept = exact.setdefault(handler.tag, handler)
-                if kept is not handler and kept.source != RUNTIME_SOURCE:
-                    warnings.warn(
-                        f"two zanj plugins load the tag {handler.tag!r}: "
-                        f"{kept.source.distribution} (kept) and {handler.source.distribution} (ignored)",
-                        ZanjBrokenPluginWarning,
-                        stacklevel=3,
-                    )
-            elif handler.match == "prefix":
-                prefix.append(handler)
-            else:
-                suffix.append(handler)
-        # longest pattern first; stable sort keeps precedence among equal lengths
-        prefix.sort(key=lambda h: -len(h.tag))
-        suffix.sort(key=lambda h: -len(h.tag))
-        self._serializers = serializers
-        self._loaders_exact, self._loaders_prefix, self._loaders_suffix = exact, prefix, suffix
-        self._formats = formats
-        self._type_cache.clear()
-        self._tag_cache.clear()
+        # the latest run-time registration first, then the plugins in discovery order
+        self._table = HandlerTable([*reversed(self._runtime_handlers), *self._plugin_handlers])
+        self.generation += 1
 
     # -- dispatch ------------------------------------------------------------------------
 
     def serializers_for(self, cls: type) -> tuple[SerializerHandler, ...]:
         """Candidate handlers for objects of `cls`, in the order they should be tried."""
-        try:
-            return self._type_cache[cls]
-        except KeyError:
-            pass
-        self.ensure_discovered()
-        mro = cls.__mro__
-        names = {f"{k.__module__}.{k.__qualname__}": i for i, k in enumerate(mro)}
-        ranked: list[tuple[int, int, int, SerializerHandler]] = []
-        for order, handler in enumerate(self._serializers):
-            if not handler.types:
-                ranked.append((-handler.priority, len(mro), order, handler))
-                continue
-            distances = [d for d in (_type_distance(spec, cls, mro, names) for spec in handler.types) if d is not None]
-            if distances:
-                ranked.append((-handler.priority, min(distances), order, handler))
-        ranked.sort(key=lambda r: r[:3])
-        result = tuple(r[3] for r in ranked)
-        self._type_cache[cls] = result
-        return result
+        found = self._table.by_type.get(cls)
+        if found is None:
+            self.ensure_discovered()
+            found = self._table.rank(cls)
+        return found
 
     def loader_for(self, tag: str) -> LoaderHandler | None:
         """The loader for a format tag: exact match, else longest prefix, else longest suffix."""
-        try:
-            return self._tag_cache[tag]
-        except KeyError:
-            pass
-        self.ensure_discovered()
-        found = self._loaders_exact.get(tag)
-        if found is None:
-            found = next((h for h in self._loaders_prefix if tag.startswith(h.tag)), None)
-        if found is None:
-            found = next((h for h in self._loaders_suffix if tag.endswith(h.tag)), None)
-        if len(self._tag_cache) < TAG_CACHE_MAX and len(tag) <= TAG_CACHE_MAX_CHARS:
-            # bounded: tags come from files, and a process reading many hostile files must
-            # not keep every string they held
-            self._tag_cache[tag] = found
-        return found
+        found = self._table.by_tag.get(tag, _NOT_CACHED)
+        if found is _NOT_CACHED:
+            self.ensure_discovered()
+            return self._table.find(tag)
+        return found  # type: ignore[return-value]
 
     def read_options(self) -> dict[str, list[str]]:
         """Every read option a loader declares -> the distributions that declare it."""
         self.ensure_discovered()
-        result: dict[str, list[str]] = {}
-        for handler in [*self._runtime_handlers, *self._plugin_handlers]:
-            if isinstance(handler, LoaderHandler):
-                for option in handler.options:
-                    result.setdefault(option, [])
-                    if handler.source.distribution not in result[option]:
-                        result[option].append(handler.source.distribution)
-        return result
+        return {option: list(dists) for option, dists in self._table.options.items()}
 
     def member_format(self, name: str) -> MemberFormat | None:
         self.ensure_discovered()
-        return self._formats.get(name)
+        return self._table.formats.get(name)
 
     def member_formats(self) -> dict[str, MemberFormat]:
         self.ensure_discovered()
-        return dict(self._formats)
+        return dict(self._table.formats)
+
+    def plugin_records(self) -> tuple[AnyHandler, ...]:
+        """Every record the discovered plugins provided (not run-time registrations), in
+        discovery order: what installed plugins declare (e.g. their `install_hint`s)."""
+        self.ensure_discovered()
+        return tuple(self._plugin_handlers)
+
+    def overlay(self, handlers: Sequence[AnyHandler], label: str = "handlers_pre") -> RegistryOverlay:
+        """A view of this registry with `handlers` before every handler it holds."""
+        return RegistryOverlay(self, handlers, label)
 
 
-def _type_distance(spec: type | str, cls: type, mro: tuple[type, ...], names: dict[str, int]) -> int | None:
-    """How far up `cls`'s MRO the handler type `spec` sits; None when it does not apply.
+class RegistryOverlay(PluginRegistry):
+    """A registry's view with some handlers laid over it (one `ZANJ`'s `handlers_pre`).
 
-    Dotted names are compared without importing anything; abstract base classes that match
-    only through `issubclass` rank after every real base class.
+    The overlay's handlers are ranked among themselves by `HandlerTable`, as the registry's
+    are, and come before every handler of the registry: its serializers are tried first and
+    its loaders and member formats win their tags and names (pattern loaders included). The
+    rest, discovery, plugins and run-time registrations, is the registry's own and is seen
+    live: a `refresh()` or a registration shows through at once. Registering through the view
+    registers in the registry.
     """
-    if isinstance(spec, str):
-        return names.get(spec)
-    if spec in mro:
-        return mro.index(spec)
-    try:
-        return len(mro) if issubclass(cls, spec) else None
-    except TypeError:
-        return None
+
+    def __init__(self, base: PluginRegistry, handlers: Sequence[AnyHandler], label: str = "handlers_pre") -> None:
+        super().__init__()
+        for handler in handlers:
+            if not isinstance(handler, (SerializerHandler, LoaderHandler, MemberFormat)):
+                raise ZanjPluginError(
+                    f"{label} takes zanj_core SerializerHandler, LoaderHandler or MemberFormat objects, "
+                    f"got {type(handler).__module__}.{type(handler).__qualname__}"
+                )
+        self.base: PluginRegistry = base.base if isinstance(base, RegistryOverlay) else base
+        self.handlers: tuple[AnyHandler, ...] = (
+            (*handlers, *base.handlers) if isinstance(base, RegistryOverlay) else tuple(handlers)
+        )
+        self.label = label
+        self._own = HandlerTable(self.handlers)
+        self._combined: dict[type, tuple[SerializerHandler, ...]] = {}
+        self._seen_generation = -1
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        return self.base.plugins
+
+    def ensure_discovered(self) -> None:
+        self.base.ensure_discovered()
+
+    def refresh(self) -> None:
+        self.base.refresh()
+
+    def register(self, handler: AnyHandler) -> None:
+        self.base.register(handler)
+
+    def unregister(self, handler: AnyHandler) -> None:
+        self.base.unregister(handler)
+
+    def serializers_for(self, cls: type) -> tuple[SerializerHandler, ...]:
+        if self._seen_generation != self.base.generation:
+            self._combined, self._seen_generation = {}, self.base.generation
+        found = self._combined.get(cls)
+        if found is None:
+            own = self._own.by_type.get(cls)
+            found = (own if own is not None else self._own.rank(cls)) + self.base.serializers_for(cls)
+            self._combined[cls] = found
+        return found
+
+    def loader_for(self, tag: str) -> LoaderHandler | None:
+        if self._own.exact or self._own.prefix or self._own.suffix:
+            own = self._own.by_tag.get(tag, _NOT_CACHED)
+            found = self._own.find(tag) if own is _NOT_CACHED else own
+            if found is not None:
+                return found  # type: ignore[return-value]
+        return self.base.loader_for(tag)
+
+    def read_options(self) -> dict[str, list[str]]:
+        known = self.base.read_options()
+        for option in self._own.options:
+            known.setdefault(option, []).append(self.label)
+        return known
+
+    def member_format(self, name: str) -> MemberFormat | None:
+        return self._own.formats.get(name) or self.base.member_format(name)
+
+    def member_formats(self) -> dict[str, MemberFormat]:
+        return {**self.base.member_formats(), **self._own.formats}
+
+    def plugin_records(self) -> tuple[AnyHandler, ...]:
+        return self.base.plugin_records()
+
+    def overlay(self, handlers: Sequence[AnyHandler], label: str = "handlers_pre") -> RegistryOverlay:
+        return RegistryOverlay(self, handlers, label)
 
 
 REGISTRY = PluginRegistry()

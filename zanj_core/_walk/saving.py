@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from zanj_core._container.archive import PendingMember, member_name_for
+from zanj_core._container.writer import PendingMember, member_name_for
 from zanj_core._contract.nodes import FORMAT_KEY, UNSERIALIZABLE_TAG, JSONdict, JSONitem, ObjectPath, format_path
 from zanj_core._contract.records import PluginSource, SerializerHandler
-from zanj_core._walk.registry import REGISTRY, PluginRegistry
+from zanj_core._walk.compat import CompatCheck
+from zanj_core._walk.hints import unsupported_hints
+from zanj_core._walk.registry import PluginRegistry
 from zanj_core.errors import ZanjError, ZanjSerializationError
 
 if TYPE_CHECKING:
@@ -17,13 +18,6 @@ if TYPE_CHECKING:
 
 # objects of these types cannot contain themselves, so they skip the cycle check
 _ATOMIC: frozenset[type] = frozenset({str, int, float, bool, type(None), bytes, complex})
-
-# where to send users whose object belongs to a well-known library
-KNOWN_PLUGINS_BY_MODULE: dict[str, str] = {
-    "numpy": "zanj-numpy",
-    "torch": "zanj-torch",
-    "pandas": "zanj-pandas",
-}
 
 
 class SaveContext:
@@ -33,40 +27,27 @@ class SaveContext:
     through `add_member`; `zanj` exposes the settings (thresholds, `custom_settings`).
     """
 
-    def __init__(self, zanj: ZANJ, registry: PluginRegistry = REGISTRY) -> None:
+    def __init__(self, zanj: ZANJ, registry: PluginRegistry | None = None) -> None:
         self.zanj = zanj
-        self.registry = registry
+        self.registry = zanj.dispatch_over(registry)
+        """The handlers this save dispatches through: the registry, with `zanj.handlers_pre` over it."""
         self.members: list[PendingMember] = []
         self.externals_info: dict[str, JSONdict] = {}
-        self.tags_used: dict[str, PluginSource] = {}
+        self.tag_writers: dict[str, SerializerHandler] = {}
+        """The handler that first wrote each tag: the file's tag table names its distribution, and
+        a handler whose output is not JSON is named through it. A handler that rewrites a node
+        under another tag records the new tag here too."""
         self.cache: dict[str, Any] = {}
         """Scratch space plugins share across one save (e.g. tensors already stored, by storage)."""
-        self.zanj06_tags: set[str] = set()
-        """With `ZANJ(compat="0.6")`: tags whose zanj 0.6 form a handler wrote and that zanj 0.6
-        reads (a model's bare class name); every other tag is checked against a fixed list."""
+        self.compat: CompatCheck | None = CompatCheck(zanj.compat) if zanj.compat else None
+        """With `ZANJ(compat=...)`: the tagged nodes written, judged by their handlers after the walk."""
         self._taken: set[str] = set()
         self._active: set[int] = set()
-        self._pre: tuple[SerializerHandler, ...] = zanj.serializer_handlers_pre
-        self._pre_cache: dict[type, tuple[SerializerHandler, ...]] = {}
 
-    def _handlers_for(self, cls: type) -> tuple[SerializerHandler, ...]:
-        if not self._pre:
-            return self.registry.serializers_for(cls)
-        try:
-            return self._pre_cache[cls]
-        except KeyError:
-            names = {f"{k.__module__}.{k.__qualname__}" for k in cls.__mro__}
-            pre = tuple(
-                h
-                for h in self._pre
-                if not h.types
-                or any(
-                    (s in names) if isinstance(s, str) else isinstance(s, type) and issubclass(cls, s) for s in h.types
-                )
-            )
-            result = pre + self.registry.serializers_for(cls)
-            self._pre_cache[cls] = result
-            return result
+    @property
+    def tags_used(self) -> dict[str, PluginSource]:
+        """Each tag written, with the distribution whose handler wrote it (the file's tag table)."""
+        return {tag: handler.source for tag, handler in self.tag_writers.items()}
 
     def serialize(self, obj: Any, path: ObjectPath = ()) -> JSONitem:
         """Serialize one object found at `path`, dispatching to the first handler that accepts it."""
@@ -85,13 +66,17 @@ class SaveContext:
                     "zanj saves trees, break the cycle before saving"
                 )
             self._active.add(key)
+        handlers = self.registry.serializers_for(cls)
         try:
-            for handler in self._handlers_for(cls):
+            for handler in handlers:
                 if handler.check is not None and not handler.check(obj, path, self):
                     continue
                 out = handler.serialize(obj, path, self)
                 if type(out) is dict and FORMAT_KEY in out:
-                    self.tags_used.setdefault(str(out[FORMAT_KEY]), handler.source)
+                    tag = str(out[FORMAT_KEY])
+                    self.tag_writers.setdefault(tag, handler)
+                    if self.compat is not None:
+                        self.compat.record(handler, out, path)
                 return out
         except ZanjError:
             raise
@@ -112,31 +97,19 @@ class SaveContext:
 
     def _unsupported(self, obj: Any, path: ObjectPath) -> JSONitem:
         cls = type(obj)
-        top = cls.__module__.split(".")[0]
-        hints = ["register a SerializerHandler (zanj_core.register_serializer_handler, or ZANJ(handlers_pre=...))"]
-        if top in KNOWN_PLUGINS_BY_MODULE:
-            dist = KNOWN_PLUGINS_BY_MODULE[top]
-            installed = [p for p in self.registry.plugins if p.source.distribution == dist]
-            if not installed:
-                hints.insert(0, f"install the plugin for {top}: pip install {dist}")
-            elif any(p.error for p in installed):
-                hints.insert(0, f"{dist} is installed but failed to load ({installed[0].error}); reinstall it")
-            else:
-                hints.insert(
-                    0, f"{dist} is installed but has no handler for this type; convert the object to one it supports"
-                )
-        elif dataclasses.is_dataclass(obj):
-            hints.insert(0, "decorate the class with muutils' @serializable_dataclass")
         message = (
             f"cannot save the {_type_name(cls)} at {format_path(path)}: no installed handler "
-            f"accepts it. To fix: {'; or '.join(hints)}."
+            f"accepts it. To fix: {'; or '.join(unsupported_hints(obj, self.registry))}."
         )
         mode = self.zanj.error_mode
         if mode == "except":
             raise ZanjSerializationError(message)
         if mode == "warn":
             warnings.warn(message + " It is stored as its repr() string.", stacklevel=3)
-        return {FORMAT_KEY: UNSERIALIZABLE_TAG, "type": _type_name(cls), "repr": repr(obj)}
+        node: JSONdict = {FORMAT_KEY: UNSERIALIZABLE_TAG, "type": _type_name(cls), "repr": repr(obj)}
+        if self.compat is not None:
+            self.compat.record(None, node, path)
+        return node
 
     def add_member(
         self,
@@ -152,7 +125,7 @@ class SaveContext:
         opening the member; `size_hint` (exact byte size, if known) lets large members skip
         zip64 guessing and be aligned precisely.
         """
-        member_format = self.zanj.member_formats_pre.get(format_name) or self.registry.member_format(format_name)
+        member_format = self.registry.member_format(format_name)
         if member_format is None:
             raise ZanjSerializationError(
                 f"object at {format_path(path)} needs member format {format_name!r}, which no installed plugin provides"

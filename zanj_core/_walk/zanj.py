@@ -9,15 +9,19 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
-from zanj_core._container.archive import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, ReadLimits, write_zip
+from zanj_core._container.limits import ReadLimits
+from zanj_core._container.locations import Location, describe_location, is_file_object
 from zanj_core._container.progress import ProgressBar, require_tqdm
-from zanj_core._container.storage import Location, describe_location, is_file_object, publish
+from zanj_core._container.publishing import publish
+from zanj_core._container.spec import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER
+from zanj_core._container.writer import write_zip
 from zanj_core._contract.nodes import JSONdict
 from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
-from zanj_core._walk.compat06 import COMPAT_VERSIONS, check_readable_by_zanj06
+from zanj_core._walk.compat import COMPAT_VERSIONS
 from zanj_core._walk.gcpause import collector_paused
 from zanj_core._walk.lazy import ZanjFile
-from zanj_core._walk.registry import REGISTRY
+from zanj_core._walk.plain_json import not_json_error
+from zanj_core._walk.registry import REGISTRY, PluginRegistry
 from zanj_core._walk.saving import SaveContext
 from zanj_core.errors import ZanjError, ZanjSerializationError
 
@@ -64,7 +68,7 @@ class ZANJ:
       deflates everything.
     - `custom_settings`: a free dict that handlers read through `ctx.zanj.custom_settings`.
     - `handlers_pre`: handlers for this instance only, tried before every installed one:
-      `SerializerHandler`s, `LoaderHandler`s and `MemberFormat`s.
+      `SerializerHandler`s, `LoaderHandler`s (exact or pattern) and `MemberFormat`s.
     - `strict`: reading a node whose plugin is missing raises `ZanjMissingPluginError`
       instead of warning and returning a `ZanjUnloaded` placeholder.
     - `max_depth`: deepest nesting saved or read before a `ZanjError` (not a `RecursionError`).
@@ -134,7 +138,7 @@ class ZANJ:
         self.read_limits = read_limits or ReadLimits()
         self.verify_checksums = bool(verify_checksums)
         if compat is not None and compat not in COMPAT_VERSIONS:
-            raise ZanjError(f"compat must be None or one of {COMPAT_VERSIONS}, got {compat!r}")
+            raise ZanjError(f"compat must be None or one of {tuple(COMPAT_VERSIONS)}, got {compat!r}")
         self.compat: str | None = compat
         if progress:
             require_tqdm()
@@ -143,31 +147,22 @@ class ZANJ:
         if not isinstance(durable, bool):
             raise ZanjError(f"durable must be a bool, got {durable!r}")
         self.durable: bool = durable
-        serializers: list[SerializerHandler] = []
-        loaders: dict[str, LoaderHandler] = {}
-        formats: dict[str, MemberFormat] = {}
-        for handler in handlers_pre:
-            if isinstance(handler, SerializerHandler):
-                serializers.append(handler)
-            elif isinstance(handler, LoaderHandler):
-                if handler.match != "exact":
-                    raise ZanjError(
-                        "handlers_pre loaders must match their tag exactly; register pattern loaders globally"
-                    )
-                loaders.setdefault(handler.tag, handler)
-            elif isinstance(handler, MemberFormat):
-                formats.setdefault(handler.name, handler)
-            else:
-                raise ZanjError(
-                    f"handlers_pre takes zanj_core SerializerHandler, LoaderHandler or MemberFormat objects, "
-                    f"got {type(handler).__module__}.{type(handler).__qualname__}"
-                )
-        # stable sort: by priority, then the order given
-        self.serializer_handlers_pre: tuple[SerializerHandler, ...] = tuple(
-            sorted(serializers, key=lambda h: -h.priority)
-        )
-        self.loader_handlers_pre: dict[str, LoaderHandler] = loaders
-        self.member_formats_pre: dict[str, MemberFormat] = formats
+        self.handlers_pre: tuple[Handler, ...] = tuple(handlers_pre)
+        self._overlay: PluginRegistry | None = REGISTRY.overlay(self.handlers_pre) if self.handlers_pre else None
+
+    @property
+    def registry(self) -> PluginRegistry:
+        """What this instance dispatches through: the process-wide registry, with `handlers_pre`
+        laid over it (tried before every installed handler, ranked by the same rules)."""
+        if not self.handlers_pre:
+            return REGISTRY
+        if self._overlay is None:  # dropped by a copy or a pickle
+            self._overlay = REGISTRY.overlay(self.handlers_pre)
+        return self._overlay
+
+    def __getstate__(self) -> dict[str, Any]:
+        # settings only: the overlay holds the registry (and its lock), rebuilt on first use
+        return {**self.__dict__, "_overlay": None}
 
     def __repr__(self) -> str:
         return (
@@ -196,12 +191,16 @@ class ZANJ:
             "externals_info": ctx.externals_info,
         }
 
+    def dispatch_over(self, registry: PluginRegistry | None = None) -> PluginRegistry:
+        """What a save or read of this instance dispatches through: `registry` (the process-wide
+        one when None) with `handlers_pre` laid over it."""
+        if registry is None or registry is REGISTRY or registry is self.registry:
+            return self.registry
+        return registry.overlay(self.handlers_pre) if self.handlers_pre else registry
+
     def check_read_options(self, options: dict[str, Any]) -> None:
         """Refuse read options that no installed loader declares (typos, missing plugins)."""
-        known = REGISTRY.read_options()
-        for handler in self.loader_handlers_pre.values():
-            for option in handler.options:
-                known.setdefault(option, []).append("handlers_pre")
+        known = self.registry.read_options()
         unknown = sorted(set(options) - set(known))
         if unknown:
             accepted = ", ".join(f"{k} ({'/'.join(v)})" for k, v in sorted(known.items())) or "none"
@@ -243,20 +242,17 @@ class ZANJ:
         ctx = SaveContext(self)
         try:
             tree = ctx.serialize(obj)
-            if self.compat == "0.6":
-                check_readable_by_zanj06(tree, ctx)
+            if ctx.compat is not None:
+                ctx.compat.refuse_unreadable()
             meta = self._meta(ctx)
-            main_bytes = encode_json(tree)
-            meta_bytes = encode_json(meta)
+            try:
+                main_bytes, meta_bytes = encode_json(tree), encode_json(meta)
+            except (TypeError, ValueError) as exc:
+                raise not_json_error(label, tree, meta, ctx, exc) from exc
         except ZanjError:
             raise
         except RecursionError as exc:
             raise ZanjSerializationError(f"saving {label}: the object is nested too deeply to write as JSON") from exc
-        except (TypeError, ValueError) as exc:
-            raise ZanjSerializationError(
-                f"saving {label}: a handler produced a value that is not plain JSON ({exc}); "
-                "handlers must return dict/list/str/int/finite float/bool/None"
-            ) from exc
         json_members = [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)]
         known_sizes = [m.size_hint for m in ctx.members if m.size_hint is not None]
         total = sum(known_sizes) if len(known_sizes) == len(ctx.members) else None

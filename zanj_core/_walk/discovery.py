@@ -1,0 +1,281 @@
+"""Finding plugins: the `zanj` entry points, loaded, checked and asked for their handlers.
+
+Discovery order is the precedence order, and it is fixed by names alone, never by the order
+`importlib.metadata` or pluggy return things: the core's own plugins first, then the other
+distributions by normalized name, then each distribution's entry points by name. Each plugin
+is checked on its own (plugin API version, hook markers, hook results); a plugin that fails a
+check is named in a `ZanjBrokenPluginWarning` that says how to fix it, and the others keep
+working. Clashes between plugins are `zanj_core._walk.conflicts`' concern.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import pluggy
+
+from zanj_core._contract import hookspecs
+from zanj_core._contract.records import (
+    LoaderHandler,
+    MemberFormat,
+    PluginSource,
+    SerializerHandler,
+    canonical_name,
+)
+from zanj_core._version import __version__ as CORE_VERSION
+from zanj_core.errors import ZanjBrokenPluginWarning, ZanjPluginError
+
+AnyHandler = Union[SerializerHandler, LoaderHandler, MemberFormat]
+
+CORE_DISTRIBUTION = "zanj-core"
+# the core's own plugins, as declared in its pyproject; used only when its metadata is absent
+# (running from a source tree that was never installed)
+CORE_PLUGIN_MODULES: dict[str, str] = {
+    "builtins": "zanj_core._plugins.python_types",
+    "externals": "zanj_core._plugins.externals",
+    "dataclasses": "zanj_core._plugins.serializable_dataclass",
+}
+
+HOOKS: dict[str, type] = {
+    "zanj_serializer_handlers": SerializerHandler,
+    "zanj_loader_handlers": LoaderHandler,
+    "zanj_member_formats": MemberFormat,
+}
+"""Every hook, in the order it is asked, with the record type its results must have."""
+
+API_DECLARATION = "ZANJ_PLUGIN_API"
+"""The attribute of a plugin's entry-point object that names the plugin API it was written for."""
+_API_TEXT = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
+
+
+@dataclass
+class PluginInfo:
+    """What `zanj plugins` shows: one discovered entry point and what it brought."""
+
+    name: str
+    value: str
+    source: PluginSource
+    serializer_tags: list[str] = field(default_factory=list)
+    loader_tags: list[str] = field(default_factory=list)
+    member_formats: list[str] = field(default_factory=list)
+    read_options: list[str] = field(default_factory=list)
+    error: str | None = None
+    api_version: str | None = None
+    """The plugin API the plugin declares (`ZANJ_PLUGIN_API`); None when it declares none."""
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    name: str
+    value: str
+    source: PluginSource
+    load: Callable[[], Any]
+
+    @property
+    def order(self) -> tuple[bool, str, str]:
+        """Discovery (and so precedence) order: the core first, then by distribution, entry point."""
+        dist = self.source.distribution
+        return (dist != CORE_DISTRIBUTION, canonical_name(dist), self.name)
+
+
+def discover() -> tuple[list[PluginInfo], list[AnyHandler]]:
+    """Every plugin of the `zanj` group, in discovery order, and the handlers they provide
+    (stamped with their source, in the same order)."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    plugins: list[PluginInfo] = []
+    loaded: list[tuple[PluginInfo, str]] = []
+    for candidate in sorted(_candidates(), key=lambda c: c.order):
+        info = PluginInfo(name=candidate.name, value=candidate.value, source=candidate.source)
+        plugins.append(info)
+        key = f"{candidate.source.distribution}:{candidate.name}"
+        if _register(manager, candidate, info, key):
+            loaded.append((info, key))
+    # pluggy's own call order is an implementation detail: look each plugin's hooks up by name
+    impls = {
+        hook: {impl.plugin_name: impl.function for impl in getattr(manager.hook, hook).get_hookimpls()}
+        for hook in HOOKS
+    }
+    handlers: list[AnyHandler] = []
+    for info, key in loaded:
+        for hook, record_type in HOOKS.items():
+            function = impls[hook].get(key)
+            if function is not None:
+                handlers.extend(_ask(info, hook, record_type, function))
+    return plugins, handlers
+
+
+def _candidates() -> list[_Candidate]:
+    import importlib
+    import importlib.metadata  # deferred: it costs more to import than the rest of the core
+
+    found: list[_Candidate] = []
+    for ep in importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else "<unknown>"
+        version = dist.version if dist is not None else ""
+        if canonical_name(dist_name) == CORE_DISTRIBUTION:
+            dist_name = CORE_DISTRIBUTION
+        found.append(_Candidate(ep.name, ep.value, PluginSource(dist_name, version, ep.name), ep.load))
+    if not any(c.source.distribution == CORE_DISTRIBUTION for c in found):
+        for name, module in CORE_PLUGIN_MODULES.items():
+            source = PluginSource(CORE_DISTRIBUTION, CORE_VERSION, name)
+            found.append(_Candidate(name, module, source, functools.partial(importlib.import_module, module)))
+    return found
+
+
+def _register(manager: pluggy.PluginManager, candidate: _Candidate, info: PluginInfo, key: str) -> bool:
+    """Load one plugin and register it with pluggy, or warn why not; True when registered."""
+    try:
+        plugin = candidate.load()
+    except Exception as exc:
+        return _broken(info, "failed to load", f"{type(exc).__name__}: {exc}")
+    api_problem, fix = api_version_problem(plugin, info)
+    if api_problem:
+        return _broken(info, "does not fit this zanj-core", api_problem, fix)
+    if manager.is_registered(plugin):
+        info.error = "already registered under another entry point"
+        return False
+    marked, unmarked = _hook_functions(manager, plugin)
+    unknown = [name for name in marked if name not in HOOKS]
+    if unknown:
+        return _broken(info, "failed to load", "; ".join(_unknown_hook(name) for name in unknown))
+    try:
+        manager.register(plugin, name=key)
+        manager.check_pending()
+    except Exception as exc:
+        if manager.is_registered(plugin):
+            manager.unregister(name=key)
+        return _broken(info, "failed to load", f"{type(exc).__name__}: {exc}")
+    problems = _hook_problems(info, marked, unmarked)
+    if problems:
+        fix = f"Fix the plugin as said, or uninstall {info.source.distribution}."
+        _broken(info, "is not used as written", "; ".join(problems), fix, skipped=False)
+    return True
+
+
+def _hook_problems(info: PluginInfo, marked: list[str], unmarked: list[str]) -> list[str]:
+    """What is wrong with a registered plugin's hooks: functions that look like hooks but lack
+    `@hookimpl` (pluggy ignores them), or no hook at all."""
+    problems: list[str] = []
+    others: list[str] = []
+    for name in unmarked:
+        close = _closest_hook(name)
+        if close is None:
+            others.append(name)
+        elif name == close:
+            problems.append(
+                f"{info.value} defines {name} without @hookimpl, so it is never called: decorate it with @hookimpl"
+            )
+        else:
+            problems.append(
+                f"{info.value} defines {name} without @hookimpl, so it is never called: did you mean @hookimpl def {close}?"
+            )
+    if not marked:
+        named = f" ({', '.join(others)} {'is not a hook' if len(others) == 1 else 'are not hooks'})" if others else ""
+        problems.append(
+            f"it registers nothing: {info.value} has no function marked with @hookimpl (from zanj_core.plugin) "
+            f"named {' / '.join(HOOKS)}{named}"
+        )
+    return problems
+
+
+def api_version_problem(plugin: object, info: PluginInfo) -> tuple[str | None, str]:
+    """Why `plugin`'s declared plugin API does not fit this core (None when it fits), and the fix.
+
+    A plugin that declares nothing is accepted: it is taken to target major version 1, the
+    API that existed before declarations did."""
+    declared = getattr(plugin, API_DECLARATION, None)
+    if declared is None:
+        return None, ""
+    dist = info.source.distribution
+    parsed = _API_TEXT.fullmatch(declared) if isinstance(declared, str) else None
+    if parsed is None:
+        shown = repr(declared)[:60]
+        return (
+            f"its {API_DECLARATION} = {shown} is not a 'major.minor' string such as {hookspecs.PLUGIN_API_VERSION!r}",
+            f"The plugin's author must fix the declaration; meanwhile upgrade {dist}, or uninstall it.",
+        )
+    info.api_version = declared
+    needed = (int(parsed[1]), int(parsed[2]))
+    have_major, have_minor = (int(part) for part in hookspecs.PLUGIN_API_VERSION.split("."))
+    if needed[0] == have_major and needed[1] <= have_minor:
+        return None, ""
+    problem = (
+        f"it needs zanj plugin API {declared}, but zanj-core {CORE_VERSION} provides plugin API "
+        f"{hookspecs.PLUGIN_API_VERSION}"
+    )
+    if needed > (have_major, have_minor):
+        fix = f"Upgrade zanj-core (pip install --upgrade zanj-core), or install a release of {dist} for API {have_major}.x."
+    else:
+        fix = (
+            f"Upgrade {dist} to a release for plugin API {have_major}.x (pip install --upgrade {dist}), "
+            f"or install a zanj-core that provides API {declared}."
+        )
+    return problem, fix
+
+
+def _hook_functions(manager: pluggy.PluginManager, plugin: object) -> tuple[list[str], list[str]]:
+    """The names of `plugin`'s functions marked with `@hookimpl`, and of its unmarked
+    functions named `zanj_*`."""
+    marked: list[str] = []
+    unmarked: list[str] = []
+    for name in dir(plugin):
+        if manager.parse_hookimpl_opts(plugin, name) is not None:
+            marked.append(name)
+        elif name.startswith("zanj_") and callable(getattr(plugin, name, None)):
+            unmarked.append(name)
+    return marked, unmarked
+
+
+def _closest_hook(name: str) -> str | None:
+    close = difflib.get_close_matches(name, HOOKS, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _unknown_hook(name: str) -> str:
+    close = _closest_hook(name)
+    suggestion = f"; did you mean {close}?" if close else f"; the hooks are {', '.join(HOOKS)}"
+    return f"its @hookimpl function {name} is not a zanj hook{suggestion}"
+
+
+def _ask(info: PluginInfo, hook: str, record_type: type, function: Callable[[], Any]) -> list[AnyHandler]:
+    """One plugin's results for one hook, stamped with its source; [] (warned) when they are junk."""
+    try:
+        records = list(function())
+        for record in records:
+            if not isinstance(record, record_type):
+                raise ZanjPluginError(f"{hook} returned {type(record).__name__}, expected {record_type.__name__}")
+    except Exception as exc:
+        _broken(info, f"failed in {hook}", f"{hook}: {type(exc).__name__}: {exc}")
+        return []
+    stamped: list[AnyHandler] = [record.with_source(info.source) for record in records]
+    for handler in stamped:
+        if isinstance(handler, SerializerHandler):
+            info.serializer_tags.append(handler.tag)
+        elif isinstance(handler, LoaderHandler):
+            info.loader_tags.append(handler.tag)
+            info.read_options.extend(o for o in handler.options if o not in info.read_options)
+        else:
+            info.member_formats.append(handler.name)
+    return stamped
+
+
+def _broken(info: PluginInfo, what: str, error: str, fix: str | None = None, *, skipped: bool = True) -> bool:
+    """Record and warn that a plugin is broken; False, for the caller to return."""
+    info.error = error
+    dist = info.source.distribution
+    fix = fix or f"Reinstall or upgrade {dist}, or uninstall it; `zanj plugins` lists every plugin and its status."
+    warnings.warn(
+        f"zanj plugin {info.name!r} ({info.value}) from {dist} {info.source.version} {what}"
+        f"{' and is skipped' if skipped else ''}: {error}. {fix}",
+        ZanjBrokenPluginWarning,
+        stacklevel=2,
+    )
+    return False
