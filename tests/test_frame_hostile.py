@@ -28,10 +28,10 @@ pytest.importorskip("zanj_pandas")
 import numpy as np  # noqa: E402
 import pyarrow.pandas_compat as pandas_compat  # noqa: E402
 from hostile_corpus import DEFLATED, STORED, Entry, zip_bytes  # noqa: E402
-from zanj_pandas import arrow  # noqa: E402
+from zanj_pandas import arrow, arrow_layout  # noqa: E402
 
 from zanj_core import ZANJ, ZanjFormatError, ZanjLimitError  # noqa: E402
-from zanj_core._container.archive import ArchiveReader  # noqa: E402
+from zanj_core._container.reader import ArchiveReader  # noqa: E402
 
 BIG = 300_000_000
 """Rows that cost nothing in Arrow (no buffers) and 2.4 GB as an object array."""
@@ -328,7 +328,7 @@ def test_ipc_body_compression_is_refused(codec: str, lying: bool, mmap: bool, tm
 
 
 def test_too_many_record_batches(tmp_path: Path) -> None:
-    rows = arrow.MAX_RECORD_BATCHES + 10
+    rows = arrow_layout.MAX_RECORD_BATCHES + 10
     frame = pd.DataFrame({"a": np.arange(rows)})
     honest, _, metadata = saved(frame, tmp_path)
     table = with_metadata(pa.table({"a": frame["a"]}), metadata)
@@ -336,7 +336,9 @@ def test_too_many_record_batches(tmp_path: Path) -> None:
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=1)
     member = sink.getvalue().to_pybytes()
-    with pytest.raises(ZanjLimitError, match=f"more than {arrow.MAX_RECORD_BATCHES} record and dictionary batches"):
+    with pytest.raises(
+        ZanjLimitError, match=f"more than {arrow_layout.MAX_RECORD_BATCHES} record and dictionary batches"
+    ):
         ZANJ().read(forged(honest, tmp_path / "batches.zanj", member))
 
 

@@ -263,16 +263,16 @@ def test_default_read_copies_once(zpath: Path) -> None:
 
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record the size of every read the archive makes of a local file."""
-    from zanj_core._container import storage
+    from zanj_core._container import sources
 
     reads: list[int] = []
-    real = storage.LocalFileSource.read_at
+    real = sources.LocalFileSource.read_at
 
     def counting(self: Any, view: memoryview, offset: int) -> int:
         reads.append(view.nbytes)
         return real(self, view, offset)
 
-    monkeypatch.setattr(storage.LocalFileSource, "read_at", counting)
+    monkeypatch.setattr(sources.LocalFileSource, "read_at", counting)
     return reads
 
 
@@ -317,7 +317,7 @@ def test_headers_longer_than_the_read_ahead_and_long_extra_fields(
 ) -> None:
     """A member whose data starts far past its local header (a long extra field), or whose
     .npy header is longer than what is read with the local header, reads the rest on demand."""
-    from zanj_core._container.archive import MEMBER_HEAD_BYTES
+    from zanj_core._container.directory import MEMBER_HEAD_BYTES
 
     wide = np.zeros(3, dtype=[(f"field_with_a_long_name_{i}", "<f8") for i in range(12)])
     wide["field_with_a_long_name_5"] = [1.5, -0.0, np.inf]
@@ -589,6 +589,25 @@ def test_numpy_is_not_imported_for_files_without_arrays(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_public_api_for_other_plugins_loads_numpy_on_first_access() -> None:
+    """zanj-numpy's package root exports what plugins storing arrays its way need (zanj-torch),
+    lazily: importing the package or its entry point imports no numpy."""
+    code = (
+        "import sys, zanj_numpy, zanj_numpy.plugin\n"
+        "print('numpy' in sys.modules)\n"
+        "from zanj_numpy import read_npy\n"
+        "print('numpy' in sys.modules, read_npy.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "zanj_numpy.npy"]
+    import zanj_numpy
+
+    missing = [name for name in zanj_numpy.__all__ if getattr(zanj_numpy, name, None) is None]
+    assert missing == [] and set(zanj_numpy.__all__) <= set(dir(zanj_numpy))
+    with pytest.raises(AttributeError, match="has no attribute 'npy_magic'"):
+        zanj_numpy.npy_magic  # noqa: B018
 
 
 @given(

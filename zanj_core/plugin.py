@@ -10,8 +10,8 @@ major version or a newer minor one than this core provides. docs/plugins.md is t
 
 from __future__ import annotations
 
-from zanj_core._container.archive import MemberSource
-from zanj_core._container.zipwriter import ALIGNMENT
+from zanj_core._container.member_source import MemberSource
+from zanj_core._container.spec import ALIGNMENT
 from zanj_core._contract.budget import ITEM_COST, JSON_OBJECT_FACTOR, ReadBudget
 from zanj_core._contract.classes import class_key, defined_subclasses, resolve_class
 from zanj_core._contract.hookspecs import PLUGIN_API_VERSION, hookimpl

@@ -110,7 +110,7 @@ class NpyHeader(NamedTuple):
 
 
 def _where(source: MemberSource) -> str:
-    return f"{source.reader.path}: member {shown(source.name)} (at {format_path(source.path)})"
+    return f"{source.location}: member {shown(source.name)} (at {format_path(source.path)})"
 
 
 def _bad(source: MemberSource, what: str) -> ZanjFormatError:
@@ -123,7 +123,7 @@ def _refused(source: MemberSource, refused: Refused) -> ZanjFormatError:
 
 @functools.lru_cache(maxsize=256)
 def _simple_dtype(descr: str) -> np.dtype[Any]:
-    return np.lib.format.descr_to_dtype(descr)  # type: ignore[arg-type,no-any-return]
+    return np.lib.format.descr_to_dtype(descr)  # type: ignore[arg-type]
 
 
 _DTYPE_ERRORS = (TypeError, ValueError, KeyError, IndexError, SyntaxError, OverflowError, RecursionError, MemoryError)
@@ -214,7 +214,7 @@ def _parse_header(source: MemberSource) -> NpyHeader:
         prefix = 12
     if prefix + header_len > source.size:
         raise _bad(source, f"header of {header_len} bytes does not fit the member's {source.size} bytes")
-    limit = source.reader.limits.max_header_bytes
+    limit = source.limits.max_header_bytes
     if header_len > limit:
         raise ZanjLimitError(
             f"{_where(source)} has a .npy header of {header_len} bytes, over the limit of {limit} "
@@ -276,16 +276,16 @@ def _array_from(source: MemberSource, header: NpyHeader, mapped: memoryview | No
     the read fills completely (reserved in the read's budget before it is allocated)."""
     order: Literal["C", "F"] = "F" if header.fortran_order else "C"
     if header.nbytes == 0:  # no elements (zero-size dtypes are refused): no memory to fill
-        return np.zeros(header.shape, dtype=header.dtype, order=order)  # type: ignore[call-overload,no-any-return]
+        return np.zeros(header.shape, dtype=header.dtype, order=order)
     count = header.nbytes // header.dtype.itemsize
     if mapped is not None:
         view = mapped[header.data_offset : header.data_offset + header.nbytes]
         flat = np.frombuffer(view, dtype=header.dtype, count=count)
-        return flat.reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]
+        return flat.reshape(header.shape, order=order)
     source.reserve(header.nbytes)
     buffer = empty_bytes(header.nbytes)
     source.read_into(buffer.data, header.data_offset)
-    return buffer.view(header.dtype).reshape(header.shape, order=order)  # type: ignore[call-overload,no-any-return]
+    return buffer.view(header.dtype).reshape(header.shape, order=order)
 
 
 def read_npy(

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from zanj_core.plugin import LoaderHandler, MemberFormat, SerializerHandler, deferred, hookimpl
 
+ZANJ_PLUGIN_API = "1.0"
+"""The version of the plugin API (`zanj_core.plugin.PLUGIN_API_VERSION`) this plugin is written for."""
+
 ARRAY_TAG = "numpy.ndarray"
 SCALAR_TAG = "numpy.generic"
 
@@ -20,6 +23,7 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
             tag=f"{ARRAY_TAG}:*",
             types=("numpy.ndarray",),
             serialize=deferred("zanj_numpy.arrays:serialize_array"),
+            compat=deferred("zanj_numpy.compat:zanj06_array_problem"),
             description="numpy arrays: inline JSON below external_array_threshold, else .npy",
         ),
         SerializerHandler(

@@ -7,9 +7,10 @@ pandas allocates anything. The table's own pandas metadata (the schema's `b"pand
 what pyarrow's `to_pandas` rebuilds the frame from, and it names dtypes by string: pyarrow hands
 them to `pandas.api.types.pandas_dtype` (registered extension dtypes, time zone resolvers) and
 `Index.astype` (so `"V1000000000"` would allocate a gigabyte per column label). Every value is
-therefore checked against what pyarrow writes (an allowlist grammar of dtype names, plain time
-zone names, field names equal to the schema's) and a clean copy holding only the checked keys
-replaces it; `attributes` is dropped (zanj restores attrs from the node).
+therefore checked against what pyarrow writes (an allowlist grammar of dtype names, in
+`dtype_names`; plain time zone names; field names equal to the schema's) and a clean copy
+holding only the checked keys replaces it; `attributes` is dropped (zanj restores attrs from the
+node).
 """
 
 from __future__ import annotations
@@ -23,121 +24,21 @@ from typing import Any
 import pyarrow as pa
 
 from zanj_core.plugin import JSON_OBJECT_FACTOR, JSONdict, LoadContext, ObjectPath, ZanjFormatError, format_path
-from zanj_pandas.arrow import SLOT, STR_OBJECT, TIME_ZONE, TIMESTAMP_OBJECT, shown
+from zanj_pandas.arrow_cost import SLOT, STR_OBJECT, TIMESTAMP_OBJECT
+from zanj_pandas.arrow_schema import TIME_ZONE, shown
+from zanj_pandas.dtype_names import (
+    column_index_dtype_ok,
+    column_index_type_ok,
+    dtype_fits,
+    index_dtype_fits,
+    metadata_dtype_fits,
+)
 
 SERIES_COLUMN = "__zanj_series__"
 
-_INTS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-_NUMPY_ARROW: dict[str, pa.DataType] = {
-    "bool": pa.bool_(),
-    **{name: pa.type_for_alias(name) for name in _INTS},
-    "float16": pa.float16(),
-    "float32": pa.float32(),
-    "float64": pa.float64(),
-}
-"""numpy dtype names and the Arrow type pyarrow stores each as."""
-_MASKED: dict[str, str] = {
-    "boolean": "bool",
-    **{"Int" + name[3:]: name for name in _INTS[:4]},
-    **{"UInt" + name[4:]: name for name in _INTS[4:]},
-    "Float32": "float32",
-    "Float64": "float64",
-}
-"""pandas' nullable dtypes (values + mask) and the numpy dtype of their values."""
-_STRING_DTYPES = frozenset({"str", "string", "string[python]", "string[pyarrow]"})
-_UNIT = r"(?P<unit>s|ms|us|ns)"
-_TEMPORAL = re.compile(rf"(?P<kind>datetime64|timedelta64)\[{_UNIT}(, (?P<tz>[^\]]{{1,300}}))?\]")
-_PERIOD = re.compile(r"period\[[A-Za-z0-9\-]{1,32}\]")
-_INTERVAL = re.compile(
-    r"interval\[(u?int(8|16|32|64)|float(32|64)|(datetime64|timedelta64)\[(s|ms|us|ns)(, (?P<tz>[^\]]{1,300}))?\]), "
-    r"(left|right|both|neither)\]"
-)
-_ARROW_DTYPE = "[pyarrow]"
-MAX_DTYPE_NAME = 512
-
-_COLUMN_INDEX_TYPES = frozenset(
-    {*_NUMPY_ARROW, "unicode", "string", "bytes", "datetimetz", "integer", "floating", "decimal", "empty"}
-    | {"mixed", "mixed-integer", "mixed-integer-float", "date", "datetime"}
-)
-"""`pandas_type` values of the column index (`column_indexes`) pyarrow writes and can read back."""
 _PANDAS_TYPE = re.compile(r"[a-z0-9_\-\[\]]{1,512}")
 """`pandas_type` of a column: pyarrow's logical type name (`int64`, `list[unicode]`); pyarrow
 reads it only to compare with `datetimetz`."""
-
-
-def _is_dictionary_or_extension(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_dictionary(arrow_type) or isinstance(arrow_type, pa.BaseExtensionType)
-
-
-def dtype_fits(name: str, arrow_type: pa.DataType) -> bool:
-    """Whether pyarrow stores a pandas column of dtype `name` (as `str(dtype)` spells it) as
-    `arrow_type`. Names outside the grammar of dtypes zanj writes never fit."""
-    if len(name) > MAX_DTYPE_NAME:
-        return False
-    if name in _NUMPY_ARROW:
-        return bool(arrow_type == _NUMPY_ARROW[name])
-    if name in _MASKED:
-        return bool(arrow_type == _NUMPY_ARROW[_MASKED[name]])
-    if name == "object":  # strings, bytes, None, dates, decimals, lists, dicts, or Python scalars
-        return not _is_dictionary_or_extension(arrow_type)
-    if name in _STRING_DTYPES:
-        return any(
-            test(arrow_type)
-            for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view, pa.types.is_null)
-        )
-    if name == "category":
-        return bool(pa.types.is_dictionary(arrow_type))
-    temporal = _TEMPORAL.fullmatch(name)
-    if temporal is not None:
-        tz, unit = temporal["tz"], temporal["unit"]
-        if tz is not None and not TIME_ZONE.fullmatch(tz):
-            return False
-        if temporal["kind"] == "timedelta64":
-            return tz is None and pa.types.is_duration(arrow_type) and arrow_type.unit == unit
-        return pa.types.is_timestamp(arrow_type) and arrow_type.unit == unit and (arrow_type.tz is None) == (tz is None)
-    if _PERIOD.fullmatch(name):
-        return isinstance(arrow_type, pa.BaseExtensionType) and arrow_type.extension_name == "pandas.period"
-    interval = _INTERVAL.fullmatch(name)
-    if interval is not None:
-        tz = interval["tz"]
-        if tz is not None and not TIME_ZONE.fullmatch(tz):
-            return False
-        return isinstance(arrow_type, pa.BaseExtensionType) and arrow_type.extension_name == "pandas.interval"
-    if name.endswith(_ARROW_DTYPE):  # pd.ArrowDtype: the Arrow type itself, spelled by pyarrow
-        return name == f"{arrow_type}{_ARROW_DTYPE}"
-    return False
-
-
-def _index_dtype_fits(name: str, arrow_type: pa.DataType) -> bool:
-    """An index level's dtype is that of its distinct values (`MultiIndex.levels`): a level of
-    ints with missing entries is stored as float64 (NaN), as pandas gives its values."""
-    return dtype_fits(name, arrow_type) or (name in _INTS and pa.types.is_float64(arrow_type))
-
-
-def _metadata_dtype_fits(name: str, arrow_type: pa.DataType) -> bool:
-    """The pandas metadata's `numpy_type`: the dtype, except the codes' dtype for a categorical
-    and the dtype without its zone for a tz-aware column (pyarrow's spelling)."""
-    if name.endswith(_ARROW_DTYPE):
-        return dtype_fits(name, arrow_type)
-    if pa.types.is_dictionary(arrow_type):
-        return name in _INTS[:4]
-    if pa.types.is_timestamp(arrow_type) and arrow_type.tz is not None:
-        return name == f"datetime64[{arrow_type.unit}]"
-    return dtype_fits(name, arrow_type)
-
-
-def _column_index_dtype_ok(name: Any) -> bool:
-    """`numpy_type` of a column index level: plain dtypes only (the labels are `astype`d to it)."""
-    if not isinstance(name, str):
-        return False
-    temporal = _TEMPORAL.fullmatch(name)
-    return (
-        name in _NUMPY_ARROW
-        or name in _MASKED
-        or name in _STRING_DTYPES
-        or name == "object"
-        or (temporal is not None and temporal["tz"] is None)
-    )
 
 
 def field_name(label: Any) -> str | None:
@@ -197,7 +98,7 @@ class FrameLayout:
     """The node's column labels, loaded (None for a series, or a node without them)."""
     index_dtypes: list[str] | None = None
     extra_cost: int = field(default=0)
-    """Bytes `restore` and the index rebuild allocate beyond `arrow.conversion_cost`."""
+    """Bytes `restore` and the index rebuild allocate beyond `arrow_cost.conversion_cost`."""
 
 
 class _Checker:
@@ -277,7 +178,7 @@ def _columns(check: _Checker, metadata: dict[str, Any], schema: pa.Schema) -> li
             raise check.bad_metadata(f"names field {shown(arrow_field.name)} {shown(name)}")
         if not isinstance(pandas_type, str) or not _PANDAS_TYPE.fullmatch(pandas_type):
             raise check.bad_metadata(f"gives field {shown(arrow_field.name)} the pandas type {shown(pandas_type)}")
-        if not isinstance(numpy_type, str) or not _metadata_dtype_fits(numpy_type, arrow_field.type):
+        if not isinstance(numpy_type, str) or not metadata_dtype_fits(numpy_type, arrow_field.type):
             raise check.bad_metadata(
                 f"gives field {shown(arrow_field.name)} (Arrow type {shown(str(arrow_field.type))}) the dtype "
                 f"{shown(numpy_type)}, which is not one pandas writes for it"
@@ -307,12 +208,9 @@ def _column_indexes(check: _Checker, metadata: dict[str, Any], multi: bool) -> l
         name, pandas_type, numpy_type = entry.get("name"), entry.get("pandas_type"), entry.get("numpy_type")
         extra = entry.get("metadata")
         level_metadata: dict[str, Any] | None = None
-        temporal = _TEMPORAL.fullmatch(pandas_type) if isinstance(pandas_type, str) else None
-        if not _is_level_name(name) or not (
-            pandas_type in _COLUMN_INDEX_TYPES or (temporal is not None and temporal["tz"] is None)
-        ):
+        if not _is_level_name(name) or not column_index_type_ok(pandas_type):
             raise check.bad_metadata(f"describes a column label level as {shown(entry)}")
-        if not _column_index_dtype_ok(numpy_type):
+        if not column_index_dtype_ok(numpy_type):
             raise check.bad_metadata(f"gives the column labels the dtype {shown(numpy_type)}")
         if pandas_type == "datetimetz":
             zone = extra.get("timezone") if isinstance(extra, dict) else None
@@ -397,7 +295,7 @@ def check_frame(table: pa.Table, node: JSONdict, path: ObjectPath, ctx: LoadCont
         if not isinstance(index_dtypes, list) or len(index_dtypes) != len(levels):
             raise check.refuse(f"declares the index dtypes {shown(index_dtypes)} for {len(levels)} index levels")
         for declared, arrow_field in zip(index_dtypes, levels, strict=True):
-            if not isinstance(declared, str) or not _index_dtype_fits(declared, arrow_field.type):
+            if not isinstance(declared, str) or not index_dtype_fits(declared, arrow_field.type):
                 raise check.refuse(
                     f"declares an index level of dtype {shown(declared)}, but its member holds Arrow type "
                     f"{shown(str(arrow_field.type))}"

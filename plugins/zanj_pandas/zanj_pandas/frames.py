@@ -33,6 +33,8 @@ from zanj_core.plugin import (
     format_path,
 )
 from zanj_pandas import arrow
+from zanj_pandas.arrow_cost import conversion_cost
+from zanj_pandas.arrow_schema import shown
 from zanj_pandas.checks import SERIES_COLUMN, FrameLayout, check_frame
 
 
@@ -206,8 +208,7 @@ def _restore(
             frame.index = type(frame.index)(frame.index, freq=freq)
         except ValueError as exc:
             raise ZanjFormatError(
-                f"{ctx.label}: frame at {format_path(path)}: index frequency {arrow.shown(freq)}: "
-                f"{arrow.shown(str(exc), 200)}"
+                f"{ctx.label}: frame at {format_path(path)}: index frequency {shown(freq)}: {shown(str(exc), 200)}"
             ) from None
     if layout.labels is not None and node.get("columns_multi") is False:
         labels = layout.labels
@@ -243,7 +244,7 @@ def _convert(
     source = ctx.member(node, path)
     table = arrow.open_table(source)
     layout = check_frame(table, node, path, ctx, series)
-    cost = arrow.conversion_cost(table) + layout.extra_cost
+    cost = conversion_cost(table) + layout.extra_cost
     ctx.charge(cost, path, what=f"the frame converted from member {source.name!r}")
     arrow.validate_full(table, source)
     table = table.replace_schema_metadata({b"pandas": json.dumps(layout.metadata).encode()})

@@ -6,6 +6,9 @@ from typing import Any
 
 from zanj_core.plugin import LoaderHandler, MemberFormat, SerializerHandler, deferred, hookimpl
 
+ZANJ_PLUGIN_API = "1.0"
+"""The version of the plugin API (`zanj_core.plugin.PLUGIN_API_VERSION`) this plugin is written for."""
+
 
 @hookimpl
 def zanj_serializer_handlers() -> list[SerializerHandler]:
@@ -16,6 +19,7 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
             tag="pandas.DataFrame:arrow",
             types=("pandas.core.frame.DataFrame", "pandas.DataFrame"),
             serialize=serialize,
+            compat=deferred("zanj_pandas.compat:zanj06_frame_problem"),
             description="DataFrames as Arrow IPC members",
         ),
         SerializerHandler(

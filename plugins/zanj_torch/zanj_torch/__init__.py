@@ -6,11 +6,35 @@ on first access, and the plugin's handlers import torch only when a tensor or mo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real objects, for type checkers; at run time they load on first access
+    from zanj_torch.model import (
+        ConfigMismatchException,
+        ConfiguredModel,
+        assert_model_cfg_equality,
+        assert_model_exact_equality,
+        get_module_device,
+        num_params,
+        set_config_class,
+    )
 
 __version__ = "0.1.0"
 
-_MODEL_EXPORTS = (
+_MODEL_EXPORTS = frozenset(
+    {
+        "ConfigMismatchException",
+        "ConfiguredModel",
+        "assert_model_cfg_equality",
+        "assert_model_exact_equality",
+        "get_module_device",
+        "num_params",
+        "set_config_class",
+    }
+)
+
+__all__ = [
+    "__version__",
     "ConfigMismatchException",
     "ConfiguredModel",
     "assert_model_cfg_equality",
@@ -18,14 +42,19 @@ _MODEL_EXPORTS = (
     "get_module_device",
     "num_params",
     "set_config_class",
-)
-
-__all__ = ["__version__", *_MODEL_EXPORTS]
+]
 
 
 def __getattr__(name: str) -> Any:
+    """Load a model helper (and torch) on first access, then keep it as a module attribute."""
     if name in _MODEL_EXPORTS:
         from zanj_torch import model
 
-        return getattr(model, name)
+        value = getattr(model, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'zanj_torch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODEL_EXPORTS})

@@ -86,7 +86,7 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 @functools.cache
-def numpy_dtype(dtype: torch.dtype) -> tuple[np.dtype, bool]:  # type: ignore[type-arg]
+def numpy_dtype(dtype: torch.dtype) -> tuple[np.dtype, bool]:
     """(numpy dtype holding the values or bits, whether it is the values' own dtype)."""
     try:
         native = torch.empty(0, dtype=dtype).numpy().dtype

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import torch
 from muutils.json_serialize import SerializableDataclass
-from zanj_numpy.checks import shown
+from zanj_numpy import shown
 
 from zanj_core.plugin import (
     FORMAT_KEY,
@@ -235,7 +235,6 @@ def serialize_model(model: ConfiguredModel[Any], path: ObjectPath, ctx: SaveCont
     tag = MODEL_TAG
     if ctx.zanj.compat == "0.6":  # zanj 0.6 tags a model with its bare class name
         tag = type(model).__name__
-        ctx.zanj06_tags.add(tag)
     node: JSONdict = {FORMAT_KEY: tag, CLASS_KEY: class_key(type(model))}
     for key, value in model.serialize().items():
         node[key] = ctx.serialize(value, (*path, key))

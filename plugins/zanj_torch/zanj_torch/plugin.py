@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from zanj_core.plugin import LoaderHandler, SerializerHandler, deferred, hookimpl, node_fields
 
+ZANJ_PLUGIN_API = "1.0"
+"""The version of the plugin API (`zanj_core.plugin.PLUGIN_API_VERSION`) this plugin is written for."""
+
 TENSOR_TAG = "torch.Tensor"
 MODEL_TAG = "zanj_torch.ConfiguredModel"
 READ_OPTIONS = ("map_location",)
@@ -21,12 +24,14 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
             tag=f"{TENSOR_TAG}:*",
             types=("torch.Tensor",),
             serialize=deferred("zanj_torch.tensors:serialize_tensor"),
+            compat=deferred("zanj_torch.compat:zanj06_tensor_problem"),
             description="tensors of every dtype; shared storage stored once",
         ),
         SerializerHandler(
             tag=MODEL_TAG,
             types=("zanj_torch.model.ConfiguredModel",),
             serialize=deferred("zanj_torch.model:serialize_model"),
+            compat=deferred("zanj_torch.compat:zanj06_model_problem"),
             priority=10,
             description="ConfiguredModel: config, state dict, training records",
         ),

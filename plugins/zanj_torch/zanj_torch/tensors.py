@@ -27,8 +27,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from zanj_numpy import arrays, npy
-from zanj_numpy.checks import MAX_DIM, Refused, check_shape, nbytes_within, shown, shown_error
+from zanj_numpy import (
+    MAX_DIM,
+    Refused,
+    check_shape,
+    decode_inline_array,
+    inline_array_form,
+    nbytes_within,
+    prepare_npy,
+    read_npy,
+    read_npy_header,
+    read_npy_rows,
+    shown,
+    shown_error,
+)
 
 from zanj_core.plugin import (
     FORMAT_KEY,
@@ -102,7 +114,7 @@ def _cpu(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def _external(tensor: torch.Tensor, path: ObjectPath, ctx: SaveContext) -> JSONdict:
-    payload = npy.prepare(dtypes.to_numpy_bits(_cpu(tensor)))
+    payload = prepare_npy(dtypes.to_numpy_bits(_cpu(tensor)))
     meta = _meta(tensor)
     name = ctx.add_member(path, "npy", payload, {"format": f"{TAG}:external", **meta}, size_hint=payload.size)
     return {FORMAT_KEY: f"{TAG}:external", REF_KEY: name, **meta}
@@ -111,7 +123,7 @@ def _external(tensor: torch.Tensor, path: ObjectPath, ctx: SaveContext) -> JSONd
 def _storage_member(tensor: torch.Tensor, path: ObjectPath, ctx: SaveContext) -> str:
     """Store a tensor's whole storage as uint8 bytes (a view of part of it was asked for)."""
     raw = torch.empty(0, dtype=torch.uint8, device=tensor.device).set_(tensor.untyped_storage())
-    payload = npy.prepare(_cpu(raw).numpy())
+    payload = prepare_npy(_cpu(raw).numpy())
     info: JSONdict = {"format": f"{TAG}:storage", "nbytes": raw.numel()}
     return ctx.add_member(
         (*path[:-1], f"{path[-1] if path else 'tensor'}.storage"), "npy", payload, info, size_hint=payload.size
@@ -150,7 +162,7 @@ def serialize_tensor(tensor: torch.Tensor, path: ObjectPath, ctx: SaveContext) -
         if data.numel() >= ctx.zanj.external_array_threshold:
             node = _external(data, path, ctx)
         else:
-            form, payload = arrays.inline_form(dtypes.to_numpy_bits(_cpu(data)))
+            form, payload = inline_array_form(dtypes.to_numpy_bits(_cpu(data)))
             node = {FORMAT_KEY: f"{TAG}:{form}", **_meta(data), "data": payload}
         if nbytes:
             seen[key] = _Stored(node.get(REF_KEY), node, data, path)  # type: ignore[arg-type]
@@ -170,15 +182,15 @@ def _promote(stored: _Stored, ctx: SaveContext) -> None:
     stored.node.clear()
     stored.node.update(external, **flags)
     stored.member = str(external[REF_KEY])
-    if old_tag in ctx.tags_used:
-        ctx.tags_used.setdefault(f"{TAG}:external", ctx.tags_used[old_tag])
+    if old_tag in ctx.tag_writers:
+        ctx.tag_writers.setdefault(f"{TAG}:external", ctx.tag_writers[old_tag])
 
 
 # -- loading -------------------------------------------------------------------------------------
 
 
 def _where(ctx: LoadContext, path: ObjectPath) -> str:
-    return arrays.where(ctx, path, "tensor")
+    return f"{ctx.label}: tensor at {format_path(path)}"
 
 
 def _device(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> torch.device | None:
@@ -204,7 +216,7 @@ def _device(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> torch.device 
 
 
 def _nbytes(shape: tuple[int, ...], itemsize: int, limit: int, path: ObjectPath, ctx: LoadContext) -> int | None:
-    """`prod(shape) * itemsize`, or None past `limit` (`checks.nbytes_within`), as a ZanjFormatError
+    """`prod(shape) * itemsize`, or None past `limit` (`zanj_numpy.nbytes_within`), as a ZanjFormatError
     for a shape no array can have."""
     try:
         return nbytes_within(shape, itemsize, limit)
@@ -239,7 +251,7 @@ def _storage(
     """The member's bytes as a uint8 tensor, loaded once per member (and moved once).
     `expect` is the (numpy dtype, shape) the node says the member holds, when it says.
     Copies (a Fortran-ordered member, a move to `device`) are charged before they are made;
-    the member read itself is reserved by `npy.read_npy`."""
+    the member read itself is reserved by `read_npy`."""
     member = str(node.get(REF_KEY))
     cache: dict[tuple[str, str], torch.Tensor] = ctx.cache.setdefault(LOAD_CACHE, {})
     key = (member, str(device))
@@ -247,7 +259,7 @@ def _storage(
         source = ctx.member(node, path)
         mapped = source.memory_map(copy_on_write=True) if source.want_mmap else None
         if mapped is not None:  # straight from the private map: no numpy round trip
-            header = npy.read_header(source, *(expect or (None, None)))
+            header = read_npy_header(source, *(expect or (None, None)))
             if header.fortran_order and len(header.shape) > 1:
                 raise ZanjFormatError(f"{_where(ctx, path)}: its member {shown(source.name)} is Fortran-ordered")
             # the header check made the member's data exactly header.nbytes long
@@ -257,7 +269,7 @@ def _storage(
                 else torch.zeros(0, dtype=torch.uint8)
             )
         else:
-            array = npy.read_npy(source, *(expect or (None, None)))
+            array = read_npy(source, *(expect or (None, None)))
             if not array.flags.c_contiguous:
                 ctx.charge(array.nbytes, path, "tensor member in C order")
                 array = np.ascontiguousarray(array)
@@ -357,7 +369,7 @@ def load_tensor(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
         tensor = _over_storage(_storage(node, path, ctx, device), dtype, shape, stride, offset, path, ctx)
     elif form in ("array_list_meta", "array_b64_meta", "array_hex_meta", "zero_dim"):
         stored, _ = dtypes.numpy_dtype(dtype)
-        array = arrays.decode_inline(node, path, ctx, form, stored)
+        array = decode_inline_array(node, path, ctx, form, stored)
         if not array.flags.c_contiguous:
             ctx.charge(array.nbytes, path, "inline tensor in C order")
             array = array.copy(order="C")
@@ -382,7 +394,7 @@ def load_tensor_part(node: JSONdict, path: ObjectPath, ctx: LoadContext, key: An
     if dtype is None:
         return load_tensor(node, path, ctx)  # reports the missing dtype
     stored, _ = dtypes.numpy_dtype(dtype)
-    bits = npy.read_part(
+    bits = read_npy_rows(
         ctx.member(node, path), key, expect_dtype=stored, expect_shape=_shape(node, "shape", path, ctx)
     )
     if not (bits.flags.writeable and bits.flags.c_contiguous):
