@@ -1,4 +1,4 @@
-"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, demo, bench, fuzz, interop.
+"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, docs, demo, bench, fuzz, interop.
 
 Plugins under plugins/ are installed into the sessions that need them as they land.
 Set ZANJ_NOX_REUSE=1 to reuse virtual environments between runs on a developer machine;
@@ -8,14 +8,22 @@ CI starts from a fresh clone and builds them anew.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
 
 ROOT = Path(__file__).parent
 PLUGINS = sorted(str(p) for p in (ROOT / "plugins").glob("*/pyproject.toml"))
+EXAMPLE_PLUGIN = ROOT / "examples" / "zanj-fraction"
+# plugins the suite installs itself, written as a third party would
+TEST_PLUGINS = sorted(str(p) for p in (ROOT / "tests" / "plugins").glob("*/pyproject.toml"))
 # the CPU build of torch that lies on disk; an unpinned torch pulls a multi-GB CUDA build
 TORCH_PIN = "torch==2.13.0"
+# mypy runs with warn_unused_ignores: a new mypy (and its bundled stubs) can make an ignore unused
+MYPY_PIN = "mypy==2.4.1"
+# the suite on two workers; `nox -s tests -- -n 0` runs it in one process
+PYTEST_WORKERS = ("-n", "2")
 
 nox.options.sessions = ["tests", "core", "lint", "typecheck"]
 nox.options.reuse_venv = "yes" if os.environ.get("ZANJ_NOX_REUSE") else "no"
@@ -47,7 +55,7 @@ def _zanj06_python(session: nox.Session) -> Path:
 def tests(session: nox.Session) -> None:
     """The whole suite with the core and every plugin installed."""
     _install_everything(session)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *PYTEST_WORKERS, *session.posargs)
 
 
 @nox.session
@@ -61,21 +69,45 @@ def core(session: nox.Session) -> None:
         "found = [m for m in ('numpy', 'torch', 'pandas') if importlib.util.find_spec(m)]; "
         "sys.exit(f'core session must not have {found} installed' if found else 0)",
     )
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *PYTEST_WORKERS, *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    """ruff, then import-linter: the core's layers and the plugins' use of its public faces alone
+    (the contracts are [tool.importlinter] in pyproject.toml; docs/architecture.md explains them)."""
+    session.install("ruff", "import-linter>=2.17")
+    # lint-imports reads the source and imports nothing: the packages need no dependencies
+    packages = [".", *[str(Path(p).parent) for p in PLUGINS + TEST_PLUGINS], str(EXAMPLE_PLUGIN)]
+    session.install("--no-deps", *[arg for package in packages for arg in ("-e", package)])
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", "--no-cache")
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("mypy", TORCH_PIN)
+    """mypy --strict on the files [tool.mypy] in pyproject.toml names, unused ignores included."""
+    session.install(MYPY_PIN, TORCH_PIN)
     session.install("-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS])
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The API reference, HTML in docs/api/: the public faces only (zanj_core, zanj_core.plugin,
+    zanj_core.errors and each plugin's package root); pdoc imports them, so the plugins are installed."""
+    session.install(TORCH_PIN)  # first, as in _install_everything
+    session.install("pdoc>=15", "-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS])
+    public = ["zanj_core", "zanj_core.plugin", "zanj_core.errors", "zanj_numpy", "zanj_torch", "zanj_pandas"]
+    private = [r"!zanj_core\._.*", r"!zanj_core\.__main__", r"!zanj_(numpy|torch|pandas)\..*"]
+    output = ROOT / "docs" / "api"
+    shutil.rmtree(output, ignore_errors=True)  # no page left over from a module no longer public
+    session.run("pdoc", "--output-directory", str(output), *public, *private)
+    pages = [page.relative_to(output) for page in output.rglob("*.html")]
+    leaked = [str(page) for page in pages if any(part.startswith("_") for part in page.parts)]
+    if leaked:
+        session.error(f"private modules in the API reference: {leaked}")
 
 
 @nox.session
