@@ -1,8 +1,10 @@
-"""The container layer's imports: one way between its modules, and light at import time.
+"""The core's imports: one way between its modules, and light at import time.
 
 Byte sources, the remote source and publishing once imported each other inside functions to
-break a cycle; now every import is at the top of its module and runs one way. These tests keep
-it so, and keep fsspec (and what it pulls in) out of `import zanj_core`."""
+break a cycle; now every import runs one way, in the container layer and across the whole
+core (import-linter checks the layers; these tests also count imports made inside functions,
+which would hide a cycle). They also keep fsspec (and what it pulls in) out of
+`import zanj_core`, and each module of the core under ~400 lines."""
 
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ CONTAINER = Path(zanj_core._container.__file__).parent
 PACKAGE = "zanj_core._container."
 
 
-def _runtime_imports(source: str) -> set[str]:
-    """The container modules a module imports when it runs: anywhere in it (a function body
+def _runtime_imports(source: str, package: str = PACKAGE) -> set[str]:
+    """The modules of `package` a module imports when it runs: anywhere in it (a function body
     too), except under `if TYPE_CHECKING:`."""
     found: set[str] = set()
 
@@ -28,12 +30,13 @@ def _runtime_imports(source: str) -> set[str]:
                 visit(child)
             return
         if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module.startswith(PACKAGE):
-                found.add(node.module.removeprefix(PACKAGE))
-            elif node.module == PACKAGE.rstrip("."):
+            if node.module.startswith(package):
+                found.add(node.module.removeprefix(package))
+            elif node.module == package.rstrip("."):
+                found.add("")  # the package itself ("" names it)
                 found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name.removeprefix(PACKAGE) for a in node.names if a.name.startswith(PACKAGE))
+            found.update(a.name.removeprefix(package) for a in node.names if a.name.startswith(package))
         for child in ast.iter_child_nodes(node):
             visit(child)
 
@@ -74,6 +77,35 @@ def test_the_container_modules_import_one_way() -> None:
     # the remote source builds on the byte sources and save steps, never on what uses it
     assert graph["remote"] <= {"sources", "save_steps", "progress"}
     assert "remote" not in graph["sources"] | graph["locations"] | graph["save_steps"]
+
+
+CORE = CONTAINER.parent
+MAX_MODULE_LINES = 400
+
+
+def _core_graph() -> dict[str, set[str]]:
+    """Every module of zanj_core (dotted, relative to it) -> the core modules it imports at run
+    time; a name imported from a package counts as that package (a submodule or a re-export)."""
+    modules = {
+        ".".join(path.relative_to(CORE).with_suffix("").parts).removesuffix("__init__").rstrip("."): path
+        for path in CORE.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        imported = _runtime_imports(path.read_text("utf-8"), "zanj_core.")
+        graph[name] = {m for m in imported if m in modules and m != name}
+    return graph
+
+
+def test_the_core_modules_import_one_way() -> None:
+    graph = _core_graph()
+    assert {"_walk.registry", "_walk.discovery", "_tools.cli", "plugin"} <= set(graph)
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
+
+
+def test_core_modules_stay_short() -> None:
+    long = {p.name: n for p in CORE.rglob("*.py") if (n := len(p.read_text("utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"split these by concern: {long}"
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
