@@ -25,6 +25,9 @@ import zanj_core.errors
 
 FOUND = Path(__file__).parent / "hostile" / "found"
 SECONDS_PER_CASE = 5.0
+WALL_SECONDS_PER_CASE = 4 * SECONDS_PER_CASE
+"""Wall-clock bound: CPU time is the measure of work; the wall bound only catches a read that
+waits or hangs, with room for the other test worker sharing a 2-core machine."""
 MEMORY_PER_CASE = 200 << 20
 READ_OPS = ("read", "read_mmap", "verify_checksums")
 """Operations that return the object read, or raise: held to the case's documented outcome."""
@@ -200,6 +203,6 @@ def test_fuzz_finds_stay_fixed(found: Path | None, hostile_reader: Sandbox) -> N
     for op in ("read", "open"):  # open: keys, tree, info of every item, load of every key
         outcome = hostile_reader.run(found, op, cpu_seconds=SECONDS_PER_CASE * 2)
         assert_safe(outcome)
-        assert outcome.cpu_seconds < SECONDS_PER_CASE and outcome.wall_seconds < SECONDS_PER_CASE, (op, outcome)
+        assert outcome.cpu_seconds < SECONDS_PER_CASE and outcome.wall_seconds < WALL_SECONDS_PER_CASE, (op, outcome)
         if outcome.rss_peak_delta is not None:
             assert outcome.rss_peak_delta < MEMORY_PER_CASE
