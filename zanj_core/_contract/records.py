@@ -60,7 +60,10 @@ class PluginSource:
         return entry
 
 
-UNKNOWN_SOURCE = PluginSource(distribution="<runtime>", version="", plugin="<runtime>")
+RUNTIME_DISTRIBUTION = "<runtime>"
+"""The source of a record no plugin provided: one a program registered itself (or passed in
+`ZANJ(handlers_pre=...)`); a file's tag table shows it under this name."""
+RUNTIME_SOURCE = PluginSource(distribution=RUNTIME_DISTRIBUTION, version="", plugin=RUNTIME_DISTRIBUTION)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class SerializerHandler:
     check: Callable[[Any, ObjectPath, SaveContext], bool] | None = None
     priority: int = 0
     description: str = ""
-    source: PluginSource = UNKNOWN_SOURCE
+    source: PluginSource = RUNTIME_SOURCE
     compat: CompatCallback | None = None
     """`compat(version, node)` for `ZANJ(compat=version)`: given a tagged node this handler
     wrote, None when that old zanj reads it back equal, else a short reason (`"dtype 'bfloat16'
@@ -136,7 +139,7 @@ class LoaderHandler:
     load_part: Callable[[JSONdict, ObjectPath, LoadContext, Any], Any] | None = None
     """Load `item[key]` reading only the bytes it covers (rows of an uncompressed array);
     without it `ZanjFile.slice(path)[key]` loads the whole item and indexes it."""
-    source: PluginSource = UNKNOWN_SOURCE
+    source: PluginSource = RUNTIME_SOURCE
 
     def __post_init__(self) -> None:
         if not callable(self.load):
@@ -168,7 +171,7 @@ class MemberFormat:
     read: Callable[[MemberSource], Any]
     binary: bool = True
     description: str = ""
-    source: PluginSource = UNKNOWN_SOURCE
+    source: PluginSource = RUNTIME_SOURCE
     install_hint: str = ""
     """What `pip install` takes to get this format (`"bigpkg[zanj]"`), when it is not the
     providing distribution itself; a reader trusts it in the hints it prints."""

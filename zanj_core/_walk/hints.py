@@ -20,7 +20,13 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
-from zanj_core._contract.records import INSTALL_REQUIREMENT, MemberFormat, SerializerHandler, canonical_name
+from zanj_core._contract.records import (
+    INSTALL_REQUIREMENT,
+    RUNTIME_DISTRIBUTION,
+    MemberFormat,
+    SerializerHandler,
+    canonical_name,
+)
 from zanj_core._contract.textsafe import quoted
 from zanj_core._walk.discovery import CORE_DISTRIBUTION
 
@@ -33,9 +39,6 @@ PROJECT_DISTRIBUTIONS: frozenset[str] = frozenset(
 """A trust list: the names of the packages the zanj project itself publishes, which a hint may
 put in a `pip install` command whatever a file says. It holds no knowledge of any plugin's
 tags, types or rules (those live in the plugins' records); it only says which names are ours."""
-
-RUNTIME_DISTRIBUTION = "<runtime>"
-"""The tag table's name for handlers a program registered itself (not from a plugin)."""
 
 PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 """A PEP 508 project name (`fullmatch` it): what a distribution named by a file must look like."""

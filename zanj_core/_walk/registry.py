@@ -18,7 +18,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Sequence
 
-from zanj_core._contract.records import LoaderHandler, MemberFormat, PluginSource, SerializerHandler
+from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
 from zanj_core._walk.conflicts import check_conflicts
 from zanj_core._walk.discovery import AnyHandler, PluginInfo, discover
 from zanj_core._walk.typenames import class_names, type_distance
@@ -36,7 +36,6 @@ __all__ = [
     "register_serializer_handler",
 ]
 
-RUNTIME_SOURCE = PluginSource(distribution="<runtime>", version="", plugin="<runtime>")
 
 TAG_CACHE_MAX = 4096
 """Most format tags whose loader lookup is remembered (files repeat a few tags many times)."""
@@ -180,8 +179,6 @@ class PluginRegistry:
                 f"cannot register {type(handler).__name__}: expected SerializerHandler, "
                 "LoaderHandler or MemberFormat from zanj_core"
             )
-        if handler.source.distribution == "<runtime>":
-            handler = handler.with_source(RUNTIME_SOURCE)
         with self._lock:
             self._runtime_handlers.append(handler)
             if self._discovered:
