@@ -462,3 +462,70 @@ def test_non_json_output_of_an_installed_plugin_names_its_distribution(
     expected = r"'test\.sloppy' node at <root>, written by handler 'test\.sloppy' from zanj-sloppy 0\.3\.1"
     with pytest.raises(ZanjSerializationError, match=expected):
         ZANJ().save(Probe({1}), zpath)
+
+
+# -- output a reader could not take back ----------------------------------------------------------
+
+
+def test_a_tag_that_is_not_a_string_is_refused_when_saving(zpath: Path) -> None:
+    """Readers refuse a non-string tag for the whole file: the save refuses to write it."""
+    numbered = SerializerHandler(tag="test.numbered", types=(Probe,), serialize=lambda o, p, c: {FORMAT_KEY: 5})
+    with pytest.raises(ZanjSerializationError, match=r"'test\.numbered'.*of type int for the .*Probe at 0"):
+        ZANJ(handlers_pre=[numbered]).save([Probe(None)], zpath)
+    assert not zpath.exists()
+
+
+def _installed(discover: Discover, monkeypatch: pytest.MonkeyPatch, *hooks: Callable[[], Any]) -> None:
+    names = {f.__name__: f for f in hooks}
+    registry = discover([_EntryPoint("zanj-sloppy", "s", _module("sloppy", **names), version="0.3.1")])
+    import zanj_core._walk.zanj as zanj_module
+
+    monkeypatch.setattr(zanj_module, "REGISTRY", registry)
+
+
+def test_a_plugin_writing_a_tag_no_loader_reads_is_warned_about(
+    discover: Discover, monkeypatch: pytest.MonkeyPatch, zpath: Path
+) -> None:
+    _installed(discover, monkeypatch, _serializers(_probe_saver("test.orphan")))
+    with pytest.warns(ZanjBrokenPluginWarning, match=r"zanj-sloppy 0\.3\.1 wrote the tag 'test\.orphan', which no"):
+        ZANJ().save(Probe(1), zpath)
+    assert zpath.exists()  # a warning: the file is written, and says what it holds
+
+
+def test_a_plugin_writing_a_tag_it_loads_is_not_warned_about(
+    discover: Discover, monkeypatch: pytest.MonkeyPatch, zpath: Path
+) -> None:
+    _installed(discover, monkeypatch, _serializers(_probe_saver("test.kept")), _loaders(_loader("test", "x", "prefix")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ZANJ().save(Probe(1), zpath)
+
+
+def test_a_handler_a_program_registers_may_write_for_readers_elsewhere(zpath: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ZANJ(handlers_pre=[_probe_saver("test.elsewhere")]).save(Probe(1), zpath)
+
+
+@pytest.mark.parametrize(
+    ("result", "shown"),
+    [
+        (LoaderHandler(tag="test.one", load=lambda n, p, c: 1), "returned a LoaderHandler, not a list"),
+        ({"tag": "test.one"}, "returned a dict, not a list"),
+        ([LoaderHandler(tag="test.one", load=lambda n, p, c: 1), "junk"], "holding a str, expected LoaderHandler"),
+    ],
+)
+def test_a_hook_returning_something_else_than_a_list_of_records_tells_the_author(
+    result: Any, shown: str, discover: Discover
+) -> None:
+    @hookimpl
+    def zanj_loader_handlers() -> Any:
+        return result
+
+    with pytest.warns(ZanjBrokenPluginWarning) as caught:
+        registry = discover(
+            [_EntryPoint("zanj-sloppy", "s", _module("sloppy", zanj_loader_handlers=zanj_loader_handlers))]
+        )
+    message = str(caught[0].message)
+    assert shown in message and "author must fix it: zanj_loader_handlers returns a list of LoaderHandler" in message
+    assert registry.loader_for("test.one") is None

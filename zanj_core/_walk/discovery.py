@@ -29,7 +29,7 @@ from zanj_core._contract.records import (
     canonical_name,
 )
 from zanj_core._version import __version__ as CORE_VERSION
-from zanj_core.errors import ZanjBrokenPluginWarning, ZanjPluginError
+from zanj_core.errors import ZanjBrokenPluginWarning
 
 AnyHandler = Union[SerializerHandler, LoaderHandler, MemberFormat]
 
@@ -247,13 +247,29 @@ def _unknown_hook(name: str) -> str:
 
 def _ask(info: PluginInfo, hook: str, record_type: type, function: Callable[[], Any]) -> list[AnyHandler]:
     """One plugin's results for one hook, stamped with its source; [] (warned) when they are junk."""
+    author_fix = (
+        f"The plugin's author must fix it: {hook} returns a list of {record_type.__name__} records. "
+        f"Meanwhile upgrade {info.source.distribution}, or uninstall it."
+    )
     try:
-        records = list(function())
-        for record in records:
-            if not isinstance(record, record_type):
-                raise ZanjPluginError(f"{hook} returned {type(record).__name__}, expected {record_type.__name__}")
+        result = function()
     except Exception as exc:
         _broken(info, f"failed in {hook}", f"{hook}: {type(exc).__name__}: {exc}")
+        return []
+    if isinstance(result, (SerializerHandler, LoaderHandler, MemberFormat, str, bytes, dict)) or not hasattr(
+        result, "__iter__"
+    ):
+        _broken(info, f"failed in {hook}", f"{hook} returned a {type(result).__name__}, not a list", author_fix)
+        return []
+    try:
+        records = list(result)
+    except Exception as exc:
+        _broken(info, f"failed in {hook}", f"{hook}: {type(exc).__name__}: {exc}")
+        return []
+    junk = next((r for r in records if not isinstance(r, record_type)), None)
+    if junk is not None:
+        why = f"{hook} returned a list holding a {type(junk).__name__}, expected {record_type.__name__} records"
+        _broken(info, f"failed in {hook}", why, author_fix)
         return []
     stamped: list[AnyHandler] = [record.with_source(info.source) for record in records]
     for handler in stamped:
@@ -274,7 +290,7 @@ def _broken(info: PluginInfo, what: str, error: str, fix: str | None = None, *, 
     fix = fix or f"Reinstall or upgrade {dist}, or uninstall it; `zanj plugins` lists every plugin and its status."
     warnings.warn(
         f"zanj plugin {info.name!r} ({info.value}) from {dist} {info.source.version} {what}"
-        f"{' and is skipped' if skipped else ''}: {error}. {fix}",
+        f"{' and is skipped' if skipped else ''}: {error}{'' if error.endswith(('.', '?')) else '.'} {fix}",
         ZanjBrokenPluginWarning,
         stacklevel=2,
     )

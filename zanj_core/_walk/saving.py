@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from zanj_core._container.writer import PendingMember, member_name_for
 from zanj_core._contract.nodes import FORMAT_KEY, UNSERIALIZABLE_TAG, JSONdict, JSONitem, ObjectPath, format_path
-from zanj_core._contract.records import PluginSource, SerializerHandler
+from zanj_core._contract.records import RUNTIME_DISTRIBUTION, PluginSource, SerializerHandler
 from zanj_core._walk.compat import CompatCheck
 from zanj_core._walk.hints import unsupported_hints
 from zanj_core._walk.registry import PluginRegistry
-from zanj_core.errors import ZanjError, ZanjSerializationError
+from zanj_core.errors import ZanjBrokenPluginWarning, ZanjError, ZanjSerializationError
 
 if TYPE_CHECKING:
     from zanj_core._walk.zanj import ZANJ
@@ -73,7 +73,13 @@ class SaveContext:
                     continue
                 out = handler.serialize(obj, path, self)
                 if type(out) is dict and FORMAT_KEY in out:
-                    tag = str(out[FORMAT_KEY])
+                    tag = out[FORMAT_KEY]
+                    if type(tag) is not str:
+                        raise ZanjSerializationError(
+                            f"handler {handler.tag or handler.description!r} from {handler.source.distribution} "
+                            f"wrote a {FORMAT_KEY} of type {type(tag).__name__} for the {_type_name(cls)} at "
+                            f"{format_path(path)}: a format tag must be a string (readers refuse the file otherwise)"
+                        )
                     self.tag_writers.setdefault(tag, handler)
                     if self.compat is not None:
                         self.compat.record(handler, out, path)
@@ -94,6 +100,25 @@ class SaveContext:
             if tracked:
                 self._active.discard(key)
         return self._unsupported(obj, path)
+
+    def warn_unreadable_tags(self) -> None:
+        """Warn, as a plugin's mistake, about each tag a plugin's handler wrote that no loader
+        here reads: the file would come back, even on this machine, with `ZanjUnloaded`
+        placeholders where those objects were. Once per distinct tag, after the walk. Handlers a
+        program registers itself may write for readers elsewhere: they are not warned about."""
+        for tag, handler in self.tag_writers.items():
+            source = handler.source
+            if source.distribution == RUNTIME_DISTRIBUTION or tag == UNSERIALIZABLE_TAG:
+                continue
+            if self.registry.loader_for(tag) is None:
+                warnings.warn(
+                    f"the handler {handler.tag or handler.description!r} from {source.distribution} "
+                    f"{source.version} wrote the tag {tag!r}, which no installed loader reads: reading "
+                    f"this file gives ZanjUnloaded placeholders for those objects. {source.distribution} "
+                    "must also provide a LoaderHandler for it, or write a tag it loads.",
+                    ZanjBrokenPluginWarning,
+                    stacklevel=4,
+                )
 
     def _unsupported(self, obj: Any, path: ObjectPath) -> JSONitem:
         cls = type(obj)

@@ -17,6 +17,7 @@ from zanj_core._container.spec import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER
 from zanj_core._container.writer import write_zip
 from zanj_core._contract.nodes import JSONdict
 from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
+from zanj_core._version import __version__
 from zanj_core._walk.compat import COMPAT_VERSIONS
 from zanj_core._walk.gcpause import collector_paused
 from zanj_core._walk.lazy import ZanjFile
@@ -181,8 +182,6 @@ class ZANJ:
         }
 
     def _meta(self, ctx: SaveContext) -> dict[str, Any]:
-        from zanj_core._version import __version__
-
         return {
             "zanj_format": FORMAT_VERSION,
             "writer": {"dist": "zanj-core", "version": __version__, "python": ".".join(map(str, sys.version_info[:3]))},
@@ -253,6 +252,7 @@ class ZANJ:
             raise
         except RecursionError as exc:
             raise ZanjSerializationError(f"saving {label}: the object is nested too deeply to write as JSON") from exc
+        ctx.warn_unreadable_tags()
         json_members = [(MAIN_MEMBER, main_bytes), (META_MEMBER, meta_bytes)]
         known_sizes = [m.size_hint for m in ctx.members if m.size_hint is not None]
         total = sum(known_sizes) if len(known_sizes) == len(ctx.members) else None
