@@ -27,6 +27,11 @@ Checking what a file says before anything is allocated:
   sizes; they raise `Refused`, whose `error(where)` is the `ZanjFormatError` (or
   `ZanjLimitError`) to raise;
 - `shown(value)`, `shown_error(exc)`: bounded, terminal-safe text of file data for messages.
+
+Saving for zanj 0.6 (`ZANJ(compat="0.6")`):
+
+- `zanj06_numeric_problem(version, node, readable_tags)`: why zanj 0.6 would not read an
+  array-like node back equal (its tag, or a dtype it lacks), or None.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ if TYPE_CHECKING:  # the real objects, for type checkers; at run time they load 
     from zanj_numpy.arrays import decode_inline as decode_inline_array
     from zanj_numpy.arrays import inline_form as inline_array_form
     from zanj_numpy.checks import MAX_DIM, Refused, check_shape, nbytes_within, shown, shown_error
+    from zanj_numpy.compat import zanj06_numeric_problem
     from zanj_numpy.npy import NpyHeader, NpyPayload, read_npy
     from zanj_numpy.npy import prepare as prepare_npy
     from zanj_numpy.npy import read_header as read_npy_header
@@ -60,6 +66,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "nbytes_within": ("zanj_numpy.checks", "nbytes_within"),
     "shown": ("zanj_numpy.checks", "shown"),
     "shown_error": ("zanj_numpy.checks", "shown_error"),
+    "zanj06_numeric_problem": ("zanj_numpy.compat", "zanj06_numeric_problem"),
 }
 """Public name: (private module, its name there)."""
 
@@ -79,6 +86,7 @@ __all__ = [
     "nbytes_within",
     "shown",
     "shown_error",
+    "zanj06_numeric_problem",
 ]
 
 

@@ -29,12 +29,19 @@ ZANJ06_DTYPES = frozenset(
 """The dtype names that mean the same to zanj 0.6."""
 
 
-def zanj06_array_problem(version: str, node: JSONdict) -> str | None:
-    """None when zanj `version` reads this array node back equal, else why not."""
+def zanj06_numeric_problem(version: str, node: JSONdict, readable_tags: frozenset[str]) -> str | None:
+    """None when zanj `version` reads this node back equal: one of `readable_tags`, holding one
+    of `ZANJ06_DTYPES`; else why not. Shared with plugins that store arrays as zanj-numpy does
+    (zanj-torch's tensors)."""
     tag = node.get(FORMAT_KEY)
-    if version != ZANJ06 or tag not in ZANJ06_ARRAY_TAGS:
+    if version != ZANJ06 or tag not in readable_tags:
         return f"{tag!r} has no zanj {version} form"
     dtype = node.get("dtype")
     if dtype not in ZANJ06_DTYPES:
         return f"dtype {dtype!r} is not one zanj 0.6 reads (it reads {', '.join(sorted(ZANJ06_DTYPES))})"
     return None
+
+
+def zanj06_array_problem(version: str, node: JSONdict) -> str | None:
+    """None when zanj `version` reads this array node back equal, else why not."""
+    return zanj06_numeric_problem(version, node, ZANJ06_ARRAY_TAGS)

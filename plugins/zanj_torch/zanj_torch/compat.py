@@ -8,6 +8,8 @@ This module imports nothing heavy: the callbacks see JSON nodes only.
 
 from __future__ import annotations
 
+from zanj_numpy import zanj06_numeric_problem
+
 from zanj_core.plugin import FORMAT_KEY, JSONdict
 from zanj_torch.plugin import MODEL_TAG
 
@@ -16,21 +18,10 @@ ZANJ06 = "0.6"
 ZANJ06_TENSOR_TAGS = frozenset({"torch.Tensor:array_list_meta", "torch.Tensor:array_b64_meta", "torch.Tensor:external"})
 """The tensor nodes zanj 0.6 has loaders for."""
 
-ZANJ06_DTYPES = frozenset(
-    {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"}
-)
-"""The dtype names that mean the same to zanj 0.6's tensor loader."""
-
 
 def zanj06_tensor_problem(version: str, node: JSONdict) -> str | None:
     """None when zanj `version` reads this tensor node back equal, else why not."""
-    tag = node.get(FORMAT_KEY)
-    if version != ZANJ06 or tag not in ZANJ06_TENSOR_TAGS:
-        return f"{tag!r} has no zanj {version} form"
-    dtype = node.get("dtype")
-    if dtype not in ZANJ06_DTYPES:
-        return f"dtype {dtype!r} is not one zanj 0.6 reads (it reads {', '.join(sorted(ZANJ06_DTYPES))})"
-    return None
+    return zanj06_numeric_problem(version, node, ZANJ06_TENSOR_TAGS)
 
 
 def zanj06_model_problem(version: str, node: JSONdict) -> str | None:
