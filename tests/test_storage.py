@@ -289,6 +289,11 @@ def test_other_types_are_refused_clearly() -> None:
         ZANJ().read(3)  # type: ignore[arg-type]
     with pytest.raises(ZanjError, match="bytes paths are not supported"):
         ZANJ().read(b"/tmp/x.zanj")  # type: ignore[arg-type]
+    # saving checks its target the same way
+    with pytest.raises(ZanjError, match="a path, a URL or a binary file object, got int"):
+        ZANJ().save(1, 3)  # type: ignore[arg-type]
+    with pytest.raises(ZanjError, match="bytes paths are not supported"):
+        ZANJ().save(1, b"/tmp/x.zanj")  # type: ignore[arg-type]
 
 
 def test_bad_bytes_in_a_file_object_are_a_format_error() -> None:

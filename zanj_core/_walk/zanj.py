@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
 from zanj_core._container.limits import ReadLimits
-from zanj_core._container.locations import Location, describe_location, is_file_object
+from zanj_core._container.locations import Location, describe_location, is_file_object, location_text
 from zanj_core._container.progress import ProgressBar, require_tqdm
 from zanj_core._container.publishing import publish
 from zanj_core._container.spec import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER
@@ -220,15 +219,7 @@ class ZANJ:
         `ZanjSaveError` naming the target; it is also an `OSError` with the original `errno`.
         """
         if not is_file_object(file_path):
-            try:
-                path = os.fspath(file_path)  # type: ignore[arg-type]
-            except TypeError:
-                path = None
-            if not isinstance(path, str):
-                raise ZanjError(
-                    f"file_path must be a path (str or os.PathLike of str), a URL or a binary file object, "
-                    f"got {type(file_path).__name__}"
-                )
+            path = location_text(file_path)
             if not path.endswith(".zanj"):
                 path += ".zanj"
             file_path = path
