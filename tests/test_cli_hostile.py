@@ -240,7 +240,7 @@ def test_the_pip_hint_never_carries_the_files_words(hostile: Path, capsys: pytes
 
 
 def _hint(meta: dict[str, Any], tag: str) -> str:
-    return LoadContext(ZANJ(), None, meta, REGISTRY).install_hint(tag)
+    return LoadContext(ZANJ(), None, meta).install_hint(tag)
 
 
 @pytest.mark.parametrize(

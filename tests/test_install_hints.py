@@ -65,7 +65,7 @@ def acme_installed(tmp_path: Path) -> Iterator[Any]:
 
 
 def _hint(meta: dict[str, Any], tag: str) -> str:
-    return LoadContext(ZANJ(), None, meta, REGISTRY).install_hint(tag)
+    return LoadContext(ZANJ(), None, meta).install_hint(tag)
 
 
 def _commands(text: str) -> list[str]:
@@ -87,13 +87,13 @@ def test_install_hint_must_be_one_plain_requirement(bad: Any) -> None:
 def test_install_hint_goes_into_the_tag_table_only_when_it_is_not_the_distribution() -> None:
     acme = PluginSource("acme-tools", "1.0", "acme")
     handler = SerializerHandler(tag="t", serialize=lambda o, p, c: o, install_hint="acme-tools[zanj]")
-    assert handler.with_source(acme).source.as_json() == {
+    assert handler.with_source(acme).tag_table_entry() == {
         "dist": "acme-tools",
         "version": "1.0",
         "install": "acme-tools[zanj]",
     }
     plain = SerializerHandler(tag="t", serialize=lambda o, p, c: o, install_hint="Acme_Tools")
-    assert plain.with_source(acme).source.as_json() == {"dist": "acme-tools", "version": "1.0"}
+    assert plain.with_source(acme).tag_table_entry() == {"dist": "acme-tools", "version": "1.0"}
     assert SerializerHandler(tag="t", serialize=lambda o, p, c: o).with_source(acme).source == acme
 
 
@@ -241,5 +241,23 @@ def test_saving_an_object_of_another_module_suggests_no_install(module: str, tmp
 
 def test_a_node_tagged_by_a_runtime_handler_says_so() -> None:
     handler = SerializerHandler(tag="acme.Y", serialize=lambda o, p, c: {FORMAT_KEY: "acme.Y"}, install_hint="acme-y")
-    assert handler.source.as_json() == {"dist": "<runtime>", "version": "", "install": "acme-y"}
-    assert "register a LoaderHandler" in _hint({"plugins": {"acme.Y": handler.source.as_json()}}, "acme.Y")
+    assert handler.tag_table_entry() == {"dist": "<runtime>", "version": "", "install": "acme-y"}
+    assert "register a LoaderHandler" in _hint({"plugins": {"acme.Y": handler.tag_table_entry()}}, "acme.Y")
+
+
+def test_one_read_works_out_each_tags_hint_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A file of many nodes of one missing tag asks the same question many times: the answer
+    (which scans every plugin's records) is worked out once per tag and read."""
+    import zanj_core._walk.hints as hints
+
+    calls: list[str] = []
+    real = hints.install_hint
+    monkeypatch.setattr(hints, "install_hint", lambda tag, *rest: calls.append(tag) or real(tag, *rest))
+    target = tmp_path / "many.zanj"
+    with zipfile.ZipFile(target, "w") as zf:
+        zf.writestr("__zanj__.json", json.dumps([{FORMAT_KEY: f"acme.{'AB'[i % 2]}"} for i in range(300)]))
+        zf.writestr("__zanj_meta__.json", json.dumps({"zanj_format": "1.0"}))
+    with pytest.warns(Warning):
+        back = ZANJ().read(target)
+    assert len(back) == 300 and sorted(calls) == ["acme.A", "acme.B"]
+    assert back[0].install_hint == back[2].install_hint and back[0].install_hint

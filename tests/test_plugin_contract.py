@@ -214,7 +214,9 @@ def test_a_hook_without_hookimpl_is_named_with_the_fix(discover: Discover) -> No
     assert "zanj-forgetful" in message
     assert "defines zanj_loader_handlers without @hookimpl" in message and "decorate it with @hookimpl" in message
     assert "registers nothing" in message
-    assert _plugin(registry, "zanj-forgetful").error  # `zanj plugins` shows it as failed, not "ok"
+    forgetful = _plugin(registry, "zanj-forgetful")
+    # still used (what is marked works), but `zanj plugins` shows the problem, not "ok", and exits 1
+    assert forgetful.error is None and any("without @hookimpl" in p for p in forgetful.problems)
 
 
 def test_an_unmarked_hook_next_to_marked_ones_is_named(discover: Discover) -> None:
@@ -227,6 +229,8 @@ def test_an_unmarked_hook_next_to_marked_ones_is_named(discover: Discover) -> No
         registry = discover([_EntryPoint("zanj-half", "h", plugin)])
     assert "registers nothing" not in str(record[0].message)
     assert registry.serializers_for(Celsius)[0].tag == "test.half"  # what is marked still works
+    half = _plugin(registry, "zanj-half")
+    assert half.error is None and half.problems  # used: a reader is not told to reinstall it
 
 
 def test_a_misspelled_unmarked_hook_gets_the_right_name(discover: Discover) -> None:
@@ -470,7 +474,10 @@ def test_non_json_output_of_an_installed_plugin_names_its_distribution(
 def test_a_tag_that_is_not_a_string_is_refused_when_saving(zpath: Path) -> None:
     """Readers refuse a non-string tag for the whole file: the save refuses to write it."""
     numbered = SerializerHandler(tag="test.numbered", types=(Probe,), serialize=lambda o, p, c: {FORMAT_KEY: 5})
-    with pytest.raises(ZanjSerializationError, match=r"'test\.numbered'.*of type int for the .*Probe at 0"):
+    with pytest.raises(
+        ZanjSerializationError,
+        match=r"'test\.numbered' from <runtime> wrote a __muutils_format__ of type int at 0: a format tag must",
+    ):
         ZANJ(handlers_pre=[numbered]).save([Probe(None)], zpath)
     assert not zpath.exists()
 
@@ -529,3 +536,21 @@ def test_a_hook_returning_something_else_than_a_list_of_records_tells_the_author
     message = str(caught[0].message)
     assert shown in message and "author must fix it: zanj_loader_handlers returns a list of LoaderHandler" in message
     assert registry.loader_for("test.one") is None
+
+
+def test_zanj_plugins_shows_a_used_plugins_problems_and_exits_1(
+    discover: Discover, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zanj_core._tools import cmd_plugins
+    from zanj_core._tools.cli import main
+
+    plugin = _module(
+        "half",
+        zanj_serializer_handlers=_serializers(_saver("test.half", Celsius)),
+        zanj_loader_handlers=_unmarked_loaders,
+    )
+    with pytest.warns(ZanjBrokenPluginWarning):
+        monkeypatch.setattr(cmd_plugins, "REGISTRY", discover([_EntryPoint("zanj-half", "h", plugin)]))
+    assert main(["plugins"]) == 1
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("zanj-half"))
+    assert "used, with problems: " in line and "without @hookimpl" in line and "FAILED" not in line

@@ -171,6 +171,17 @@ def test_small_tied_tensors_are_promoted_to_one_member(zpath: Path) -> None:
     back = ZANJ().read(ZANJ().save({"a": w, "b": w}, zpath))
     assert back["a"].data_ptr() == back["b"].data_ptr()
     assert_same_tensor(w, back["b"])
+    # the tag table names the tags the file holds, the promoted one included, and no other
+    with zipfile.ZipFile(zpath) as zf:
+        tree, meta = (json.loads(zf.read(name)) for name in ("__zanj__.json", "__zanj_meta__.json"))
+    assert (
+        set(meta["plugins"])
+        == {tree["a"]["__muutils_format__"], tree["b"]["__muutils_format__"]}
+        == {
+            "torch.Tensor:external",
+            "torch.Tensor:view",
+        }
+    )
 
 
 def test_views_of_one_buffer_come_back_as_views(zpath: Path) -> None:

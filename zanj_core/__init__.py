@@ -9,6 +9,8 @@ versioned plugin API; every module whose name starts with an underscore is priva
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from zanj_core._container.limits import ReadLimits
 from zanj_core._contract.hookspecs import hookimpl
 from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY
@@ -20,7 +22,6 @@ from zanj_core._contract.records import (
     ZanjUnloaded,
     deferred,
 )
-from zanj_core._tools.verify import VerifyReport, verify_file
 from zanj_core._version import __version__
 from zanj_core._walk.registry import (
     REGISTRY,
@@ -82,3 +83,15 @@ __all__ = [
     "register_serializer_handler",
     "verify_file",
 ]
+
+if TYPE_CHECKING:
+    from zanj_core._tools.verify import VerifyReport, verify_file
+
+
+def __getattr__(name: str) -> Any:
+    # the verifier (a tool, with the core's own plugins it checks members with) loads on first use
+    if name in ("VerifyReport", "verify_file"):
+        from zanj_core._tools import verify
+
+        return getattr(verify, name)
+    raise AttributeError(f"module 'zanj_core' has no attribute {name!r}")

@@ -29,6 +29,11 @@ def class_key(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def type_name(cls: type) -> str:
+    """`module.QualName` as messages show a type (a builtin by its bare name)."""
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
 def resolve_class(base: type, name: str, recorded: str | None, what: str, where: str) -> type | None:
     """The subclass of `base` named `name` (or recorded as `module:QualName`), or None.
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from zanj_core._walk.saving import SaveContext
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+PROJECT_NAME = re.compile(_NAME)
+"""A PEP 508 project name (`fullmatch` it): what a distribution named by a file must look like."""
 INSTALL_REQUIREMENT = re.compile(rf"(?P<name>{_NAME})(?:\[(?P<extras>{_NAME}(?:,{_NAME})*)\])?")
 """What an `install_hint` may be (`fullmatch` it): a PEP 508 project name with optional extras,
 `zanj-foo` or `bigpkg[zanj]`; no versions, URLs, spaces or options, so it is one safe argument."""
@@ -49,15 +51,9 @@ class PluginSource:
     distribution: str
     version: str
     plugin: str = ""
-    install: str = ""
-    """What `pip install` takes to get this plugin when it is not `distribution` itself (a
-    `SerializerHandler`'s `install_hint`): recorded in the tag table, which readers check."""
 
     def as_json(self) -> JSONdict:
-        entry: JSONdict = {"dist": self.distribution, "version": self.version}
-        if self.install and canonical_name(self.install) != canonical_name(self.distribution):
-            entry["install"] = self.install
-        return entry
+        return {"dist": self.distribution, "version": self.version}
 
 
 RUNTIME_DISTRIBUTION = "<runtime>"
@@ -99,8 +95,6 @@ class SerializerHandler:
             if getattr(self, hook) is not None and not callable(getattr(self, hook)):
                 raise TypeError(f"SerializerHandler {self.tag!r}: {hook} must be callable or None")
         _check_install_hint("SerializerHandler", self.tag, self.install_hint)
-        if self.source.install != self.install_hint:  # the tag table is written from the source
-            object.__setattr__(self, "source", dataclasses.replace(self.source, install=self.install_hint))
         if not isinstance(self.types, tuple):
             object.__setattr__(self, "types", tuple(self.types))
         for spec in self.types:
@@ -111,6 +105,14 @@ class SerializerHandler:
 
     def with_source(self, source: PluginSource) -> SerializerHandler:
         return dataclasses.replace(self, source=source)
+
+    def tag_table_entry(self) -> JSONdict:
+        """What a file's tag table says of the tags this handler writes: its distribution and
+        version, and its `install_hint` when that differs from the distribution."""
+        entry = self.source.as_json()
+        if self.install_hint and canonical_name(self.install_hint) != canonical_name(self.source.distribution):
+            entry["install"] = self.install_hint
+        return entry
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import itertools
 import sys
 from typing import Any
 
+from zanj_core._contract.records import PROJECT_NAME
 from zanj_core._contract.textsafe import safe_text
 from zanj_core._tools.exits import EXIT_OK
 from zanj_core._tools.output import (
@@ -25,7 +26,7 @@ from zanj_core._tools.output import (
     short_repr,
 )
 from zanj_core._tools.reading import open_file
-from zanj_core._walk.hints import PROJECT_NAME, VERSION_TEXT
+from zanj_core._walk.hints import VERSION_TEXT
 
 META_ROWS = 200
 

@@ -1,7 +1,8 @@
 """Layer 5, the tools: `zanj plugins`, the plugins this installation discovered.
 
 Each plugin's distribution, version, the format tags it saves and loads, its member formats and
-read options, and its load error if it failed (then the command exits 1).
+read options, and its load error if it failed or the mistakes found in it (then the command
+exits 1).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def _plugins_report() -> list[dict[str, Any]]:
             "member_formats": info.member_formats,
             "read_options": info.read_options,
             "error": info.error,
+            "problems": info.problems,
         }
         for info in REGISTRY.plugins
     ]
@@ -42,7 +44,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     else:
         out = Output(sys.stdout)
         for entry in report:
-            status = f"FAILED: {entry['error']}" if entry["error"] else "ok"
+            if entry["error"]:
+                status = f"FAILED: {entry['error']}"
+            elif entry["problems"]:
+                status = f"used, with problems: {'; '.join(entry['problems'])}"
+            else:
+                status = "ok"
             out.line(
                 f"{entry['distribution']} {entry['version']}  [{entry['entry_point']} = {entry['value']}]  ",
                 safe_text(status, MESSAGE_CHARS),
@@ -56,4 +63,4 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 values = entry[key]
                 if values:
                     out.line(f"    {label}: {', '.join(str(v) for v in values)}")
-    return EXIT_ERROR if any(entry["error"] for entry in report) else EXIT_OK
+    return EXIT_ERROR if any(entry["error"] or entry["problems"] for entry in report) else EXIT_OK

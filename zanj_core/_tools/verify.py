@@ -28,7 +28,6 @@ from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY, ObjectPath, format_pa
 from zanj_core._contract.textsafe import quoted
 from zanj_core._plugins.externals import JSONL
 from zanj_core._walk.loading import NODE_BATCH, LoadContext
-from zanj_core._walk.registry import REGISTRY
 from zanj_core._walk.zanj import ZANJ
 from zanj_core.errors import (
     ZanjError,
@@ -307,7 +306,7 @@ def _load_items(
     classes_missing = 0
     while queue:
         item = queue.pop()
-        ctx = LoadContext(lenient, reader, meta, REGISTRY, budget=budget)
+        ctx = LoadContext(lenient, reader, meta, budget=budget)
         ref = item.node.get(REF_KEY)
         member = ref if isinstance(ref, str) else None
         try:
@@ -382,7 +381,7 @@ def verify_file(
         except ZanjError as exc:
             report.problems.append(Problem(str(exc), member=MAIN_MEMBER))
             return report
-        ctx = LoadContext(zanj, reader, meta, REGISTRY, budget=budget)
+        ctx = LoadContext(zanj, reader, meta, budget=budget)
         loadable, dirty = _check_tree(reader, tree, ctx, bad, report)
         if load:
             _load_items(zanj, reader, meta, loadable, dirty, report, budget)

@@ -7,13 +7,14 @@ declares `SerializerHandler.compat(version, node)`: None when that version reads
 equal, else the reason it would not. A handler without one writes nothing the old reader reads.
 
 How the nodes are checked: the save walk records each tagged node next to the handler that
-returned it (`SaveContext.serialize`, one line; items of `.jsonl` members are serialized
-through it too), and after the walk every recorded node is judged by that handler's callback.
-Recording during the walk knows exactly which handler wrote a node, where a walk of the
-finished tree could only guess from the tag (two handlers may write one tag); judging after
-the walk sees each node as it is written, even if its handler changed it later (zanj-torch
-moves a tensor to a member once a second one shares its storage). Any problem makes the save
-fail before anything is written, with one `ZanjSerializationError` listing the objects.
+returned it (the same record names each tag's distribution in the file's tag table; items of
+`.jsonl` members are serialized through the walk too), and after the walk every recorded node
+is judged by that handler's callback. Recording during the walk knows exactly which handler
+wrote a node, where a walk of the finished tree could only guess from the tag (two handlers may
+write one tag); judging after the walk sees each node as it is written, even if its handler
+changed it later (zanj-torch moves a tensor to a member once a second one shares its storage).
+Any problem makes the save fail before anything is written, with one `ZanjSerializationError`
+listing the objects.
 """
 
 from __future__ import annotations
@@ -36,24 +37,21 @@ MAX_LISTED = 5
 """Refused objects named in the error; the rest are counted."""
 
 
+WrittenNode = tuple["SerializerHandler | None", JSONdict, ObjectPath]
+"""A tagged node one save wrote, with the handler that returned it (None: no handler accepted
+the object, which was stored as its repr) and its object path."""
+
+
 class CompatCheck:
-    """The nodes one save wrote, each with its handler, judged for `version` after the walk."""
+    """Judges the nodes one save wrote, each by its own handler, for an old zanj `version`."""
 
     def __init__(self, version: str) -> None:
-        if version not in COMPAT_VERSIONS:
-            raise ValueError(f"no compat rules for zanj {version!r}")
         self.version = version
-        self._written: list[tuple[SerializerHandler | None, JSONdict, ObjectPath]] = []
 
-    def record(self, handler: SerializerHandler | None, node: JSONdict, path: ObjectPath) -> None:
-        """Note a tagged node the walk wrote at `path` (`handler` None: no handler accepted the
-        object, so it was stored as its repr)."""
-        self._written.append((handler, node, path))
-
-    def problems(self) -> list[str]:
-        """`object path: reason` for each recorded node the old version would not read back equal."""
+    def problems(self, written: list[WrittenNode]) -> list[str]:
+        """`object path: reason` for each node the old version would not read back equal."""
         found: list[str] = []
-        for handler, node, path in self._written:
+        for handler, node, path in written:
             problem = self._problem(handler, node)
             if problem is not None:
                 found.append(f"{format_path(path)}: {problem}")
@@ -70,10 +68,10 @@ class CompatCheck:
                 f"{handler.source.distribution} failed: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def refuse_unreadable(self) -> None:
+    def refuse_unreadable(self, written: list[WrittenNode]) -> None:
         """Raise one `ZanjSerializationError` naming the objects the old version would not read
         back equal (the first few, sorted by path, and a count of the rest); nothing if none."""
-        problems = sorted(self.problems())
+        problems = sorted(self.problems(written))
         if not problems:
             return
         listed = "; ".join(problems[:MAX_LISTED])

@@ -10,7 +10,6 @@ working. Clashes between plugins are `zanj_core._walk.conflicts`' concern.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import warnings
@@ -66,6 +65,9 @@ class PluginInfo:
     member_formats: list[str] = field(default_factory=list)
     read_options: list[str] = field(default_factory=list)
     error: str | None = None
+    """Why the plugin was skipped; None when it is used."""
+    problems: list[str] = field(default_factory=list)
+    """Mistakes in a plugin that is used all the same (a hook function without `@hookimpl`)."""
     api_version: str | None = None
     """The plugin API the plugin declares (`ZANJ_PLUGIN_API`); None when it declares none."""
 
@@ -235,6 +237,8 @@ def _hook_functions(manager: pluggy.PluginManager, plugin: object) -> tuple[list
 
 
 def _closest_hook(name: str) -> str | None:
+    import difflib  # only for plugin mistakes: not worth importing with the core
+
     close = difflib.get_close_matches(name, HOOKS, n=1, cutoff=0.8)
     return close[0] if close else None
 
@@ -285,7 +289,10 @@ def _ask(info: PluginInfo, hook: str, record_type: type, function: Callable[[], 
 
 def _broken(info: PluginInfo, what: str, error: str, fix: str | None = None, *, skipped: bool = True) -> bool:
     """Record and warn that a plugin is broken; False, for the caller to return."""
-    info.error = error
+    if skipped:
+        info.error = error
+    else:
+        info.problems.append(error)
     dist = info.source.distribution
     fix = fix or f"Reinstall or upgrade {dist}, or uninstall it; `zanj plugins` lists every plugin and its status."
     warnings.warn(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from zanj_core._contract.records import (
     INSTALL_REQUIREMENT,
+    PROJECT_NAME,
     RUNTIME_DISTRIBUTION,
     MemberFormat,
     SerializerHandler,
@@ -39,9 +40,6 @@ PROJECT_DISTRIBUTIONS: frozenset[str] = frozenset(
 """A trust list: the names of the packages the zanj project itself publishes, which a hint may
 put in a `pip install` command whatever a file says. It holds no knowledge of any plugin's
 tags, types or rules (those live in the plugins' records); it only says which names are ours."""
-
-PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
-"""A PEP 508 project name (`fullmatch` it): what a distribution named by a file must look like."""
 
 VERSION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
 """A version as a file may state it (`fullmatch` it): letters, digits, `.+_-`, bounded."""

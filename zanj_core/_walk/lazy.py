@@ -24,7 +24,6 @@ from zanj_core._contract.textsafe import quoted, safe_text
 from zanj_core._walk.gcpause import collector_paused
 from zanj_core._walk.items import JSON_KINDS, ItemInfo, ItemPath, RefMemo, describe_item, parse_path
 from zanj_core._walk.loading import LoadContext
-from zanj_core._walk.registry import REGISTRY
 from zanj_core._walk.slicing import ItemSlicer
 from zanj_core.errors import (
     ZanjError,
@@ -129,7 +128,7 @@ class ZanjFile:
     def context(self, budget: ReadBudget | None = None) -> LoadContext:
         """A fresh load context: each load shares storage within itself, not with earlier loads,
         and has a budget of its own (see `zanj_core._contract.budget`) unless one is given."""
-        return LoadContext(self.zanj, self.reader, self.meta, REGISTRY, self.options, budget)
+        return LoadContext(self.zanj, self.reader, self.meta, self.options, budget)
 
     # -- finding items ---------------------------------------------------------------------
 

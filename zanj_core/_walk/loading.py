@@ -29,6 +29,9 @@ NODE_COST = 64
 NODE_BATCH = 1024
 """Nodes walked between two charges, so the walk pays one call per thousand nodes."""
 
+HINTS_KEPT = 256
+"""Distinct tags whose install hint one read remembers."""
+
 MAX_WARNINGS_PER_READ = 20
 """A file of a million unknown nodes must not print a million warnings: past this many, one
 closing warning counts the rest."""
@@ -50,7 +53,6 @@ class LoadContext:
         zanj: ZANJ,
         reader: ArchiveReader | None,
         meta: JSONdict,
-        registry: PluginRegistry | None = None,
         options: dict[str, Any] | None = None,
         budget: ReadBudget | None = None,
     ) -> None:
@@ -59,16 +61,18 @@ class LoadContext:
             budget if budget is not None else (reader.new_budget() if reader is not None else unlimited_budget())
         )
         self._expanding: set[str] = set()
+        """Members whose content is being loaded right now: a `$ref` back to one is a cycle."""
         self._unloaded = 0
+        """Placeholders returned so far; warnings stop at MAX_WARNINGS_PER_READ."""
         self._walked = 0
         """Nodes loaded since the walk was last charged (charged in batches of NODE_BATCH)."""
-        """Placeholders returned so far; warnings stop at MAX_WARNINGS_PER_READ."""
-        """Members whose content is being loaded right now: a `$ref` back to one is a cycle."""
+        self._hints: dict[str, str] = {}
+        """Install hints by tag: a file of many nodes of one missing tag asks the same question."""
         self.options: dict[str, Any] = dict(options or {})
         """Keyword options given to `ZANJ.read` for plugins (e.g. `map_location` for zanj-torch)."""
         self.reader = reader
         self.meta = meta
-        self.registry = zanj.dispatch_over(registry)
+        self.registry: PluginRegistry = zanj.registry
         """The handlers this read dispatches through: the registry, with `zanj.handlers_pre` over it."""
         self.cache: dict[str, Any] = {}
         self.label = str(reader.location) if reader is not None else "<memory>"
@@ -99,7 +103,7 @@ class LoadContext:
                 raise ZanjFormatError(
                     f"{self.label}: at {format_path(path)}, {FORMAT_KEY} must be a string, got {type(tag).__name__}"
                 )
-            handler = self.loader_for(tag)
+            handler = self.registry.loader_for(tag)
             if handler is None:
                 return self.missing(tag, node, path)
             ref = node.get(REF_KEY)
@@ -182,7 +186,12 @@ class LoadContext:
     def install_hint(self, tag: str) -> str:
         """What would let `tag` load, as a sentence, from what this file's tag table says wrote
         it; only names this program vouches for appear in a `pip install` command (`hints`)."""
-        return hints.install_hint(tag, self._tag_table.get(tag), self.registry)
+        hint = self._hints.get(tag)
+        if hint is None:
+            hint = hints.install_hint(tag, self._tag_table.get(tag), self.registry)
+            if len(self._hints) < HINTS_KEPT:  # tags come from the file: keep a bounded number
+                self._hints[tag] = hint
+        return hint
 
     def missing(
         self,

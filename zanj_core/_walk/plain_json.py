@@ -4,6 +4,11 @@ The save walk does not check what handlers return (that would cost every node of
 when encoding the finished tree fails, this walks it once, in the encoder's order, to find the
 first value the encoder refuses. The tagged node around it names the handler that wrote it:
 `SaveContext.tag_writers` records the handler behind each tag.
+
+It walks on its own (recursively) rather than with `walk_nodes`: it must see dict keys
+themselves (the encoder refuses some), follow tuples, stop at a value that contains itself and
+carry the nearest tagged node down. The tree was bounded by `ZANJ.max_depth` when it was built;
+a `RecursionError` costs only the precise message.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from zanj_core._contract.classes import type_name
 from zanj_core._contract.nodes import FORMAT_KEY, ObjectPath, format_path
 from zanj_core.errors import ZanjSerializationError
 
@@ -51,7 +57,7 @@ def _walk(value: Any, path: ObjectPath, tagged: ObjectPath | None, tag: str | No
     if isinstance(value, float):
         return None if math.isfinite(value) else NotJSON(path, value, f"{value!r} is not a JSON number", tagged, tag)
     if not isinstance(value, (dict, list, tuple)):
-        return NotJSON(path, value, f"a {_type_name(value)} is not a JSON type", tagged, tag)
+        return NotJSON(path, value, f"a {type_name(type(value))} is not a JSON type", tagged, tag)
     if id(value) in active:
         return NotJSON(path, value, f"this {type(value).__name__} contains itself", tagged, tag)
     active.add(id(value))
@@ -65,7 +71,9 @@ def _walk(value: Any, path: ObjectPath, tagged: ObjectPath | None, tag: str | No
                     or (isinstance(key, float) and not math.isfinite(key))
                     or (isinstance(key, str) and not _utf8(key))
                 ):
-                    return NotJSON(path, key, f"its key {key!r} ({_type_name(key)}) is not a JSON key", tagged, tag)
+                    return NotJSON(
+                        path, key, f"its key {key!r} ({type_name(type(key))}) is not a JSON key", tagged, tag
+                    )
                 found = _walk(item, (*path, key if isinstance(key, (str, int)) else str(key)), tagged, tag, active)
                 if found is not None:
                     return found
@@ -118,8 +126,3 @@ def _utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _type_name(value: Any) -> str:
-    cls = type(value)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"

@@ -6,9 +6,10 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from zanj_core._container.writer import PendingMember, member_name_for
+from zanj_core._contract.classes import type_name
 from zanj_core._contract.nodes import FORMAT_KEY, UNSERIALIZABLE_TAG, JSONdict, JSONitem, ObjectPath, format_path
-from zanj_core._contract.records import RUNTIME_DISTRIBUTION, PluginSource, SerializerHandler
-from zanj_core._walk.compat import CompatCheck
+from zanj_core._contract.records import RUNTIME_DISTRIBUTION, SerializerHandler
+from zanj_core._walk.compat import CompatCheck, WrittenNode
 from zanj_core._walk.hints import unsupported_hints
 from zanj_core._walk.registry import PluginRegistry
 from zanj_core.errors import ZanjBrokenPluginWarning, ZanjError, ZanjSerializationError
@@ -27,27 +28,20 @@ class SaveContext:
     through `add_member`; `zanj` exposes the settings (thresholds, `custom_settings`).
     """
 
-    def __init__(self, zanj: ZANJ, registry: PluginRegistry | None = None) -> None:
+    def __init__(self, zanj: ZANJ) -> None:
         self.zanj = zanj
-        self.registry = zanj.dispatch_over(registry)
+        self.registry: PluginRegistry = zanj.registry
         """The handlers this save dispatches through: the registry, with `zanj.handlers_pre` over it."""
         self.members: list[PendingMember] = []
         self.externals_info: dict[str, JSONdict] = {}
-        self.tag_writers: dict[str, SerializerHandler] = {}
-        """The handler that first wrote each tag: the file's tag table names its distribution, and
-        a handler whose output is not JSON is named through it. A handler that rewrites a node
-        under another tag records the new tag here too."""
         self.cache: dict[str, Any] = {}
         """Scratch space plugins share across one save (e.g. tensors already stored, by storage)."""
-        self.compat: CompatCheck | None = CompatCheck(zanj.compat) if zanj.compat else None
-        """With `ZANJ(compat=...)`: the tagged nodes written, judged by their handlers after the walk."""
+        self.tag_writers: dict[str, SerializerHandler] = {}
+        """After the walk (`finish_walk`): the handler that first wrote each tag, whose
+        distribution the file's tag table names."""
+        self._written: list[WrittenNode] = []
         self._taken: set[str] = set()
         self._active: set[int] = set()
-
-    @property
-    def tags_used(self) -> dict[str, PluginSource]:
-        """Each tag written, with the distribution whose handler wrote it (the file's tag table)."""
-        return {tag: handler.source for tag, handler in self.tag_writers.items()}
 
     def serialize(self, obj: Any, path: ObjectPath = ()) -> JSONitem:
         """Serialize one object found at `path`, dispatching to the first handler that accepts it."""
@@ -73,16 +67,7 @@ class SaveContext:
                     continue
                 out = handler.serialize(obj, path, self)
                 if type(out) is dict and FORMAT_KEY in out:
-                    tag = out[FORMAT_KEY]
-                    if type(tag) is not str:
-                        raise ZanjSerializationError(
-                            f"handler {handler.tag or handler.description!r} from {handler.source.distribution} "
-                            f"wrote a {FORMAT_KEY} of type {type(tag).__name__} for the {_type_name(cls)} at "
-                            f"{format_path(path)}: a format tag must be a string (readers refuse the file otherwise)"
-                        )
-                    self.tag_writers.setdefault(tag, handler)
-                    if self.compat is not None:
-                        self.compat.record(handler, out, path)
+                    self._written.append((handler, out, path))
                 return out
         except ZanjError:
             raise
@@ -92,7 +77,7 @@ class SaveContext:
             ) from exc
         except Exception as exc:
             raise ZanjSerializationError(
-                f"saving the {_type_name(cls)} at {format_path(path)} failed in handler "
+                f"saving the {type_name(cls)} at {format_path(path)} failed in handler "
                 f"{handler.tag or handler.description!r} from {handler.source.distribution}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
@@ -100,6 +85,30 @@ class SaveContext:
             if tracked:
                 self._active.discard(key)
         return self._unsupported(obj, path)
+
+    def finish_walk(self) -> None:
+        """After the walk: each tagged node judged as finally written (a handler may still change
+        a node it returned, as zanj-torch does when a second tensor shares a storage). Fills
+        `tag_writers`, refuses a tag that is not a string (every reader refuses the file), and
+        with `ZANJ(compat=...)` asks each node's handler whether that old zanj reads it back."""
+        for handler, node, path in self._written:
+            tag = node[FORMAT_KEY]
+            if type(tag) is not str:
+                who = "no handler" if handler is None else f"handler {handler.tag or handler.description!r}"
+                raise ZanjSerializationError(
+                    f"{who} from {handler.source.distribution if handler else 'zanj-core'} wrote a {FORMAT_KEY} "
+                    f"of type {type(tag).__name__} at {format_path(path)}: a format tag must be a string "
+                    "(readers refuse the whole file otherwise)"
+                )
+            if handler is not None:
+                self.tag_writers.setdefault(tag, handler)
+        if self.zanj.compat:
+            CompatCheck(self.zanj.compat).refuse_unreadable(self._written)
+
+    def tag_table(self) -> JSONdict:
+        """The file's tag table: each tag written -> the distribution (and version, and the
+        install requirement if it differs) of the handler that wrote it."""
+        return {tag: handler.tag_table_entry() for tag, handler in sorted(self.tag_writers.items())}
 
     def warn_unreadable_tags(self) -> None:
         """Warn, as a plugin's mistake, about each tag a plugin's handler wrote that no loader
@@ -123,7 +132,7 @@ class SaveContext:
     def _unsupported(self, obj: Any, path: ObjectPath) -> JSONitem:
         cls = type(obj)
         message = (
-            f"cannot save the {_type_name(cls)} at {format_path(path)}: no installed handler "
+            f"cannot save the {type_name(cls)} at {format_path(path)}: no installed handler "
             f"accepts it. To fix: {'; or '.join(unsupported_hints(obj, self.registry))}."
         )
         mode = self.zanj.error_mode
@@ -131,9 +140,8 @@ class SaveContext:
             raise ZanjSerializationError(message)
         if mode == "warn":
             warnings.warn(message + " It is stored as its repr() string.", stacklevel=3)
-        node: JSONdict = {FORMAT_KEY: UNSERIALIZABLE_TAG, "type": _type_name(cls), "repr": repr(obj)}
-        if self.compat is not None:
-            self.compat.record(None, node, path)
+        node: JSONdict = {FORMAT_KEY: UNSERIALIZABLE_TAG, "type": type_name(cls), "repr": repr(obj)}
+        self._written.append((None, node, path))
         return node
 
     def add_member(
@@ -159,7 +167,3 @@ class SaveContext:
         self.externals_info[name] = {"item_type": member_format.name, "path": list(path), **(info or {})}
         self.members.append(PendingMember(name, member_format, data, path, size_hint))
         return name
-
-
-def _type_name(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}" if cls.__module__ != "builtins" else cls.__qualname__

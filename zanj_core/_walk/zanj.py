@@ -185,16 +185,9 @@ class ZANJ:
             "zanj_format": FORMAT_VERSION,
             "writer": {"dist": "zanj-core", "version": __version__, "python": ".".join(map(str, sys.version_info[:3]))},
             "zanj_cfg": self.settings(),
-            "plugins": {tag: source.as_json() for tag, source in sorted(ctx.tags_used.items())},
+            "plugins": ctx.tag_table(),
             "externals_info": ctx.externals_info,
         }
-
-    def dispatch_over(self, registry: PluginRegistry | None = None) -> PluginRegistry:
-        """What a save or read of this instance dispatches through: `registry` (the process-wide
-        one when None) with `handlers_pre` laid over it."""
-        if registry is None or registry is REGISTRY or registry is self.registry:
-            return self.registry
-        return registry.overlay(self.handlers_pre) if self.handlers_pre else registry
 
     def check_read_options(self, options: dict[str, Any]) -> None:
         """Refuse read options that no installed loader declares (typos, missing plugins)."""
@@ -232,8 +225,7 @@ class ZANJ:
         ctx = SaveContext(self)
         try:
             tree = ctx.serialize(obj)
-            if ctx.compat is not None:
-                ctx.compat.refuse_unreadable()
+            ctx.finish_walk()
             meta = self._meta(ctx)
             try:
                 main_bytes, meta_bytes = encode_json(tree), encode_json(meta)

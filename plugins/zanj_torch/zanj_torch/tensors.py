@@ -176,14 +176,11 @@ def serialize_tensor(tensor: torch.Tensor, path: ObjectPath, ctx: SaveContext) -
 
 def _promote(stored: _Stored, ctx: SaveContext) -> None:
     """A second tensor shares the storage of one kept inline: move the first to a member."""
-    old_tag = str(stored.node[FORMAT_KEY])
     flags = {k: v for k, v in stored.node.items() if k in ("parameter", "requires_grad", "device")}
     external = _external(stored.tensor, stored.path, ctx)
     stored.node.clear()
     stored.node.update(external, **flags)
     stored.member = str(external[REF_KEY])
-    if old_tag in ctx.tag_writers:
-        ctx.tag_writers.setdefault(f"{TAG}:external", ctx.tag_writers[old_tag])
 
 
 # -- loading -------------------------------------------------------------------------------------
