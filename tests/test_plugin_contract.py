@@ -480,6 +480,13 @@ def test_a_tag_that_is_not_a_string_is_refused_when_saving(zpath: Path) -> None:
     ):
         ZANJ(handlers_pre=[numbered]).save([Probe(None)], zpath)
     assert not zpath.exists()
+    # an unhashable tag too, named at its own object path
+    listed = SerializerHandler(tag="test.listed", types=(Probe,), serialize=lambda o, p, c: {FORMAT_KEY: ["x"]})
+    with pytest.raises(
+        ZanjSerializationError, match=r"'test\.listed' from <runtime> wrote a __muutils_format__ of type list at 1"
+    ):
+        ZANJ(handlers_pre=[listed]).save([1, Probe(None)], zpath)
+    assert not zpath.exists()
 
 
 def _installed(discover: Discover, monkeypatch: pytest.MonkeyPatch, *hooks: Callable[[], Any]) -> None:

@@ -91,6 +91,21 @@ class SaveContext:
         a node it returned, as zanj-torch does when a second tensor shares a storage). Fills
         `tag_writers`, refuses a tag that is not a string (every reader refuses the file), and
         with `ZANJ(compat=...)` asks each node's handler whether that old zanj reads it back."""
+        writers: dict[Any, SerializerHandler] = {}
+        try:
+            for handler, node, _ in reversed(self._written):  # the first writer of a tag is kept
+                if handler is not None:
+                    writers[node[FORMAT_KEY]] = handler
+        except TypeError:  # an unhashable tag (a list, a dict)
+            self._refuse_tag_types()
+        if any(type(tag) is not str for tag in writers):
+            self._refuse_tag_types()
+        self.tag_writers = writers
+        if self.zanj.compat:
+            CompatCheck(self.zanj.compat).refuse_unreadable(self._written)
+
+    def _refuse_tag_types(self) -> None:
+        """Name the first node whose tag is not a string, its handler and its object path."""
         for handler, node, path in self._written:
             tag = node[FORMAT_KEY]
             if type(tag) is not str:
@@ -100,10 +115,6 @@ class SaveContext:
                     f"of type {type(tag).__name__} at {format_path(path)}: a format tag must be a string "
                     "(readers refuse the whole file otherwise)"
                 )
-            if handler is not None:
-                self.tag_writers.setdefault(tag, handler)
-        if self.zanj.compat:
-            CompatCheck(self.zanj.compat).refuse_unreadable(self._written)
 
     def tag_table(self) -> JSONdict:
         """The file's tag table: each tag written -> the distribution (and version, and the
