@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 import time
 import zipfile
@@ -462,3 +463,30 @@ def test_expanding_files_stay_bounded_in_the_sandbox(name: str, tmp_path: Path, 
     for op in ("read", "verify", "cli"):
         outcome = hostile_reader.run(path, op, cpu_seconds=SECONDS * 2)
         assert_safe(outcome, max_cpu_seconds=SECONDS, max_rss_bytes=1 << 30)
+
+
+def _deep_then_wide() -> bytes:
+    """190 levels of nesting (under max_depth) ending in a list of 500,000 zeros: each entry's
+    object path is 191 keys long. Random text keeps the deflate ratio legal."""
+    tree: Any = {"w": [0] * 500_000}
+    for _ in range(190):
+        tree = {"k": tree}
+    tree["pad"] = os.urandom(12_000).hex()
+    return zanj_bytes(tree)
+
+
+def test_a_wide_list_deep_down_is_walked_and_listed_within_the_budget(tmp_path: Path, hostile_reader: Any) -> None:
+    """Found by an outside attacker: the walk made a path for every entry of a list before
+    visiting the first (4 GB for a 4 MB file), and a listing kept each entry's 191-key path
+    while charging a fixed cost. Now the walk holds one path per level, a listing charges each
+    item by its path's length, and memory stays near the 138 MB budget of this 30 kB file."""
+    from sandbox import assert_safe
+
+    path = _write(tmp_path, _deep_then_wide())
+    budget = ReadLimits().read_budget_floor + ReadLimits().read_budget_ratio * path.stat().st_size
+    for op in ("verify", "cli", "open"):
+        outcome = hostile_reader.run(path, op, cpu_seconds=SECONDS * 2)
+        assert_safe(outcome, max_cpu_seconds=SECONDS, max_rss_bytes=2 * budget)
+    with ZANJ().open(path) as opened, pytest.raises(ZanjLimitError, match="the walk over"):
+        opened.tree()
+    assert verify_file(path).status == "ok"  # the walk itself needs no budget beyond the tree's

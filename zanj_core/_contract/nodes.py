@@ -87,19 +87,38 @@ def walk_nodes(tree: Any, path: ObjectPath = (), items: NodeItems | None = None)
     depth); it is called once per node, after the node is yielded and before the next one is,
     so what the loop has just learnt about a node may decide.
 
-    Iterative, with an explicit stack: no tree is too deep for it. Each path is a new tuple,
-    which costs its length, so a tree from a file is walked with an `items` that stops at
-    `ZANJ.max_depth`: the walk stays linear in the nodes (docs/security.md, principle 2).
+    Iterative, with one frame per level (a node's path and an iterator over what it holds): no
+    tree is too deep for it, and a path is made only for the node being visited, so a wide list
+    deep down costs one path at a time, not one per entry. Each path is a new tuple, which costs
+    its length, so a tree from a file is walked with an `items` that stops at `ZANJ.max_depth`:
+    the walk stays linear in the nodes (docs/security.md, principle 2).
     """
-    stack: list[tuple[ObjectPath, Any]] = [(path, tree)]
-    while stack:
-        node_path, node = stack.pop()
-        yield node_path, node
-        if items is not None:
-            held = items(node_path, node)
-            if held:
-                stack.extend(((*node_path, key), child) for key, child in reversed(held))
-        elif type(node) is dict:
-            stack.extend(((*node_path, key), node[key]) for key in reversed(node))
-        elif type(node) is list:
-            stack.extend(((*node_path, index), node[index]) for index in range(len(node) - 1, -1, -1))
+    yield path, tree
+    frames: list[tuple[ObjectPath, Iterator[tuple[str | int, Any]]]] = []
+    held = _held(path, tree, items)
+    if held is not None:
+        frames.append((path, held))
+    while frames:
+        parent, pending = frames[-1]
+        step = next(pending, None)
+        if step is None:
+            frames.pop()
+            continue
+        key, child = step
+        child_path = (*parent, key)
+        yield child_path, child
+        held = _held(child_path, child, items)
+        if held is not None:
+            frames.append((child_path, held))
+
+
+def _held(path: ObjectPath, node: Any, items: NodeItems | None) -> Iterator[tuple[str | int, Any]] | None:
+    """What `walk_nodes` steps into under `node`, as an iterator, or None for nothing."""
+    if items is not None:
+        found = items(path, node)
+        return iter(found) if found else None
+    if type(node) is dict:
+        return iter(node.items()) if node else None
+    if type(node) is list:
+        return enumerate(node) if node else None
+    return None

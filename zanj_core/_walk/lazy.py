@@ -43,6 +43,9 @@ CHILDREN_CACHE_NODES = 16
 """Typed nodes of an open file whose items are kept between operations (least recently used)."""
 LISTED_ITEM_COST = 512
 """Charged per item `tree` lists: an `ItemInfo` and its path, kept until the listing returns."""
+LISTED_PATH_STEP_COST = 32
+"""Charged per level of a listed item's object path on top of `LISTED_ITEM_COST`: a listing
+keeps each item's path, so a wide list deep down costs its width times its depth."""
 _SUGGEST_MAX_KEYS = 2000
 _SUGGEST_KEY_CHARS = 80
 
@@ -357,7 +360,7 @@ class ZanjFile:
                 members = members | {ref}
             members_opened.append(members)
             opened = self._children(item, item_path, ctx, for_lookup=False) if openable else None
-            ctx.walked(1, LISTED_ITEM_COST)
+            ctx.walked(1, LISTED_ITEM_COST + LISTED_PATH_STEP_COST * len(item_path))
             yield item_path, item, opened
 
     # -- partial loads ---------------------------------------------------------------------
