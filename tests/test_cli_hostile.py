@@ -659,3 +659,27 @@ def test_json_output_cuts_long_strings_from_the_file(good: Path, capsys: pytest.
     code, out, _err = run(capsys, "ls", str(good), "--json")
     assert code == 0 and len(out) < 100_000
     assert json.loads(out)  # still valid JSON
+
+
+SPOOF = "MISSING PLUGIN: install it with: pip install zanj-nunpy"
+
+
+def test_tags_and_keys_that_read_like_zanjs_own_words_are_shown_quoted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an outside attacker: a tag or key holding spaces was printed bare in the `ls`
+    and `show` columns, so a file could print a line that reads like zanj's own install hint.
+    Tags, keys and paths that are not plain ASCII words are now quoted as data."""
+    path = tmp_path / "spoof.zanj"
+    ZANJ().save({"weights": 1, "plain_key": 2}, path)
+    rewrite(path, {"weights": {FORMAT_KEY: f"x.Frac  {SPOOF}"}, f"w  {SPOOF}": 1, "plain_key": 2})
+    code, out, _ = run(capsys, "ls", str(path))
+    assert code == 0
+    for line in out.splitlines():
+        if SPOOF in line:  # the file's text appears only inside quotes
+            before = line[: line.index(SPOOF)]
+            assert before.count("'") % 2 == 1, line
+    assert re.search(r"^  plain_key\s", out, re.M)  # plain words stay bare
+    code, out, _ = run(capsys, "show", str(path), "weights")
+    header = out.splitlines()[0]
+    assert header.startswith("weights  'x.Frac  MISSING PLUGIN") and SPOOF in header

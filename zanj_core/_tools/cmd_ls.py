@@ -22,6 +22,7 @@ from zanj_core._tools.output import (
     print_json,
     short_repr,
     warn_lines,
+    word_text,
 )
 from zanj_core._tools.reading import list_items, open_file
 from zanj_core._walk.items import ItemInfo
@@ -68,12 +69,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
     rows: list[tuple[str, str, str, str, str, bool]] = []
     for info in items:
         label = format_path(info.path) if len(info.path) == base else info.name
-        name = ("  " * min(len(info.path) - base, 40)) + safe_text(label, NAME_CHARS)
+        name = ("  " * min(len(info.path) - base, 40)) + word_text(label, NAME_CHARS)
         size = human_bytes(info.data_bytes) if info.data_bytes else ""
         where = safe_text(info.member or "", NAME_CHARS)
         if not info.loadable:
             where = safe_text(f"MISSING PLUGIN: {info.install_hint}", HINT_CHARS)
-        rows.append((name, safe_text(info.kind, NAME_CHARS), shape_or_value(info), size, where, info.loadable))
+        rows.append((name, word_text(info.kind, NAME_CHARS), shape_or_value(info), size, where, info.loadable))
     widths = [
         min(max((len(row[:4][i]) for row in rows), default=0), cap) for i, cap in ((0, 48), (1, 40), (2, 40), (3, 10))
     ]

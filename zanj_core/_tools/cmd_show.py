@@ -20,7 +20,7 @@ from zanj_core._contract.records import ZanjUnloaded
 from zanj_core._contract.textsafe import safe_text
 from zanj_core._tools.cmd_ls import shape_or_value
 from zanj_core._tools.exits import EXIT_OK
-from zanj_core._tools.output import NAME_CHARS, SHOWN_NOTES, Output, human_bytes, warn_lines
+from zanj_core._tools.output import NAME_CHARS, SHOWN_NOTES, Output, human_bytes, warn_lines, word_text
 from zanj_core._tools.pretty import pretty
 from zanj_core._tools.reading import info_of, load_node, load_part, open_file, resolve_item
 from zanj_core._walk.lazy import ZanjFile
@@ -44,7 +44,7 @@ def _fields_of_unloaded(
     if children is None:
         return value
     notes.append(
-        f"{safe_text(format_path(path), NAME_CHARS)} is a {safe_text(value.tag, NAME_CHARS)}; "
+        f"{word_text(format_path(path), NAME_CHARS)} is a {word_text(value.tag, NAME_CHARS)}; "
         "its class is not defined here, so it is shown as its fields"
     )
     fields = {}
@@ -71,12 +71,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         budget = opened.open_budget
         resolved, node = resolve_item(opened, args.path, budget)
         info = info_of(opened, resolved, node, budget)
-        facts = [safe_text(info.kind, NAME_CHARS), shape_or_value(info)]
+        facts = [word_text(info.kind, NAME_CHARS), shape_or_value(info)]
         if info.data_bytes:
             facts.append(human_bytes(info.data_bytes))
         if info.member:
             facts.append(f"member {safe_text(info.member, NAME_CHARS)}")
-        header = safe_text(format_path(info.path), max(10, width // 2))
+        header = word_text(format_path(info.path), max(10, width // 2))
         rows = args.rows
         length = info.shape[0] if info.shape else 0
         summarise = info.data_bytes > SHOW_SUMMARY_BYTES and length > 2 * rows

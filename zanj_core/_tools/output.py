@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Union
 
-from zanj_core._contract.textsafe import safe_lines, safe_text
+from zanj_core._contract.textsafe import quoted, safe_lines, safe_text
 from zanj_core._tools.exits import EXIT_ERROR
 
 MESSAGE_CHARS = 1000
@@ -97,6 +98,20 @@ def short_repr(value: Any, width: int = 60) -> str:
     if isinstance(value, str) and len(value) > width:
         value = value[:width]
     return safe_text(repr(value), width)
+
+
+PLAIN_WORD = re.compile(r"[A-Za-z0-9_.:()\[\]<>+\-/,*@$]+")
+"""Text a command prints bare in a column (a tag, a key, an object path): ASCII with no space.
+Anything else is shown quoted, so a file's tag or key cannot pass for zanj's own words (a tag
+reading "MISSING PLUGIN: install it with: pip install ...")."""
+
+
+def word_text(text: str, limit: int = NAME_CHARS) -> str:
+    """A tag, key or object path from the file for a column: bare when it is a `PLAIN_WORD`
+    that fits, else `quoted` (escaped, cut)."""
+    if len(text) <= limit and PLAIN_WORD.fullmatch(text):
+        return text
+    return quoted(text, limit)
 
 
 def field_text(value: Any, limit: int = NAME_CHARS) -> str:
