@@ -14,6 +14,7 @@ from zanj_core._container.member_source import MemberSource
 from zanj_core._container.spec import ALIGNMENT
 from zanj_core._contract.budget import ITEM_COST, JSON_OBJECT_FACTOR, ReadBudget
 from zanj_core._contract.classes import class_key, defined_subclasses, resolve_class
+from zanj_core._contract.commands import CommandHandler, ListedItem, LocationLister
 from zanj_core._contract.hookspecs import PLUGIN_API_VERSION, hookimpl
 from zanj_core._contract.nodes import (
     FORMAT_KEY,
@@ -62,6 +63,10 @@ __all__ = [
     "SerializerHandler",
     "ZanjUnloaded",
     "deferred",
+    # the command line: subcommands and listings of locations that are not one file (API 1.1)
+    "CommandHandler",
+    "ListedItem",
+    "LocationLister",
     # the contexts handlers receive, and the members they read
     "LoadContext",
     "MemberSource",

@@ -22,13 +22,15 @@ from collections.abc import Sequence
 
 import pluggy
 
+from zanj_core._contract.commands import CommandHandler, LocationLister
 from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
 
 PROJECT_NAME = "zanj"
 
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 """The version of the plugin API (`zanj_core.plugin`): `major.minor`. A minor release adds
-to the API; a major one changes or removes something. A plugin declares the version it was
+to the API; a major one changes or removes something. 1.1 added the command-line hooks
+(`zanj_commands`, `zanj_location_listers`). A plugin declares the version it was
 written for as `ZANJ_PLUGIN_API = "1.0"`, an attribute of its entry-point object (module).
 Discovery skips, with a `ZanjBrokenPluginWarning` naming both versions and what to upgrade, a
 plugin that needs another major version or a newer minor one than this core provides, or whose
@@ -69,4 +71,27 @@ def zanj_loader_handlers() -> Sequence[LoaderHandler]:
 @hookspec
 def zanj_member_formats() -> Sequence[MemberFormat]:
     """Return the archive member formats this plugin provides (e.g. ``npy``), keyed by name."""
+    raise NotImplementedError
+
+
+@hookspec
+def zanj_commands() -> Sequence[CommandHandler]:
+    """Return the `zanj` subcommands this plugin provides (plugin API 1.1).
+
+    Each becomes `zanj NAME ...`, listed in `zanj --help`. A name is taken by the first plugin
+    discovered that provides it; a later one is skipped with a `ZanjBrokenPluginWarning` naming
+    both. The core's own commands (`ls`, `show`, `meta`, `verify`, `plugins`) cannot be taken.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def zanj_location_listers() -> Sequence[LocationLister]:
+    """Return the listers through which `zanj ls` reads locations that are not one `.zanj`
+    file (plugin API 1.1), such as a directory of per-rank shards.
+
+    `zanj ls LOCATION` asks each lister in discovery order whether it `recognizes` the
+    location, and lists it with the first that does; when none does, it opens the location
+    as a `.zanj` file.
+    """
     raise NotImplementedError

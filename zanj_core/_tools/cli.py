@@ -1,5 +1,5 @@
-"""Layer 5, the tools: the `zanj` command line (`ls`, `show`, `meta`, `verify`, `plugins`): its
-parser, exit statuses and entry point. Each command is a module of its own (`cmd_ls`, `cmd_show`,
+"""Layer 5, the tools: the `zanj` command line (`ls`, `show`, `meta`, `verify`, `plugins`, and
+the commands plugins add through `extensions`): its parser, exit statuses and entry point. Each command is a module of its own (`cmd_ls`, `cmd_show`,
 `cmd_meta`, `cmd_verify`, `cmd_plugins`); they print through `output` and read through `reading`.
 
 Every command reads only what it prints: `ls` and `meta` parse the JSON members alone, `show`
@@ -45,6 +45,7 @@ from zanj_core._tools.cmd_plugins import cmd_plugins
 from zanj_core._tools.cmd_show import cmd_show
 from zanj_core._tools.cmd_verify import cmd_verify
 from zanj_core._tools.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from zanj_core._tools.extensions import add_plugin_commands
 from zanj_core._tools.output import Output, print_error, warn_lines
 from zanj_core.errors import ZanjError
 
@@ -60,10 +61,9 @@ def _storage_option(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def _file_arguments() -> argparse.ArgumentParser:
-    """FILE and its fsspec options, shared by the subcommands that open a file."""
+def _storage_arguments() -> argparse.ArgumentParser:
+    """`-o KEY=VALUE`, the fsspec options for a URL: taken by every command that opens a location."""
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("file", metavar="FILE", help="a path, or a URL such as s3://bucket/x.zanj (zanj-core[remote])")
     shared.add_argument(
         "-o",
         "--storage-option",
@@ -74,6 +74,13 @@ def _file_arguments() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="an fsspec storage option for a URL, e.g. anon=true (repeatable; VALUE is JSON or text)",
     )
+    return shared
+
+
+def _file_arguments(storage: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """FILE and its fsspec options, shared by the subcommands that open a file."""
+    shared = argparse.ArgumentParser(add_help=False, parents=[storage])
+    shared.add_argument("file", metavar="FILE", help="a path, or a URL such as s3://bucket/x.zanj (zanj-core[remote])")
     return shared
 
 
@@ -98,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         "2 for a usage error, 3 and 4 from verify (see zanj verify --help), 130 when interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"zanj-core {__version__}")
-    file_arguments = _file_arguments()
+    storage_arguments = _storage_arguments()
+    file_arguments = _file_arguments(storage_arguments)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -181,23 +189,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plugins.add_argument("--json", action="store_true", help="print JSON for scripts")
     plugins.set_defaults(func=cmd_plugins)
+    add_plugin_commands(sub, storage_arguments)
     return parser
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.storage_options = dict(getattr(args, "storage_option_pairs", [])) or None
-    if (
-        getattr(args, "rows", 1) < 1
-        or getattr(args, "max_lines", 0) < 0
-        or (getattr(args, "depth", None) or 0) < 0
-        or getattr(args, "limit", 0) < 0
-    ):
-        parser.error("--rows must be at least 1; --max-lines, --depth and --limit must not be negative")
-    with warnings.catch_warnings(record=True) as caught:  # printed once each, escaped, on one line
+    # warnings (a broken plugin found while the parser gathers plugin commands, or any raised by
+    # the command) are printed once each, escaped, on one line
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            args.storage_options = dict(getattr(args, "storage_option_pairs", [])) or None
+            if (
+                getattr(args, "rows", 1) < 1
+                or getattr(args, "max_lines", 0) < 0
+                or (getattr(args, "depth", None) or 0) < 0
+                or getattr(args, "limit", 0) < 0
+            ):
+                parser.error("--rows must be at least 1; --max-lines, --depth and --limit must not be negative")
             return int(args.func(args))
         finally:
             warn_lines([str(w.message) for w in caught])

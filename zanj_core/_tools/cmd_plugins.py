@@ -1,7 +1,7 @@
 """Layer 5, the tools: `zanj plugins`, the plugins this installation discovered.
 
-Each plugin's distribution, version, the format tags it saves and loads, its member formats and
-read options, and its load error if it failed or the mistakes found in it (then the command
+Each plugin's distribution, version, the format tags it saves and loads, its member formats,
+read options, the commands and location listers it adds to the command line, and its load error if it failed or the mistakes found in it (then the command
 exits 1).
 """
 
@@ -29,6 +29,8 @@ def _plugins_report() -> list[dict[str, Any]]:
             "loader_tags": info.loader_tags,
             "member_formats": info.member_formats,
             "read_options": info.read_options,
+            "commands": info.commands,
+            "location_listers": info.location_listers,
             "error": info.error,
             "problems": info.problems,
         }
@@ -59,6 +61,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 ("loads", "loader_tags"),
                 ("members", "member_formats"),
                 ("read options", "read_options"),
+                ("commands", "commands"),
+                ("lists", "location_listers"),
             ):
                 values = entry[key]
                 if values:

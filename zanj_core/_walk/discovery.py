@@ -20,6 +20,7 @@ from typing import Any, Union
 import pluggy
 
 from zanj_core._contract import hookspecs
+from zanj_core._contract.commands import CommandHandler, LocationLister
 from zanj_core._contract.records import (
     LoaderHandler,
     MemberFormat,
@@ -30,7 +31,8 @@ from zanj_core._contract.records import (
 from zanj_core._version import __version__ as CORE_VERSION
 from zanj_core.errors import ZanjBrokenPluginWarning
 
-AnyHandler = Union[SerializerHandler, LoaderHandler, MemberFormat]
+AnyHandler = Union[SerializerHandler, LoaderHandler, MemberFormat, CommandHandler, LocationLister]
+"""Any record a hook returns: the dispatch handlers, and the command-line records (API 1.1)."""
 
 CORE_DISTRIBUTION = "zanj-core"
 # the core's own plugins, as declared in its pyproject; used only when its metadata is absent
@@ -45,6 +47,8 @@ HOOKS: dict[str, type] = {
     "zanj_serializer_handlers": SerializerHandler,
     "zanj_loader_handlers": LoaderHandler,
     "zanj_member_formats": MemberFormat,
+    "zanj_commands": CommandHandler,
+    "zanj_location_listers": LocationLister,
 }
 """Every hook, in the order it is asked, with the record type its results must have."""
 
@@ -64,6 +68,8 @@ class PluginInfo:
     loader_tags: list[str] = field(default_factory=list)
     member_formats: list[str] = field(default_factory=list)
     read_options: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    location_listers: list[str] = field(default_factory=list)
     error: str | None = None
     """Why the plugin was skipped; None when it is used."""
     problems: list[str] = field(default_factory=list)
@@ -260,9 +266,7 @@ def _ask(info: PluginInfo, hook: str, record_type: type, function: Callable[[], 
     except Exception as exc:
         _broken(info, f"failed in {hook}", f"{hook}: {type(exc).__name__}: {exc}")
         return []
-    if isinstance(result, (SerializerHandler, LoaderHandler, MemberFormat, str, bytes, dict)) or not hasattr(
-        result, "__iter__"
-    ):
+    if isinstance(result, (*HOOKS.values(), str, bytes, dict)) or not hasattr(result, "__iter__"):
         _broken(info, f"failed in {hook}", f"{hook} returned a {type(result).__name__}, not a list", author_fix)
         return []
     try:
@@ -282,8 +286,12 @@ def _ask(info: PluginInfo, hook: str, record_type: type, function: Callable[[], 
         elif isinstance(handler, LoaderHandler):
             info.loader_tags.append(handler.tag)
             info.read_options.extend(o for o in handler.options if o not in info.read_options)
-        else:
+        elif isinstance(handler, MemberFormat):
             info.member_formats.append(handler.name)
+        elif isinstance(handler, CommandHandler):
+            info.commands.append(handler.name)
+        else:
+            info.location_listers.append(handler.name)
     return stamped
 
 

@@ -61,8 +61,9 @@ class HandlerTable:
                 self.serializers.append(handler)
             elif isinstance(handler, MemberFormat):
                 self.formats.setdefault(handler.name, handler)
-            else:
+            elif isinstance(handler, LoaderHandler):
                 self._add_loader(handler)
+            # the command-line records (CommandHandler, LocationLister) are the tools' concern
         # longest pattern first; a stable sort keeps precedence among equal lengths
         self.prefix.sort(key=lambda h: -len(h.tag))
         self.suffix.sort(key=lambda h: -len(h.tag))

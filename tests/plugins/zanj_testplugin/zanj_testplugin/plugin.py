@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from zanj_core.plugin import JSONdict, LoaderHandler, MemberFormat, SerializerHandler, deferred, hookimpl
+from zanj_core.plugin import (
+    CommandHandler,
+    JSONdict,
+    LoaderHandler,
+    LocationLister,
+    MemberFormat,
+    SerializerHandler,
+    deferred,
+    hookimpl,
+)
 
-ZANJ_PLUGIN_API = "1.0"
+ZANJ_PLUGIN_API = "1.1"
 """The version of the plugin API (`zanj_core.plugin.PLUGIN_API_VERSION`) this plugin is written for."""
 
 TAG = "zanj_testplugin.Polyline"
@@ -53,5 +62,29 @@ def zanj_member_formats() -> list[MemberFormat]:
             read=deferred("zanj_testplugin.handlers:read_points"),
             binary=True,
             description="2-D points as little-endian float64 pairs",
+        )
+    ]
+
+
+@hookimpl
+def zanj_commands() -> list[CommandHandler]:
+    return [
+        CommandHandler(
+            name="polyline-length",
+            help="print the length of a polyline",
+            configure=deferred("zanj_testplugin.commands:configure_length"),
+            run=deferred("zanj_testplugin.commands:run_length"),
+        )
+    ]
+
+
+@hookimpl
+def zanj_location_listers() -> list[LocationLister]:
+    return [
+        LocationLister(
+            name="polyline sets",
+            recognizes=deferred("zanj_testplugin.commands:recognizes_set"),
+            list_items=deferred("zanj_testplugin.commands:list_set"),
+            description="a directory of polylines with a polylines.json index",
         )
     ]
