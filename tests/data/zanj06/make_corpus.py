@@ -23,6 +23,10 @@ try:
     import pandas as pd
 except ImportError:
     pd = None  # type: ignore[assignment]
+try:
+    import polars as pl
+except ImportError:
+    pl = None  # type: ignore[assignment]
 
 
 @serializable_dataclass
@@ -125,6 +129,12 @@ def main(out: Path) -> None:
         frame = pd.DataFrame({"i": [1, 2, 3], "f": [0.5, 1.5, 2.5], "s": ["a", "b", "c"]})
         ZANJ().save(
             {"frame": frame, "empty": frame.iloc[:0], "big": pd.DataFrame({"x": range(300)})}, out / "frames.zanj"
+        )
+    if pl is not None:
+        frame = pl.DataFrame({"i": [1, 2, 3], "f": [0.5, 1.5, 2.5], "s": ["a", "b", None], "b": [True, False, None]})
+        ZANJ().save(
+            {"frame": frame, "empty": frame.clear(), "big": pl.DataFrame({"x": range(300)})},
+            out / "polars_frames.zanj",
         )
 
 
