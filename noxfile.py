@@ -1,4 +1,5 @@
-"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, docs, demo, bench, fuzz, interop.
+"""Sessions: tests (everything), core (no numpy installed), lint, typecheck, docs, demo, bench, fuzz, interop,
+upstream (zanj 0.6.0's own unit suite against this repository's `zanj`).
 
 Plugins under plugins/ are installed into the sessions that need them as they land.
 Set ZANJ_NOX_REUSE=1 to reuse virtual environments between runs on a developer machine;
@@ -16,6 +17,8 @@ import nox
 ROOT = Path(__file__).parent
 PLUGINS = sorted(str(p) for p in (ROOT / "plugins").glob("*/pyproject.toml"))
 EXAMPLE_PLUGIN = ROOT / "examples" / "zanj-fraction"
+# the `zanj` distribution: zanj 0.6's API over the core and the plugins (docs/migrating.md)
+COMPAT_ZANJ = ROOT / "compat" / "zanj"
 # plugins the suite installs itself, written as a third party would
 TEST_PLUGINS = sorted(str(p) for p in (ROOT / "tests" / "plugins").glob("*/pyproject.toml"))
 # the CPU build of torch that lies on disk; an unpinned torch pulls a multi-GB CUDA build
@@ -36,18 +39,19 @@ def _install_everything(session: nox.Session) -> None:
     session.install("-e", ".[test,remote,progress]", "moto[server]>=5", "gcp-storage-emulator")
     for pyproject in PLUGINS:
         session.install("-e", str(Path(pyproject).parent))
+    session.install("-e", str(COMPAT_ZANJ))  # after the plugins it depends on
 
 
 def _zanj06_python(session: nox.Session) -> Path:
     """The python of an environment holding zanj 0.6.0 from PyPI, with torch (the CPU pin) and
-    pandas beside it: zanj 0.6 saves tensors and frames only with them. Installs are no-ops
+    pandas and polars beside it: zanj 0.6 saves tensors and frames only with them. Installs are no-ops
     once satisfied, so a reused environment is topped up rather than trusted."""
     peer_env = Path(session.create_tmp()) / "zanj06-env"
     peer = peer_env / "bin" / "python"
     if not peer.exists():
         session.run("python", "-m", "venv", str(peer_env))
     session.run(str(peer), "-m", "pip", "install", "--quiet", TORCH_PIN, external=True)
-    session.run(str(peer), "-m", "pip", "install", "--quiet", "zanj==0.6.0", "pandas", external=True)
+    session.run(str(peer), "-m", "pip", "install", "--quiet", "zanj==0.6.0", "pandas", "polars", external=True)
     return peer
 
 
@@ -78,7 +82,7 @@ def lint(session: nox.Session) -> None:
     (the contracts are [tool.importlinter] in pyproject.toml; docs/architecture.md explains them)."""
     session.install("ruff", "import-linter>=2.17")
     # lint-imports reads the source and imports nothing: the packages need no dependencies
-    packages = [".", *[str(Path(p).parent) for p in PLUGINS + TEST_PLUGINS], str(EXAMPLE_PLUGIN)]
+    packages = [".", *[str(Path(p).parent) for p in PLUGINS + TEST_PLUGINS], str(EXAMPLE_PLUGIN), str(COMPAT_ZANJ)]
     session.install("--no-deps", *[arg for package in packages for arg in ("-e", package)])
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
@@ -89,7 +93,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the files [tool.mypy] in pyproject.toml names, unused ignores included."""
     session.install(MYPY_PIN, TORCH_PIN)
-    session.install("-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS])
+    session.install("-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS], f"-e{COMPAT_ZANJ}")
     session.run("mypy")
 
 
@@ -99,8 +103,16 @@ def docs(session: nox.Session) -> None:
     zanj_core.errors and each plugin's package root); pdoc imports them, so the plugins are installed."""
     session.install(TORCH_PIN)  # first, as in _install_everything
     session.install("pdoc>=15", "-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS])
-    public = ["zanj_core", "zanj_core.plugin", "zanj_core.errors", "zanj_numpy", "zanj_torch", "zanj_pandas"]
-    private = [r"!zanj_core\._.*", r"!zanj_core\.__main__", r"!zanj_(numpy|torch|pandas)\..*"]
+    public = [
+        "zanj_core",
+        "zanj_core.plugin",
+        "zanj_core.errors",
+        "zanj_numpy",
+        "zanj_torch",
+        "zanj_pandas",
+        "zanj_polars",
+    ]
+    private = [r"!zanj_core\._.*", r"!zanj_core\.__main__", r"!zanj_(numpy|torch|pandas|polars)\..*"]
     output = ROOT / "docs" / "api"
     shutil.rmtree(output, ignore_errors=True)  # no page left over from a module no longer public
     session.run("pdoc", "--output-directory", str(output), *public, *private)
@@ -188,3 +200,80 @@ def fuzz(session: nox.Session) -> None:
         "tests/test_hostile_generated.py",
         env={"HYPOTHESIS_PROFILE": "fuzz", "ZANJ_HOSTILE_FOUND": str(found)},
     )
+
+
+UPSTREAM = "zanj==0.6.0"
+UPSTREAM_TESTS = 104
+UPSTREAM_MIN_PASSED = 95
+MIGRATING = ROOT / "docs" / "migrating.md"
+
+
+def _known_upstream_failures() -> set[str]:
+    """The upstream tests docs/migrating.md lists as failing ("- `tests/unit/...::name`: why"),
+    read from its section "zanj 0.6.0's unit tests that fail", so the two cannot drift."""
+    import re
+
+    text = MIGRATING.read_text(encoding="utf-8")
+    section = text.split("## zanj 0.6.0's unit tests that fail", 1)[-1].split("\n## ", 1)[0]
+    return set(re.findall(r"^- `(tests/unit/[^`]+)`", section, flags=re.MULTILINE))
+
+
+def _junit_counts(junit: Path) -> tuple[dict[str, int], list[str]]:
+    """passed / failed / errors / skipped from pytest's JUnit XML, and the ids of tests that broke."""
+    import xml.etree.ElementTree as ET
+
+    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    broken: list[str] = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        outcome = next((child.tag for child in case if child.tag in ("failure", "error", "skipped")), "passed")
+        key = {"failure": "failed", "error": "errors"}.get(outcome, outcome)
+        counts[key] += 1
+        if key in ("failed", "errors"):
+            module = case.get("classname", "").split(".")
+            classes = [part for part in module if part[:1].isupper()]
+            path = "/".join(part for part in module if part not in classes) + ".py"
+            broken.append("::".join([path, *classes, case.get("name", "")]))
+    return counts, broken
+
+
+@nox.session
+def upstream(session: nox.Session) -> None:
+    """zanj 0.6.0's own unit suite (tests/unit of its sdist, downloaded from the package index)
+    against this repository's `zanj` distribution, with no adapter.
+
+    Reports passed / failed / errors; fails with fewer than UPSTREAM_MIN_PASSED of its
+    UPSTREAM_TESTS tests passing, or when a test fails that docs/migrating.md does not list.
+    """
+    import tarfile
+
+    session.install(TORCH_PIN)  # first, as in _install_everything
+    session.install("-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS], f"-e{COMPAT_ZANJ}")
+    # what the upstream tests import besides zanj (0.6 depended on jaxtyping; its tests use muutils.tensor_utils)
+    session.install("pytest", "pandas", "polars", "jaxtyping")
+    work = Path(session.create_tmp()).resolve() / "upstream"  # absolute: the tests run from inside it
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    session.run("pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", UPSTREAM, "--dest", str(work))
+    sdist = next(work.glob("zanj-*.tar.gz"))
+    with tarfile.open(sdist) as archive:
+        archive.extractall(work, filter="data")
+    root = work / sdist.name.removesuffix(".tar.gz")
+    shutil.rmtree(root / "zanj")  # its own package must not shadow the distribution under test
+    # its own (empty) pytest configuration: this repository's must not apply to its tests
+    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    session.run("python", "-c", "import zanj, sys; print('zanj', zanj.__version__, 'from', zanj.__file__)")
+    junit = work / "junit.xml"
+    with session.chdir(root):
+        session.run(
+            "python", "-m", "pytest", "tests/unit", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+            *session.posargs, success_codes=[0, 1],
+        )  # fmt: skip
+    counts, broken = _junit_counts(junit)
+    total = sum(counts.values())
+    summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+    session.log(f"{summary} of {total} (zanj 0.6.0 has {UPSTREAM_TESTS})")
+    unlisted = sorted(set(broken) - _known_upstream_failures())
+    if unlisted:
+        session.error(f"upstream tests failing that docs/migrating.md does not list: {unlisted}")
+    if counts["passed"] < UPSTREAM_MIN_PASSED:
+        session.error(f"only {counts['passed']} of {UPSTREAM_TESTS} upstream tests pass; {UPSTREAM_MIN_PASSED} must")

@@ -340,12 +340,67 @@ def test_read_classmethod_checks_the_class(tmp_path: Path) -> None:
 def test_config_mismatch_and_exact_equality() -> None:
     a, b = _readme_model(), _readme_model()
     assert_model_cfg_equality(a, b)
-    with pytest.raises(AssertionError, match="differ"):
+    with pytest.raises(AssertionError, match="don't match"):
         assert_model_exact_equality(a, b)  # same config, different random weights
     c = MyNN(MyNNConfig(10, 21, 2, act_fn=torch.nn.ReLU))
     with pytest.raises(ConfigMismatchException) as info:
         assert_model_cfg_equality(a, c)
     assert "hidden_dim" in str(info.value)
+
+
+def test_assertion_helpers_raise_assertion_errors_as_zanj06() -> None:
+    a = _readme_model()
+    with pytest.raises(AssertionError, match=r"^model_b must be a ConfiguredModel$"):
+        assert_model_cfg_equality(a, "not a model")  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match=r"^model_a must be a ConfiguredModel$"):
+        assert_model_exact_equality(None, a)  # type: ignore[arg-type]
+    tied = TiedLM(TiedConfig(10, 4))
+    tied.zanj_model_config = a.zanj_model_config  # the same config, weights of other names
+    with pytest.raises(AssertionError, match="state dict keys don't match"):
+        assert_model_exact_equality(a, tied)
+
+
+@pytest.mark.parametrize("compat", [None, "0.6"])
+def test_a_saved_serialize_dict_is_the_model(compat: str | None, tmp_path: Path) -> None:
+    """`serialize()` keeps the model's tag: saving its dict writes the same node as saving the
+    model (zanj 0.6's `ZANJ().save(model.serialize(), p)`, then `Model.read(p)`)."""
+    model = _readme_model()
+    model.training_records = {"loss": [1.5]}
+    serialized = model.serialize()
+    assert isinstance(serialized, dict) and serialized["__muutils_format__"] == "zanj_torch.ConfiguredModel"
+    assert serialized["__zanj_class__"] == "torch_defs:MyNN"
+    assert serialized["zanj_model_config"] is model.zanj_model_config
+    zanj = ZANJ(compat=compat)
+    from_dict = zanj.save(serialized, tmp_path / "from_dict")
+    from_model = zanj.save(model, tmp_path / "from_model")
+    trees = [json.loads(zipfile.ZipFile(p).read("__zanj__.json")) for p in (from_dict, from_model)]
+    assert trees[0] == trees[1]
+    assert trees[0]["__muutils_format__"] == ("MyNN" if compat else "zanj_torch.ConfiguredModel")
+    back = MyNN.read(from_dict)
+    assert type(back) is MyNN and back.training_records == {"loss": [1.5]}
+    assert_model_exact_equality(model, back)
+    assert MyNN.load(model.serialize((), zanj), ()).zanj_model_config == model.zanj_model_config
+
+
+def test_a_serialized_model_without_its_class_is_refused(tmp_path: Path) -> None:
+    serialized = _readme_model().serialize()
+    del serialized["__zanj_class__"]
+    with pytest.raises(ZanjSerializationError, match="lacks its '__zanj_class__'"):
+        ZANJ().save(serialized, tmp_path / "x")
+
+
+def test_get_handler_reads_zanj06_model_nodes(tmp_path: Path) -> None:
+    handler = MyNN.get_handler()
+    assert handler.tag == "MyNN" and handler.match == "exact" and "map_location" in handler.options
+    path = ZANJ(compat="0.6").save(_readme_model(), tmp_path / "m06")
+    assert type(ZANJ().read(path)) is MyNN  # through the handler @set_config_class registered
+
+
+def test_read_of_another_class_is_a_zanj_error_and_an_assertion_error(tmp_path: Path) -> None:
+    path = ZANJ().save({"a": 1}, tmp_path / "d")
+    with pytest.raises(ZanjError, match="not a MyNN") as info:
+        MyNN.read(path)
+    assert isinstance(info.value, AssertionError)
 
 
 def test_load_state_dict_wrapper_gets_custom_settings(tmp_path: Path) -> None:

@@ -63,6 +63,15 @@ def get_module_device(m: torch.nn.Module) -> tuple[bool, torch.device | dict[str
     return False, devices
 
 
+class SerializedModel(dict):  # type: ignore[type-arg]
+    """What `ConfiguredModel.serialize()` returns: the model's fields, tagged as the model (its
+    `__muutils_format__` and class), so saving this dict writes the model itself."""
+
+
+class ZanjWrongModelError(ZanjError, AssertionError):
+    """`Model.read(path)` found another object in the file (an `AssertionError`, as in zanj 0.6)."""
+
+
 class ConfiguredModel(torch.nn.Module, typing.Generic[T_config], metaclass=abc.ABCMeta):
     """A model built from a configuration dataclass only, saved with zanj as config + weights.
 
@@ -84,7 +93,9 @@ class ConfiguredModel(torch.nn.Module, typing.Generic[T_config], metaclass=abc.A
     def __init__(self, zanj_model_config: T_config, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if self.zanj_config_class is None:
-            raise NotImplementedError(f"decorate {type(self).__name__} with @set_config_class(YourConfig)")
+            raise NotImplementedError(
+                f"you need to set the config class of {type(self).__name__}: decorate it with @set_config_class(YourConfig)"
+            )
         if not isinstance(zanj_model_config, self.zanj_config_class):
             raise TypeError(
                 f"config must be an instance of {self.zanj_config_class.__name__}, got {type(zanj_model_config).__name__}"
@@ -92,20 +103,26 @@ class ConfiguredModel(torch.nn.Module, typing.Generic[T_config], metaclass=abc.A
         self.zanj_model_config: T_config = zanj_model_config
         self.training_records: dict[str, Any] | None = None
 
-    def serialize(self) -> dict[str, Any]:
-        """What is saved, as Python objects; the walk turns them into JSON and members.
+    def serialize(self, path: ObjectPath = (), zanj: ZANJ | None = None) -> SerializedModel:
+        """What is saved, as Python objects tagged as this model; the walk turns them into JSON
+        and members, so `ZANJ().save(model.serialize(), p)` writes the same file as saving the
+        model. `path` and `zanj` are zanj 0.6's parameters: the walk, not this method, uses them.
 
         Override (calling super) to save more; `load` receives the same keys back, loaded."""
-        return {
-            "zanj_model_config": self.zanj_model_config,
-            "meta": {
-                "class_name": type(self).__name__,
-                "module_name": type(self).__module__,
-                "num_params": num_params(self),
-            },
-            "training_records": self.training_records,
-            "state_dict": self.state_dict(),
-        }
+        return SerializedModel(
+            {
+                FORMAT_KEY: MODEL_TAG,
+                CLASS_KEY: class_key(type(self)),
+                "zanj_model_config": self.zanj_model_config,
+                "meta": {
+                    "class_name": type(self).__name__,
+                    "module_name": type(self).__module__,
+                    "num_params": num_params(self),
+                },
+                "training_records": self.training_records,
+                "state_dict": self.state_dict(),
+            }
+        )
 
     @classmethod
     def load(cls: type[M], obj: dict[str, Any], path: ObjectPath = (), zanj: ZANJ | None = None) -> M:
@@ -122,8 +139,8 @@ class ConfiguredModel(torch.nn.Module, typing.Generic[T_config], metaclass=abc.A
     def _load_state_dict_wrapper(self, state_dict: dict[str, torch.Tensor], **kwargs: Any) -> Any:
         """Override to change how weights are loaded; receives
         `ZANJ(custom_settings={"_load_state_dict_wrapper": {...}})` as keyword arguments."""
-        if kwargs:
-            raise TypeError(
+        if kwargs:  # an AssertionError, as in zanj 0.6
+            raise AssertionError(
                 f"_load_state_dict_wrapper got unexpected arguments {sorted(kwargs)}; override it to use them"
             )
         return self.load_state_dict(state_dict)
@@ -140,10 +157,22 @@ class ConfiguredModel(torch.nn.Module, typing.Generic[T_config], metaclass=abc.A
 
         model = (zanj or ZANJ()).read(file_path, **options)
         if not isinstance(model, cls):
-            raise ZanjError(
+            raise ZanjWrongModelError(
                 f"{file_path} holds a {type(model).__module__}.{type(model).__qualname__}, not a {cls.__name__}"
             )
         return model
+
+    @classmethod
+    def get_handler(cls) -> LoaderHandler:
+        """The loader of zanj 0.6 files holding this class (tagged with its bare name), which
+        `@set_config_class` registers; current files are read by zanj-torch's own loader."""
+        return LoaderHandler(
+            tag=cls.__name__,
+            load=lambda node, path, ctx: _load_as(cls, node, path, ctx),
+            description=f"zanj 0.6 files holding {class_key(cls)}",
+            options=("map_location",),
+            children=node_fields,
+        )
 
     @classmethod
     def load_file(cls: type[M], file_path: str, zanj: ZANJ | None = None) -> M:
@@ -158,22 +187,14 @@ class ConfiguredModel(torch.nn.Module, typing.Generic[T_config], metaclass=abc.A
 def set_config_class(config_class: type[SerializableDataclass]) -> typing.Callable[[type[M]], type[M]]:
     """Class decorator tying a `ConfiguredModel` subclass to its config dataclass."""
     if not (isinstance(config_class, type) and issubclass(config_class, SerializableDataclass)):
-        raise TypeError(f"{config_class} must be a subclass of muutils' SerializableDataclass")
+        raise TypeError(f"{config_class} must be a subclass of SerializableDataclass (muutils)")
 
     def wrapper(cls: type[M]) -> type[M]:
         if not (isinstance(cls, type) and issubclass(cls, ConfiguredModel)):
             raise TypeError(f"@set_config_class decorates ConfiguredModel subclasses, not {cls}")
         cls._config_class = config_class
         # zanj 0.6 tagged models with the bare class name: read those files too
-        register_loader_handler(
-            LoaderHandler(
-                tag=cls.__name__,
-                load=lambda node, path, ctx: _load_as(cls, node, path, ctx),
-                description=f"zanj 0.6 files holding {class_key(cls)}",
-                options=("map_location",),
-                children=node_fields,
-            )
-        )
+        register_loader_handler(cls.get_handler())
         return cls
 
     return wrapper
@@ -189,12 +210,14 @@ class ConfigMismatchException(ValueError):
 
 
 def assert_model_cfg_equality(model_a: ConfiguredModel[Any], model_b: ConfiguredModel[Any]) -> None:
-    """Both are ConfiguredModels with equal configs; else `ConfigMismatchException` with a diff."""
+    """Both are ConfiguredModels with equal configs; else `ConfigMismatchException` with a diff.
+
+    An argument that is not a model (or has no config) raises `AssertionError`, as in zanj 0.6."""
     for name, model in (("model_a", model_a), ("model_b", model_b)):
         if not isinstance(model, ConfiguredModel):
-            raise TypeError(f"{name} must be a ConfiguredModel, got {type(model).__name__}")
+            raise AssertionError(f"{name} must be a ConfiguredModel")
         if not isinstance(model.zanj_model_config, SerializableDataclass):
-            raise TypeError(f"{name}.zanj_model_config must be a SerializableDataclass")
+            raise AssertionError(f"{name} must have a zanj_model_config")
     if not model_a.zanj_model_config == model_b.zanj_model_config:
         raise ConfigMismatchException(
             f"configs of type {type(model_a.zanj_model_config).__name__}, "
@@ -208,7 +231,9 @@ def assert_model_exact_equality(model_a: ConfiguredModel[Any], model_b: Configur
     assert_model_cfg_equality(model_a, model_b)
     state_a, state_b = model_a.state_dict(), model_b.state_dict()
     if set(state_a) != set(state_b):
-        raise AssertionError(f"state dict keys differ: {set(state_a) ^ set(state_b)}")
+        raise AssertionError(
+            f"state dict keys don't match: {sorted(set(state_a) - set(state_b))} / {sorted(set(state_b) - set(state_a))}"
+        )
     failed = [
         key
         for key, a in state_a.items()
@@ -217,7 +242,7 @@ def assert_model_exact_equality(model_a: ConfiguredModel[Any], model_b: Configur
         or not torch.equal(a.cpu(), state_b[key].cpu())
     ]
     if failed:
-        raise AssertionError(f"{len(failed)} / {len(state_a)} state dict entries differ: {failed}")
+        raise AssertionError(f"{len(failed)} / {len(state_a)} state dict elements don't match: {failed}")
 
 
 # -- the handlers ----------------------------------------------------------------------------------
@@ -231,13 +256,24 @@ def refuse_module(obj: torch.nn.Module, path: ObjectPath, ctx: SaveContext) -> J
     )
 
 
-def serialize_model(model: ConfiguredModel[Any], path: ObjectPath, ctx: SaveContext) -> JSONdict:
+def serialize_model(model: ConfiguredModel[Any] | SerializedModel, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    """A model, or what its `serialize()` returned, as a model node."""
+    if isinstance(model, SerializedModel):
+        fields, recorded = dict(model), model.get(CLASS_KEY)
+        if not isinstance(recorded, str):
+            raise ZanjSerializationError(
+                f"the serialized model at {format_path(path)} lacks its {CLASS_KEY!r} (a str): keep the dict "
+                "ConfiguredModel.serialize() returns, adding keys to it"
+            )
+    else:
+        fields, recorded = dict(model.serialize()), class_key(type(model))
     tag = MODEL_TAG
     if ctx.zanj.compat == "0.6":  # zanj 0.6 tags a model with its bare class name
-        tag = type(model).__name__
-    node: JSONdict = {FORMAT_KEY: tag, CLASS_KEY: class_key(type(model))}
-    for key, value in model.serialize().items():
-        node[key] = ctx.serialize(value, (*path, key))
+        tag = recorded.rpartition(":")[2].rpartition(".")[2]
+    node: JSONdict = {FORMAT_KEY: tag, CLASS_KEY: recorded}
+    for key, value in fields.items():
+        if key not in (FORMAT_KEY, CLASS_KEY):
+            node[key] = ctx.serialize(value, (*path, key))
     return node
 
 

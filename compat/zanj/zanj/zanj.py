@@ -1,0 +1,182 @@
+"""zanj 0.6's `ZANJ`: zanj-core's `ZANJ` with 0.6's arguments, defaults and methods.
+
+Saving and reading are zanj-core's. What this class adds: 0.6's constructor (the
+`internal_array_mode`, `handlers_pre` and `handlers_default` of muutils' serializers, and
+`compress=True` by default, as in 0.6), `meta()`, `externals_info()` and `json_serialize()`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from muutils.errormode import ErrorMode
+from muutils.json_serialize.json_serialize import SerializerHandler
+
+from zanj import _bridge
+from zanj.externals import ZANJ_MAIN, ZANJ_META, ExternalItem
+from zanj.loading import LOADER_MAP, LoadedZANJ, load_item_recursive
+from zanj.serializing import DEFAULT_SERIALIZER_HANDLERS_ZANJ, EXTERNAL_STORE_FUNCS, KW_ONLY_KWARGS, core_serializer
+from zanj_core import REGISTRY
+from zanj_core import ZANJ as CoreZANJ
+from zanj_core.plugin import JSONdict, JSONitem, LoaderHandler, MemberFormat, ObjectPath, SaveContext
+from zanj_core.plugin import SerializerHandler as CoreSerializerHandler
+
+ZANJitem = Any
+"""What zanj 0.6 saved and read: JSON, arrays, tensors, frames, dataclasses, models."""
+
+ARRAY_MODES = ("list", "array_list_meta", "array_hex_meta", "array_b64_meta", "external", "zero_dim")
+"""The values of zanj 0.6's `internal_array_mode` (muutils' `ArrayMode`)."""
+
+__all__ = [
+    "ZANJ",
+    "ZANJitem",
+    "ZANJ_GLOBAL_DEFAULTS",
+    "ZANJ_MAIN",
+    "ZANJ_META",
+    "EXTERNAL_STORE_FUNCS",
+    "LOADER_MAP",
+    "ExternalItem",
+    "LoadedZANJ",
+    "load_item_recursive",
+]
+
+
+@dataclass(**KW_ONLY_KWARGS)
+class _ZANJ_GLOBAL_DEFAULTS_CLASS:
+    error_mode: ErrorMode = ErrorMode.EXCEPT
+    internal_array_mode: str = "array_list_meta"
+    external_array_threshold: int = 256
+    external_list_threshold: int = 256
+    compress: bool | int = True
+    custom_settings: dict[str, Any] | None = None
+
+
+ZANJ_GLOBAL_DEFAULTS: _ZANJ_GLOBAL_DEFAULTS_CLASS = _ZANJ_GLOBAL_DEFAULTS_CLASS()
+
+
+def _core_records(handlers: tuple[Any, ...], defaults: tuple[Any, ...]) -> list[Any]:
+    """zanj-core records for the handlers given: 0.6 (muutils) serializers are wrapped, zanj-core
+    records pass as they are, and zanj 0.6's own defaults are left to the installed plugins."""
+    records: list[Any] = []
+    for handler in handlers:
+        if any(handler is default for default in defaults):
+            continue
+        if isinstance(handler, (CoreSerializerHandler, LoaderHandler, MemberFormat)):
+            records.append(handler)
+        elif isinstance(handler, SerializerHandler):
+            records.append(core_serializer(handler))
+        else:
+            raise TypeError(f"expected muutils or zanj_core handler records, got {type(handler).__name__}")
+    return records
+
+
+class ZANJ(CoreZANJ):
+    """Saves objects to `.zanj` files and reads them back, with zanj 0.6's arguments.
+
+    `internal_array_mode` is recorded (`array_mode`) and accepted for every 0.6 value; inline
+    arrays are written in zanj-numpy's exact form, and every 0.6 form still reads. Handlers in
+    `handlers_pre` (and any you add to `handlers_default`) are tried before every installed
+    one; zanj 0.6's defaults are the installed plugins' work. Keyword options of zanj-core
+    (`strict`, `read_limits`, `compat`...) pass through.
+    """
+
+    def __init__(
+        self,
+        error_mode: Any = ZANJ_GLOBAL_DEFAULTS.error_mode,
+        internal_array_mode: str = ZANJ_GLOBAL_DEFAULTS.internal_array_mode,
+        external_array_threshold: int = ZANJ_GLOBAL_DEFAULTS.external_array_threshold,
+        external_list_threshold: int = ZANJ_GLOBAL_DEFAULTS.external_list_threshold,
+        compress: bool | int = ZANJ_GLOBAL_DEFAULTS.compress,
+        custom_settings: dict[str, Any] | None = ZANJ_GLOBAL_DEFAULTS.custom_settings,
+        handlers_pre: tuple[Any, ...] = (),
+        handlers_default: tuple[Any, ...] = DEFAULT_SERIALIZER_HANDLERS_ZANJ,
+        **core_options: Any,
+    ) -> None:
+        mode = str(getattr(internal_array_mode, "value", internal_array_mode))
+        if mode not in ARRAY_MODES:
+            raise ValueError(f"internal_array_mode must be one of {ARRAY_MODES}, got {internal_array_mode!r}")
+        defaults = DEFAULT_SERIALIZER_HANDLERS_ZANJ
+        records = _core_records(tuple(handlers_pre), defaults) + _core_records(tuple(handlers_default), defaults)
+        super().__init__(
+            error_mode=error_mode,
+            external_array_threshold=external_array_threshold,
+            external_list_threshold=external_list_threshold,
+            compress=compress,
+            custom_settings=custom_settings,
+            handlers_pre=records,
+            **core_options,
+        )
+        self.array_mode: str = mode
+        self.handlers: tuple[Any, ...] = (*handlers_pre, *handlers_default)
+        """zanj 0.6's handler list (`handlers_pre` then `handlers_default`), as given."""
+        self._externals: dict[str, ExternalItem] = {}
+
+    def settings(self) -> JSONdict:
+        """zanj-core's settings, plus 0.6's `array_mode` and the uids of the loaders registered
+        through `zanj.loading` (0.6 recorded its loaders; their source code is not written)."""
+        loaders: JSONdict = {
+            uid: {"source_pckg": h.source_pckg, "desc": h.desc} for uid, h in sorted(LOADER_MAP.items())
+        }
+        return {**super().settings(), "array_mode": self.array_mode, "load_handlers": loaders}
+
+    def externals_info(self) -> dict[str, dict[str, Any]]:
+        """zanj 0.6's summary of the externals recorded by `zanj_external_serialize` outside a
+        save (a save's members are listed in its file's `externals_info`)."""
+        output: dict[str, dict[str, Any]] = {}
+        for key, item in self._externals.items():
+            info: dict[str, Any] = {
+                "item_type": item.item_type,
+                "path": list(item.path),
+                "type(data)": str(type(item.data)),
+                "len(data)": len(item.data),
+            }
+            if item.item_type == "jsonl" and len(item.data) > 0:
+                info["data[0]"] = item.data[0]
+            output[key] = info
+        return dict(sorted(output.items(), key=lambda pair: len(pair[1]["path"])))
+
+    def meta(self) -> JSONdict:
+        """zanj 0.6's description of this instance: settings, handlers, system, externals."""
+        from muutils.json_serialize import json_serialize
+        from muutils.sysinfo import SysInfo
+
+        serializers: dict[str, Any] = {}
+        for handler in self.handlers:
+            if isinstance(handler, SerializerHandler):
+                serializers[handler.uid] = handler.serialize()
+        for record in REGISTRY.plugin_records():
+            if isinstance(record, CoreSerializerHandler):
+                serializers.setdefault(
+                    record.tag or record.description,
+                    {"uid": record.tag, "source_pckg": record.source.distribution, "desc": record.description},
+                )
+        return {
+            "zanj_cfg": {
+                "error_mode": str(self.error_mode),
+                "array_mode": self.array_mode,
+                "external_array_threshold": self.external_array_threshold,
+                "external_list_threshold": self.external_list_threshold,
+                "compress": self.compress,
+                "serialization_handlers": serializers,
+                "load_handlers": {uid: handler.serialize() for uid, handler in LOADER_MAP.items()},
+            },
+            "sysinfo": json_serialize(SysInfo.get_all(include=("python",))),
+            "externals_info": self.externals_info(),
+            "timestamp": time.time(),
+        }
+
+    def json_serialize(self, obj: Any, path: ObjectPath = ()) -> JSONitem:
+        """`obj` as JSON: during a save through that save's walk (members and all), otherwise
+        through a walk of its own whose members are dropped (large data comes back as `$ref`
+        nodes)."""
+        active = _bridge.ACTIVE_SAVE.get()
+        if active is not None:
+            return active.serialize(obj, tuple(path))
+        return SaveContext(self).serialize(obj, tuple(path))
+
+    def save(self, obj: Any, file_path: Any, **kwargs: Any) -> str:
+        """zanj-core's save; as in zanj 0.6, it starts by forgetting the recorded externals."""
+        self._externals = {}
+        return super().save(obj, file_path, **kwargs)
