@@ -7,9 +7,17 @@ dispatch nor discovery imports torch.
 
 from __future__ import annotations
 
-from zanj_core.plugin import LoaderHandler, SerializerHandler, deferred, hookimpl, node_fields
+from zanj_core.plugin import (
+    CommandHandler,
+    LoaderHandler,
+    LocationLister,
+    SerializerHandler,
+    deferred,
+    hookimpl,
+    node_fields,
+)
 
-ZANJ_PLUGIN_API = "1.0"
+ZANJ_PLUGIN_API = "1.1"
 """The version of the plugin API (`zanj_core.plugin.PLUGIN_API_VERSION`) this plugin is written for."""
 
 TENSOR_TAG = "torch.Tensor"
@@ -29,7 +37,7 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
         ),
         SerializerHandler(
             tag=MODEL_TAG,
-            types=("zanj_torch.model.ConfiguredModel",),
+            types=("zanj_torch.model.ConfiguredModel", "zanj_torch.model.SerializedModel"),
             serialize=deferred("zanj_torch.model:serialize_model"),
             compat=deferred("zanj_torch.compat:zanj06_model_problem"),
             priority=10,
@@ -64,3 +72,19 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
             description="ConfiguredModel subclasses the program defined",
         ),
     ]
+
+
+@hookimpl
+def zanj_commands() -> list[CommandHandler]:
+    """`zanj consolidate DIR OUT.zanj` for sharded checkpoints (zanj_torch.distributed; no torch import)."""
+    from zanj_torch.distributed import commands
+
+    return commands.zanj_commands()
+
+
+@hookimpl
+def zanj_location_listers() -> list[LocationLister]:
+    """`zanj ls DIR` for checkpoint folders written by zanj_torch.distributed.ZanjStorageWriter."""
+    from zanj_torch.distributed import commands
+
+    return commands.zanj_location_listers()

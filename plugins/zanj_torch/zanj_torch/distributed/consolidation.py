@@ -1,0 +1,188 @@
+"""`consolidate`: a sharded checkpoint as one ordinary `.zanj` file of the full state dict,
+assembling one global tensor at a time.
+
+`ZANJ().save` walks an object to a JSON tree first and streams the data members afterwards,
+each through its member format's `write(data, stream)`. The public API has no way to hand it a
+tensor that does not exist yet, so this module adds one for its own `ZANJ` instance only
+(`handlers_pre`): a serializer for `PendingTensor` that writes exactly the node zanj-torch
+writes for a tensor (`torch.Tensor:external`, read back by zanj-torch as any tensor), and a
+member format whose `write` assembles the global tensor from its chunks, streams it as `.npy`,
+and drops it before the next member is written. Memory holds one global tensor (plus the pages
+of the rank files it maps), whatever the model's size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+import torch
+from torch.distributed.checkpoint.metadata import MetadataIndex, TensorStorageMetadata
+from zanj_numpy import prepare_npy
+
+from zanj_core import ZANJ
+from zanj_core.errors import ZanjFormatError
+from zanj_core.plugin import (
+    FORMAT_KEY,
+    REF_KEY,
+    JSONdict,
+    MemberFormat,
+    MemberSource,
+    ObjectPath,
+    SaveContext,
+    SerializerHandler,
+)
+from zanj_torch import dtypes
+from zanj_torch.distributed import layout
+from zanj_torch.distributed.metadata import StoredAt
+from zanj_torch.distributed.objects import set_at
+from zanj_torch.distributed.reader import open_rank_file, read_chunk, read_index
+
+ASSEMBLED_FORMAT = "zanj_torch.assembled-npy"
+"""The member format (of `consolidate`'s own `ZANJ` only) writing a tensor assembled on demand.
+The members it writes are ordinary `.npy` members."""
+TENSOR_TAG = "torch.Tensor:external"
+WRITE_CHUNK_BYTES = 16 << 20
+
+
+@dataclass
+class RankFiles:
+    """The rank files of one checkpoint, each opened (directory and JSON only) when first needed."""
+
+    checkpoint: str
+    write_ids: dict[str, str]
+    storage_options: Mapping[str, Any]
+    zanj: ZANJ
+    opened: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        if name not in self.opened:
+            self.opened[name] = open_rank_file(
+                self.zanj, self.checkpoint, name, self.write_ids[name], self.storage_options
+            )
+        return self.opened[name]
+
+    def close(self) -> None:
+        for opened in self.opened.values():
+            opened.close()
+        self.opened.clear()
+
+
+@dataclass
+class PendingTensor:
+    """A global tensor of the checkpoint, assembled from its chunks only when it is written."""
+
+    fqn: str
+    entry: TensorStorageMetadata
+    stored: list[StoredAt]
+    files: RankFiles
+
+    def assemble(self) -> torch.Tensor:
+        shape = tuple(self.entry.size)
+        dtype = self.entry.properties.dtype
+        _check_coverage(self.fqn, self.entry, layout.join(self.files.checkpoint, layout.METADATA_NAME))
+        result = torch.empty(shape, dtype=dtype)
+        for chunk, stored in zip(self.entry.chunks, self.stored, strict=True):
+            location = layout.join(self.files.checkpoint, stored.file)
+            slicer = read_chunk(self.files.get(stored.file), location, stored.key, dtype, tuple(chunk.sizes))
+            region = result
+            for dim, (offset, size) in enumerate(zip(chunk.offsets, chunk.sizes, strict=True)):
+                region = region.narrow(dim, offset, size)
+            region.copy_(slicer[()] if not shape else slicer[:])
+        return result
+
+
+def _check_coverage(fqn: str, entry: TensorStorageMetadata, label: str) -> None:
+    """The chunks tile the tensor: no two overlap and together they hold every element, so no
+    element of a consolidated tensor is memory the checkpoint did not fill."""
+    boxes = [(tuple(c.offsets), tuple(c.sizes)) for c in entry.chunks]
+    total = 1
+    for size in entry.size:
+        total *= size
+    if sum(int(np.prod(sizes)) for _, sizes in boxes) != total:
+        raise ZanjFormatError(f"{label}: the chunks of {fqn!r} do not hold its {total} elements exactly once")
+    for i, (a_off, a_size) in enumerate(boxes):
+        for b_off, b_size in boxes[i + 1 :]:
+            if all(
+                a < b + bs and b < a + as_ for a, as_, b, bs in zip(a_off, a_size, b_off, b_size, strict=True)
+            ) and all(as_ and bs for as_, bs in zip(a_size, b_size, strict=True)):
+                raise ZanjFormatError(f"{label}: two chunks of {fqn!r} overlap")
+
+
+def _npy_header(dtype: torch.dtype, shape: tuple[int, ...]) -> bytes:
+    """The `.npy` header zanj-numpy writes for this dtype and shape (from a zero-stride stand-in)."""
+    numpy_dtype = dtypes.numpy_dtype(dtype)[0]
+    stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, dtype=numpy_dtype), shape=shape, strides=(0,) * len(shape))
+    return prepare_npy(stand_in).header
+
+
+def _serialize_pending(pending: PendingTensor, path: ObjectPath, ctx: SaveContext) -> JSONdict:
+    dtype, shape = pending.entry.properties.dtype, tuple(pending.entry.size)
+    numel = int(np.prod(shape)) if shape else 1
+    nbytes = numel * torch.empty(0, dtype=dtype).element_size()
+    meta: JSONdict = {"dtype": dtypes.dtype_name(dtype), "shape": list(shape), "n_elements": numel}
+    size = len(_npy_header(dtype, shape)) + nbytes
+    name = ctx.add_member(path, ASSEMBLED_FORMAT, pending, {"format": TENSOR_TAG, **meta}, size_hint=size)
+    return {FORMAT_KEY: TENSOR_TAG, REF_KEY: name, **meta}
+
+
+def _write_assembled(pending: PendingTensor, stream: IO[bytes]) -> None:
+    tensor = pending.assemble()
+    payload = prepare_npy(dtypes.to_numpy_bits(tensor))
+    stream.write(payload.header)
+    view = payload.data.reshape(-1).view(np.uint8).data
+    for start in range(0, len(view), WRITE_CHUNK_BYTES):
+        stream.write(view[start : start + WRITE_CHUNK_BYTES])
+    del tensor, payload, view  # one global tensor at a time
+
+
+def _not_read(source: MemberSource) -> Any:
+    raise ZanjFormatError(f"{source.location}: {ASSEMBLED_FORMAT} only writes; its members are read as npy")
+
+
+CONSOLIDATING_HANDLERS = (
+    SerializerHandler(tag=TENSOR_TAG, types=(PendingTensor,), serialize=_serialize_pending),
+    MemberFormat(name=ASSEMBLED_FORMAT, extension=".npy", write=_write_assembled, read=_not_read),
+)
+
+
+def consolidate(
+    checkpoint_id: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    out_storage_options: Mapping[str, Any] | None = None,
+    zanj: ZANJ | None = None,
+) -> str:
+    """Write the checkpoint's full, unsharded state dict to one ordinary `.zanj` file.
+
+    Nested as the saved state dict was (DCP's flattening map is undone: `{"model": {...},
+    "optim": {"state": ..., "param_groups": [...]}}`), tensors unsharded, non-tensor values as
+    saved. One global tensor is in memory at a time. Returns the path written (".zanj" added
+    if missing); `out_storage_options` go to fsspec for an `out_path` URL.
+    """
+    checkpoint = layout.checkpoint_text(checkpoint_id)
+    options = dict(storage_options or {})
+    index = read_index(checkpoint, options)
+    metadata = index.metadata
+    reading = zanj if zanj is not None else ZANJ()
+    files = RankFiles(checkpoint, index.write_ids, options, reading)
+    storage: dict[Any, StoredAt] = metadata.storage_data
+    flattening: dict[str, tuple[str | int, ...]] = metadata.planner_data or {}
+    root: dict[str, Any] = {}
+    try:
+        for fqn, entry in metadata.state_dict_metadata.items():
+            where = flattening.get(fqn, (fqn,))
+            if isinstance(entry, TensorStorageMetadata):
+                stored = [storage[MetadataIndex(fqn, chunk.offsets)] for chunk in entry.chunks]
+                set_at(root, where, PendingTensor(fqn, entry, stored, files))
+            else:
+                placed = storage[MetadataIndex(fqn)]
+                set_at(root, where, files.get(placed.file)[("objects", placed.key)])
+        writer = ZANJ(handlers_pre=CONSOLIDATING_HANDLERS)
+        return writer.save(root, out_path, storage_options=dict(out_storage_options or {}) or None)
+    finally:
+        files.close()

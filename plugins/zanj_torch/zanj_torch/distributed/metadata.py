@@ -1,0 +1,295 @@
+"""DCP's global `Metadata` as JSON, and back, checking everything a hostile index could say.
+
+`FileSystemWriter` pickles its `Metadata`; this index is plain JSON (`zanj_checkpoint.json`),
+so reading it runs no code. It records, for every global entry, what DCP's planners need
+(dtype, global shape, each chunk's offsets and sizes) and where each chunk or value lives: a
+rank file named in `files` and the key under which that file holds it. Decoding validates
+every field (types, ranks, chunk bounds, file indexes) and names the index file in each error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.distributed.checkpoint.metadata import (
+    BytesStorageMetadata,
+    ChunkStorageMetadata,
+    Metadata,
+    MetadataIndex,
+    StorageMeta,
+    TensorProperties,
+    TensorStorageMetadata,
+)
+from torch.distributed.checkpoint.storage import WriteResult
+
+from zanj_core.errors import ZanjFormatError, ZanjSerializationError
+from zanj_core.plugin import safe_text
+from zanj_torch import dtypes
+from zanj_torch.distributed.layout import RANK_FILE_PATTERN
+
+FORMAT = "zanj_torch.distributed.checkpoint"
+FORMAT_VERSION = 1
+MAX_DIMS = 64
+MAX_KEY_CHARS = 4096
+
+
+@dataclass(frozen=True)
+class StoredAt:
+    """Where one chunk or value lives: the rank file's name, its key in that file, and the id
+    of the write that made that file (kept in the file too, so a rank file of another save,
+    left over or copied in, is told apart)."""
+
+    file: str
+    key: str
+    write_id: str = ""
+
+
+def storage_key(fqn: str, offsets: tuple[int, ...] | None, taken: set[str]) -> str:
+    """The key a rank file keeps an item under: its fqn, with the chunk's offsets appended
+    when the same rank holds more than one chunk of it."""
+    key = fqn
+    if key in taken:
+        key = f"{fqn}@{','.join(map(str, offsets or ()))}"
+        counter = 1
+        while key in taken:
+            key, counter = f"{fqn}@{counter}", counter + 1
+    taken.add(key)
+    return key
+
+
+# -- encoding --------------------------------------------------------------------------------
+
+
+def _planner_data_json(planner_data: Any) -> Any:
+    """DefaultSavePlanner's flattening map (flat fqn -> path of str and int keys), as JSON."""
+    if planner_data is None:
+        return None
+    if isinstance(planner_data, dict) and all(
+        isinstance(k, str) and isinstance(v, (tuple, list)) and all(type(p) in (str, int) for p in v)
+        for k, v in planner_data.items()
+    ):
+        return {k: list(v) for k, v in planner_data.items()}
+    raise ZanjSerializationError(
+        "ZanjStorageWriter keeps the planner's data as JSON: it must be a dict of flat names to "
+        f"paths of str and int keys (DefaultSavePlanner's), not {type(planner_data).__name__}; "
+        "use DefaultSavePlanner or a planner that keeps that form"
+    )
+
+
+def encode(metadata: Metadata, results: list[list[WriteResult]], save_id: str) -> bytes:
+    """The index for a finished save: `metadata` from the planner, `results` from every rank.
+    It names the rank files that hold something, each with the id of the write that made it."""
+    where: dict[MetadataIndex, StoredAt] = {}
+    write_ids: dict[str, str] = {}
+    for rank_results in results:
+        for result in rank_results:
+            if not isinstance(result.storage_data, StoredAt):
+                raise ZanjSerializationError(
+                    f"a write result for {result.index.fqn!r} did not come from ZanjStorageWriter; "
+                    "save with ZanjStorageWriter on every rank"
+                )
+            where[result.index] = result.storage_data
+            write_ids[result.storage_data.file] = result.storage_data.write_id
+    files = sorted(write_ids)
+    file_index = {name: i for i, name in enumerate(files)}
+    entries: dict[str, Any] = {}
+    for fqn, item in metadata.state_dict_metadata.items():
+        if isinstance(item, TensorStorageMetadata):
+            chunks = []
+            for chunk in item.chunks:
+                stored = where.get(MetadataIndex(fqn, chunk.offsets))
+                if stored is None:
+                    raise ZanjSerializationError(f"no rank wrote the chunk at {list(chunk.offsets)} of {fqn!r}")
+                chunks.append(
+                    {
+                        "offsets": list(chunk.offsets),
+                        "sizes": list(chunk.sizes),
+                        "file": file_index[stored.file],
+                        "key": stored.key,
+                    }
+                )
+            entries[fqn] = {
+                "kind": "tensor",
+                "dtype": dtypes.dtype_name(item.properties.dtype),
+                "shape": list(item.size),
+                "requires_grad": bool(item.properties.requires_grad),
+                "chunks": chunks,
+            }
+        else:
+            stored = where.get(MetadataIndex(fqn))
+            if stored is None:
+                raise ZanjSerializationError(f"no rank wrote the value {fqn!r}")
+            entries[fqn] = {"kind": "object", "file": file_index[stored.file], "key": stored.key}
+    modules = list(metadata.storage_meta.modules) if metadata.storage_meta is not None else []
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "save_id": save_id,
+        "dcp_version": metadata.version,
+        "files": files,
+        "write_ids": [write_ids[name] for name in files],
+        "entries": entries,
+        "planner_data": _planner_data_json(metadata.planner_data),
+        "modules": [m for m in modules if isinstance(m, str)],
+    }
+    return json.dumps(document, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+# -- decoding --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Index:
+    """A decoded index: DCP's `Metadata` (with `storage_data` of `StoredAt`), the rank files and
+    the write id each of them must carry."""
+
+    metadata: Metadata
+    files: list[str]
+    write_ids: dict[str, str]
+
+
+class _Check:
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def fail(self, what: str) -> ZanjFormatError:
+        return ZanjFormatError(f"{self.label}: {what}; the checkpoint's index is corrupt: save the checkpoint again")
+
+    def get(self, node: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+        if not isinstance(node, dict) or key not in node:
+            raise self.fail(f"{where} has no {key!r}")
+        value = node[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise self.fail(f"{where}: {key!r} is a {type(value).__name__}, not what an index holds")
+        return value
+
+    def ints(self, value: Any, what: str, minimum: int = 0) -> tuple[int, ...]:
+        if not isinstance(value, list) or len(value) > MAX_DIMS:
+            raise self.fail(f"{what} is not a list of at most {MAX_DIMS} ints")
+        if not all(type(v) is int and minimum <= v < 2**62 for v in value):
+            raise self.fail(f"{what} holds something other than ints from {minimum} to 2**62")
+        return tuple(value)
+
+    def key(self, value: Any, what: str) -> str:
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_KEY_CHARS:
+            raise self.fail(f"{what} is not a key of 1 to {MAX_KEY_CHARS} characters")
+        return value
+
+
+def _parse(data: bytes, check: _Check) -> dict[str, Any]:
+    if data[:2] == b"\x80\x04" or data[:1] == b"\x80":
+        raise check.fail("is a pickle, not JSON (a FileSystemWriter checkpoint?); zanj never unpickles")
+    try:
+        document = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise check.fail(f"is not complete JSON ({safe_text(str(exc))[:200]})") from None
+    if not isinstance(document, dict):
+        raise check.fail("is not a JSON object")
+    if document.get("format") != FORMAT:
+        raise check.fail(f"is not a zanj checkpoint index (its format is not {FORMAT!r})")
+    version = document.get("format_version")
+    if type(version) is not int or version > FORMAT_VERSION:
+        raise ZanjFormatError(
+            f"{check.label}: index format version {safe_text(repr(version))[:40]} is newer than this "
+            f"zanj-torch reads ({FORMAT_VERSION}); upgrade zanj-torch"
+        )
+    return document
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _tensor_entry(
+    fqn: str,
+    node: dict[str, Any],
+    files: list[str],
+    ids: list[str],
+    check: _Check,
+    storage: dict[MetadataIndex, StoredAt],
+) -> TensorStorageMetadata:
+    where = f"entry {safe_text(repr(fqn))[:200]}"
+    name = check.get(node, "dtype", str, where)
+    dtype = dtypes.from_name(name)
+    if dtype is None:
+        raise check.fail(f"{where} has dtype {safe_text(repr(name))[:80]}, which this torch does not have")
+    shape = check.ints(check.get(node, "shape", list, where), f"{where}'s shape")
+    chunks = []
+    for i, chunk in enumerate(check.get(node, "chunks", list, where)):
+        what = f"{where}, chunk {i}"
+        offsets = check.ints(check.get(chunk, "offsets", list, what), f"{what}'s offsets")
+        sizes = check.ints(check.get(chunk, "sizes", list, what), f"{what}'s sizes")
+        if len(offsets) != len(shape) or len(sizes) != len(shape):
+            raise check.fail(f"{what} has {len(offsets)} offsets and {len(sizes)} sizes for a {len(shape)}-d tensor")
+        if any(o + s > d for o, s, d in zip(offsets, sizes, shape, strict=True)):
+            raise check.fail(f"{what} reaches past the tensor's shape {list(shape)}")
+        file = check.get(chunk, "file", int, what)
+        if not 0 <= file < len(files):
+            raise check.fail(f"{what} names file {file} of {len(files)}")
+        storage[MetadataIndex(fqn, offsets)] = StoredAt(
+            files[file], check.key(chunk.get("key"), f"{what}'s key"), ids[file]
+        )
+        chunks.append(ChunkStorageMetadata(offsets=torch.Size(offsets), sizes=torch.Size(sizes)))
+    if math.prod(shape) and not chunks:
+        raise check.fail(f"{where} has no chunks")
+    grad = node.get("requires_grad", False)
+    properties = TensorProperties(dtype=dtype, requires_grad=grad is True)
+    return TensorStorageMetadata(properties=properties, size=torch.Size(shape), chunks=chunks)
+
+
+def decode(data: bytes, label: str, checkpoint_id: str) -> Index:
+    """The index in `data` (read from `label`), checked; raises `ZanjFormatError` naming it."""
+    check = _Check(label)
+    document = _parse(data, check)
+    files = check.get(document, "files", list, "the index")
+    if not all(isinstance(f, str) and RANK_FILE_PATTERN.fullmatch(f) for f in files):
+        raise check.fail("'files' names something other than rank files (rank-NNNNN.zanj)")
+    if len(set(files)) != len(files):
+        raise check.fail("'files' names a file twice")
+    save_id = check.key(document.get("save_id"), "'save_id'")
+    ids = check.get(document, "write_ids", list, "the index")
+    if len(ids) != len(files):
+        raise check.fail(f"'write_ids' has {len(ids)} ids for {len(files)} files")
+    write_ids = {name: check.key(value, "a write id") for name, value in zip(files, ids, strict=True)}
+    storage: dict[MetadataIndex, StoredAt] = {}
+    state: dict[str, TensorStorageMetadata | BytesStorageMetadata] = {}
+    for fqn, node in check.get(document, "entries", dict, "the index").items():
+        kind = check.get(node, "kind", str, f"entry {safe_text(repr(fqn))[:200]}")
+        if kind == "tensor":
+            state[fqn] = _tensor_entry(fqn, node, files, [write_ids[f] for f in files], check, storage)
+        elif kind == "object":
+            file = check.get(node, "file", int, "an object entry")
+            if not 0 <= file < len(files):
+                raise check.fail(f"entry {safe_text(repr(fqn))[:200]} names file {file} of {len(files)}")
+            storage[MetadataIndex(fqn)] = StoredAt(
+                files[file], check.key(node.get("key"), "an object's key"), write_ids[files[file]]
+            )
+            state[fqn] = BytesStorageMetadata()
+        else:
+            raise check.fail(f"entry {safe_text(repr(fqn))[:200]} has an unknown kind {safe_text(repr(kind))[:40]}")
+    planner_data = document.get("planner_data")
+    if planner_data is not None:
+        if not isinstance(planner_data, dict) or not all(
+            isinstance(v, list) and len(v) <= 1000 and all(type(p) in (str, int) for p in v)
+            for v in planner_data.values()
+        ):
+            raise check.fail("'planner_data' is not a map of names to paths of str and int keys")
+        planner_data = {k: tuple(v) for k, v in planner_data.items()}
+    version = document.get("dcp_version")
+    modules = document.get("modules", [])
+    metadata = Metadata(
+        state_dict_metadata=state,
+        planner_data=planner_data,
+        storage_data=storage,
+        storage_meta=StorageMeta(
+            checkpoint_id=checkpoint_id,
+            save_id=save_id,
+            modules=[m for m in modules if isinstance(m, str)] if isinstance(modules, list) else [],
+        ),
+        version=version if isinstance(version, str) else None,
+    )
+    return Index(metadata, files, write_ids)
