@@ -148,6 +148,15 @@ CHILD_SCENARIOS = (
         "than saving it. h5py does not store frames (pandas' HDF5 support needs PyTables).",
     ),
     (
+        "polars_frames",
+        "polars DataFrame: {size:,} typed rows",
+        "polars_ipc",
+        "Columns: Int64, Float64, String, Datetime (us, Europe/Paris), Categorical, Boolean, nullable Int32. "
+        "`polars_ipc` is `write_ipc(compression='uncompressed')` / `pl.read_ipc`, which maps the file; "
+        "`polars_parquet` is `write_parquet` / `pl.read_parquet`. zanj's plain read copies the member into memory "
+        "and validates every value before polars sees it; `zanj_mmap` maps it, as `read_ipc` does.",
+    ),
+    (
         "nested",
         "Nested config: dataclasses with a few arrays (latency)",
         "pickle",
@@ -174,6 +183,8 @@ def _headline(results: dict[str, Any]) -> str:
         ("frames", "parquet", None),
         ("frames", "arrow_ipc", "arrow_ipc_mmap"),
         ("frames", "zanj06", None),
+        ("polars_frames", "polars_ipc", "polars_ipc"),
+        ("polars_frames", "polars_parquet", None),
         ("nested", "pickle", None),
         ("nested", "zanj06", None),
     )
@@ -499,6 +510,35 @@ def plot_state_dict(results: dict[str, Any]) -> None:
     plt.close(figure)
 
 
+def _distributed(result: dict[str, Any]) -> str:
+    """torch.distributed.checkpoint backends (bench/distributed.py): times and ratios to FileSystemWriter."""
+    rows = [["backend", "save", "load (2 ranks)", "resharded load (1 process)", "checkpoint", "ratios to filesystem"]]
+    for name, row in result["times"].items():
+        ratio = result.get("ratio_to_filesystem", {}).get(name, {})
+        shown = " / ".join(f"{ratio[op]:.2f}" for op in ("save_s", "load_s", "resharded_load_s") if op in ratio)
+        rows.append(
+            [
+                name,
+                _seconds(row["save_s"]),
+                _seconds(row["load_s"]),
+                _seconds(row["resharded_load_s"]),
+                f"{row['checkpoint_bytes'] / 2**20:.1f} MiB",
+                shown,
+            ]
+        )
+    return (
+        f"## Sharded checkpoints: torch.distributed.checkpoint, {result['ranks']} ranks, {result['mib']} MiB\n\n"
+        "An FSDP2 model and its Adam state after one step, saved by 2 gloo ranks on the CPU with `dcp.save`, "
+        "loaded back by 2 ranks with `dcp.load`, and loaded whole by one process without a group (2 -> 1). "
+        "`zanj` is `ZanjStorageWriter` / `ZanjStorageReader`, `filesystem` is `FileSystemWriter` / "
+        "`FileSystemReader`, both with their defaults (each fsyncs); `_nosync` rows turn that off "
+        "(`durable=False`, `sync_files=False`) and are compared with each other. `huggingface` "
+        "(`HuggingFaceStorageWriter(save_distributed=True)`) saves the tensors only: safetensors cannot hold the "
+        "optimizer's param_groups. Ratios are save / load / resharded load over the filesystem row of the same "
+        f"run (below 1.00: zanj is faster).\n\n{_table(rows)}\n"
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     results = report["results"]
     machine = dict(report["machine"])
@@ -557,6 +597,8 @@ def render(report: dict[str, Any]) -> str:
             f"hits included) over one later call. `zanj ls` of the file takes {r['zanj_ls_s'] * 1000:.0f} ms "
             f"(a fresh process, median).\n\n{_table(rows)}\n"
         )
+    if "distributed" in results:
+        parts.append(_distributed(results["distributed"]))
     if "scaling" in results:
         parts.append(_scaling(results["scaling"]))
     if "import" in results:

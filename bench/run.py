@@ -151,6 +151,7 @@ def scenario_basic(args: argparse.Namespace) -> dict[str, object]:
 
 ARRAY_CONTENDERS = ["raw", "zanj", "zanj_mmap", "npz", "safetensors", "pickle", "h5py", "zanj06"]
 FRAME_CONTENDERS = ["parquet", "arrow_ipc", "arrow_ipc_mmap", "pickle", "zanj", "zanj_mmap", "zanj06"]
+POLARS_FRAME_CONTENDERS = ["polars_ipc", "polars_parquet", "zanj", "zanj_mmap"]
 TENSOR_CONTENDERS = [
     "raw",
     "torch",
@@ -260,6 +261,12 @@ def scenario_frames(args: argparse.Namespace) -> dict[str, object]:
     return _child_scenario(args, "frames.py", FRAME_CONTENDERS, args.rows, "parquet")
 
 
+def scenario_polars_frames(args: argparse.Namespace) -> dict[str, object]:
+    """A 1M-row typed polars DataFrame: against polars' own Arrow IPC (`write_ipc` / `read_ipc`,
+    which maps the file) and Parquet."""
+    return _child_scenario(args, "polars_frames.py", POLARS_FRAME_CONTENDERS, args.rows, "polars_ipc")
+
+
 def scenario_tensors(args: argparse.Namespace) -> dict[str, object]:
     """A 256 MiB float32 state dict (64 tensors): against the raw floor, torch.save /
     torch.load(weights_only=True) with and without mmap, safetensors, pickle, h5py, zanj 0.6."""
@@ -343,17 +350,40 @@ def scenario_lazy(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def scenario_distributed(args: argparse.Namespace) -> dict[str, object]:
+    """torch.distributed.checkpoint with 2 gloo ranks, about 96 MiB of FSDP2 model and Adam state:
+    ZanjStorageWriter/Reader against FileSystemWriter/Reader and HuggingFaceStorageWriter/Reader
+    (bench/distributed.py): save, load with 2 ranks, and a resharded load in one process."""
+    script = str(Path(__file__).with_name("distributed.py"))
+    rounds = str(max(args.child_rounds, 3))
+    with tempfile.TemporaryDirectory() as tmp:
+        result: dict[str, object] = _run_json(sys.executable, _RUNNER.format(script=script), tmp, "--rounds", rounds)
+    times = result["times"]
+    assert isinstance(times, dict)
+    result["ratio_to_filesystem"] = {
+        name: {
+            op: row[op] / times[base][op]
+            for op in ("save_s", "load_s", "resharded_load_s")
+            if (base := "filesystem_nosync" if name.endswith("_nosync") else "filesystem") in times
+        }
+        for name, row in times.items()
+    }
+    return result
+
+
 SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
     "import": scenario_import,
     "basic": scenario_basic,
     "arrays": scenario_arrays,
     "frames": scenario_frames,
+    "polars_frames": scenario_polars_frames,
     "tensors": scenario_tensors,
     "tensors_bf16": scenario_tensors_bf16,
     "tensors_many": scenario_tensors_many,
     "nested": scenario_nested,
     "lazy": scenario_lazy,
     "scaling": scenario_scaling,
+    "distributed": scenario_distributed,
 }
 
 
@@ -370,7 +400,7 @@ def machine_facts() -> dict[str, object]:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
     versions = {}
-    for dist in ("zanj-core", "torch", "numpy", "safetensors", "pandas", "pyarrow", "h5py"):
+    for dist in ("zanj-core", "torch", "numpy", "safetensors", "pandas", "pyarrow", "polars", "h5py"):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
