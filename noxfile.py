@@ -100,19 +100,30 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """The API reference, HTML in docs/api/: the public faces only (zanj_core, zanj_core.plugin,
-    zanj_core.errors and each plugin's package root); pdoc imports them, so the plugins are installed."""
+    zanj_core.errors, each plugin's package root, zanj_torch.distributed, and the zanj 0.6 modules
+    of compat/zanj); pdoc imports them, so the plugins are installed."""
     session.install(TORCH_PIN)  # first, as in _install_everything
-    session.install("pdoc>=15", "-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS])
+    session.install("pdoc>=15", "-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS], f"-e{COMPAT_ZANJ}")
+    # each plugin's root, zanj-torch's distributed checkpoint backend, and zanj 0.6's modules (compat/zanj)
     public = [
         "zanj_core",
         "zanj_core.plugin",
         "zanj_core.errors",
         "zanj_numpy",
         "zanj_torch",
+        "zanj_torch.distributed",
         "zanj_pandas",
         "zanj_polars",
+        "zanj",
     ]
-    private = [r"!zanj_core\._.*", r"!zanj_core\.__main__", r"!zanj_(numpy|torch|pandas|polars)\..*"]
+    private = [
+        r"!zanj_core\._.*",
+        r"!zanj_core\.__main__",
+        r"!zanj_(numpy|pandas|polars)\..*",
+        r"!zanj_torch\.(?!distributed$).*",
+        r"!zanj_torch\.distributed\..*",
+        r"!zanj\._.*",
+    ]
     output = ROOT / "docs" / "api"
     shutil.rmtree(output, ignore_errors=True)  # no page left over from a module no longer public
     session.run("pdoc", "--output-directory", str(output), *public, *private)
@@ -158,6 +169,7 @@ def interop(session: nox.Session) -> None:
         "tests/test_numpy.py",
         "tests/test_torch.py",
         "tests/test_pandas.py",
+        "tests/test_polars_zanj06.py",
         "-k",
         "zanj06",
         *session.posargs,

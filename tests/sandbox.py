@@ -145,7 +145,7 @@ class Outcome:
         crashed, or "" (a ZanjError carries no traceback back)."""
         text = self.traceback or self.worker_log or ""
         frames = re.findall(r'File "([^"]+)", line \d+,? in (\S+)', text)
-        ours = [(f, fn) for f, fn in frames if re.search(r"zanj_(core|numpy|torch|pandas)[/\\]", f)]
+        ours = [(f, fn) for f, fn in frames if re.search(r"zanj_(core|numpy|torch|pandas|polars)[/\\]", f)]
         if not ours:
             return ""
         path, function = ours[-1] if self.traceback else ours[0]  # faulthandler lists innermost first

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("numpy", "torch", "pandas", "pyarrow", "fsspec", "aiohttp", "s3fs", "tqdm")
+HEAVY = ("numpy", "torch", "pandas", "polars", "pyarrow", "fsspec", "aiohttp", "s3fs", "tqdm")
 
 
 def _modules_after(code: str) -> set[str]:
