@@ -217,3 +217,20 @@ def test_a_lister_error_reaches_the_user_as_a_zanj_error(records: list[Any], cap
         1,
         "",
     ) and err == "zanj: error: somewhere/index.json is truncated; the checkpoint is incomplete\n"
+
+
+@pytest.mark.parametrize("command", ["show", "meta", "verify"])
+def test_commands_reading_one_file_say_what_a_listed_location_is(polyline_set: Path, command: str, capsys: Any) -> None:
+    argv = [command, str(polyline_set), *(["ramp"] if command == "show" else [])]
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (1, "")
+    assert (
+        f"{polyline_set} is not one .zanj file: zanj-testplugin lists it as 'polyline sets' (a directory of "
+        f"polylines with a polylines.json index); `zanj ls {polyline_set}` shows its items" in err
+    )
+
+
+def test_a_folder_no_lister_recognizes_is_named_as_a_folder(tmp_path: Path, capsys: Any) -> None:
+    for command in ("ls", "show", "meta"):
+        code, out, err = run(capsys, command, str(tmp_path), *(["x"] if command == "show" else []))
+        assert (code, out, err) == (1, "", f"zanj: error: {tmp_path} is a folder, not a .zanj file\n")

@@ -371,6 +371,10 @@ def test_an_end_record_must_count_the_directory_and_end_the_file(tmp_path: Path)
         ZANJ().read(io.BytesIO(bytes(forged_count)))
     with pytest.raises(ZanjFormatError, match="1000 bytes follow the zip's end record"):
         ZANJ().read(io.BytesIO(honest + b"\0" * 1000))
+    flipped_last = bytearray(honest)
+    flipped_last[-1] ^= 0xFF  # the comment length's high byte: a comment running past the file's end
+    with pytest.raises(ZanjFormatError, match="announces a 65280-byte comment, but the file ends 0 bytes after"):
+        ZANJ().read(io.BytesIO(bytes(flipped_last)))
 
 
 def test_a_missing_key_message_is_escaped_and_bounded(tmp_path: Path) -> None:

@@ -113,6 +113,12 @@ class ZipDirectory:
                 + self.source.hint
             )
         entries, directory_bytes, directory_offset, comment_len = struct.unpack("<HLLH", tail[at + 10 : at + 22])
+        if at + END_RECORD_LEN + comment_len > tail_len:
+            raise ZanjFormatError(
+                f"{self.location}: the zip's end record announces a {comment_len}-byte comment, but the file ends "
+                f"{tail_len - at - END_RECORD_LEN} bytes after the record: it is truncated or damaged"
+                + self.source.hint
+            )
         if at + END_RECORD_LEN + comment_len != tail_len:
             raise ZanjFormatError(
                 f"{self.location}: {tail_len - at - END_RECORD_LEN - comment_len} bytes follow the zip's end record "

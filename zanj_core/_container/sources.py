@@ -63,6 +63,8 @@ class LocalFileSource(ByteSource):
         if fh is None:
             if not location.exists():
                 raise ZanjFileNotFoundError(f"no such file: {location}")
+            if location.is_dir():
+                raise ZanjFileNotFoundError(f"{location} is a folder, not a .zanj file")
             if not location.is_file():
                 raise ZanjFileNotFoundError(f"not a regular file: {location}")
             fh = open(location, "rb")

@@ -12,6 +12,7 @@ import sys
 from zanj_core._contract.textsafe import safe_text
 from zanj_core._tools.exits import EXIT_ERROR, EXIT_LOAD_FAILED, EXIT_MISSING_PLUGIN, EXIT_OK
 from zanj_core._tools.output import HINT_CHARS, MESSAGE_CHARS, SHOWN_NOTES, Output, human_bytes, print_json
+from zanj_core._tools.reading import refuse_listed_location
 from zanj_core._tools.verify import CORRUPT, LOAD_FAILED, MISSING_PLUGIN, VerifyReport, verify_file
 
 VERIFY_EXIT: dict[str, int] = {
@@ -52,6 +53,7 @@ def _print_verify_report(report: VerifyReport, loaded: bool) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check every member's CRC, the structure and the plugins (and `--load`: every item);
     exit with the code of the worst problem found (`VERIFY_EXIT`)."""
+    refuse_listed_location(args)
     report = verify_file(args.file, load=args.load, storage_options=args.storage_options)
     if args.json:
         print_json(report.as_json())

@@ -13,6 +13,8 @@ from typing import Any
 
 from zanj_core._contract.budget import ReadBudget
 from zanj_core._contract.nodes import FORMAT_KEY, ObjectPath, format_path
+from zanj_core._contract.textsafe import quoted, safe_text
+from zanj_core._tools.extensions import location_lister
 from zanj_core._walk.items import ItemInfo, ItemPath, RefMemo
 from zanj_core._walk.lazy import ZanjFile
 from zanj_core._walk.zanj import ZANJ
@@ -23,7 +25,21 @@ COUNT_BEYOND_LIMIT = 1_000_000
 
 
 def open_file(args: argparse.Namespace) -> ZanjFile:
+    refuse_listed_location(args)
     return ZANJ().open(args.file, storage_options=args.storage_options)
+
+
+def refuse_listed_location(args: argparse.Namespace) -> None:
+    """A command that reads one `.zanj` file, given a location a plugin lists (a checkpoint
+    folder): say what it is and that `zanj ls` lists it, rather than fail to open it as a file."""
+    lister = location_lister(args.file, args.storage_options)
+    if lister is not None:
+        what = f" ({safe_text(lister.description)})" if lister.description else ""
+        raise ZanjError(
+            f"{safe_text(args.file)} is not one .zanj file: {lister.source.distribution} lists it as "
+            f"{quoted(lister.name)}{what}; `zanj ls {safe_text(args.file)}` shows its items, and `zanj --help` "
+            "the commands plugins add"
+        )
 
 
 def resolve_item(opened: ZanjFile, path: ItemPath, budget: ReadBudget) -> tuple[ObjectPath, Any]:
