@@ -149,12 +149,16 @@ def test_reading_what_is_not_a_file_raises_file_not_found(tmp_path: Path) -> Non
         ZANJ().read(tmp_path / "folder")
 
 
-def test_an_object_nothing_saves_fails_in_except_mode(tmp_path: Path) -> None:
+def test_an_object_no_handler_takes_fails_in_except_mode(tmp_path: Path) -> None:
+    from zanj.serializing import DEFAULT_SERIALIZER_HANDLERS_ZANJ
+
     class Opaque:
         pass
 
+    # 0.6's catch-all takes every object (test_zanj_compat_fallback.py); without it, error_mode applies
+    defaults = tuple(h for h in DEFAULT_SERIALIZER_HANDLERS_ZANJ if h.uid != "fallback")
     with pytest.raises(zanj_core.ZanjSerializationError, match="Opaque"):
-        ZANJ(error_mode=ErrorMode.EXCEPT).save({"bad": Opaque()}, tmp_path / "x")
+        ZANJ(error_mode=ErrorMode.EXCEPT, handlers_default=defaults).save({"bad": Opaque()}, tmp_path / "x")
     assert not (tmp_path / "x.zanj").exists()
 
 
@@ -169,6 +173,15 @@ def test_meta_describes_settings_handlers_and_system() -> None:
     assert "numpy.ndarray:*" in cfg["serialization_handlers"]
     assert "python" in meta["sysinfo"] and isinstance(meta["timestamp"], float)
     json.dumps(meta)  # plain JSON
+
+
+def test_meta_zanj_cfg_is_what_a_save_writes(tmp_path: Path) -> None:
+    z = ZANJ(external_list_threshold=5, compress=False, internal_array_mode="array_hex_meta")
+    written = _read_meta(z.save({"a": 1}, tmp_path / "m"))
+    cfg = z.meta()["zanj_cfg"]
+    assert cfg.pop("serialization_handlers") and cfg == written["zanj_cfg"]
+    assert "code" not in json.dumps(cfg["load_handlers"])
+    assert set(written) == {"zanj_format", "writer", "zanj_cfg", "plugins", "externals_info"}
 
 
 def test_files_record_the_loaders_registered_through_zanj(tmp_path: Path) -> None:

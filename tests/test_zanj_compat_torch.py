@@ -53,6 +53,7 @@ class TinyGPT(ConfiguredModel[GPTConfig]):
 
 
 def test_torchutil_is_zanj_torchs_api() -> None:
+    assert assert_model_exact_equality is not zanj_torch.assert_model_exact_equality, "0.6's prints its checks"
     assert ConfiguredModel is zanj_torch.ConfiguredModel and set_config_class is zanj_torch.set_config_class
     assert num_params is zanj_torch.num_params and get_module_device is zanj_torch.get_module_device
 
@@ -148,6 +149,31 @@ def test_assertion_helpers_raise_as_zanj06() -> None:
 
     with pytest.raises(AssertionError, match="state dict keys don't match"):
         assert_model_exact_equality(a, Other(GPTConfig(2, 4, {"a": 1})))
+
+
+def test_exact_equality_prints_each_entry_as_zanj06_and_zanj_torch_stays_quiet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    torch.manual_seed(0)
+    a, b = TinyGPT(GPTConfig(2, 4)), TinyGPT(GPTConfig(2, 4))
+    b.load_state_dict(a.state_dict())
+    with torch.no_grad():
+        b.layers[1].bias[0] += 1
+    with pytest.raises(AssertionError, match=r"1 / 4 state dict elements don't match: \['layers.1.bias'\]"):
+        assert_model_exact_equality(a, b)
+    assert capsys.readouterr().out.splitlines() == [
+        "passed layers.0.weight",
+        "passed layers.0.bias",
+        "passed layers.1.weight",
+        "failed layers.1.bias",
+    ]
+    b.load_state_dict(a.state_dict())
+    assert_model_exact_equality(a, b)
+    assert capsys.readouterr().out.count("passed") == 4
+    with pytest.raises(AssertionError):
+        zanj_torch.assert_model_exact_equality(a, TinyGPT(GPTConfig(2, 4)))
+    zanj_torch.assert_model_exact_equality(a, b)
+    assert capsys.readouterr().out == ""
 
 
 def test_helpers_count_and_locate_parameters() -> None:

@@ -113,17 +113,15 @@ class ZipDirectory:
                 + self.source.hint
             )
         entries, directory_bytes, directory_offset, comment_len = struct.unpack("<HLLH", tail[at + 10 : at + 22])
-        if at + END_RECORD_LEN + comment_len > tail_len:
+        trailing = tail_len - at - END_RECORD_LEN - comment_len
+        if trailing:
             raise ZanjFormatError(
-                f"{self.location}: the zip's end record announces a {comment_len}-byte comment, but the file ends "
-                f"{tail_len - at - END_RECORD_LEN} bytes after the record: it is truncated or damaged"
-                + self.source.hint
-            )
-        if at + END_RECORD_LEN + comment_len != tail_len:
-            raise ZanjFormatError(
-                f"{self.location}: {tail_len - at - END_RECORD_LEN - comment_len} bytes follow the zip's end record "
-                "and its comment; zip readers disagree on such files, so it is refused (a file with data "
-                "appended after a .zanj is not a .zanj file)"
+                f"{self.location}: {trailing} bytes follow the zip's end record and its comment; zip readers "
+                "disagree on such files, so it is refused (a file with data appended after a .zanj is not a "
+                ".zanj file)"
+                if trailing > 0
+                else f"{self.location}: the zip's end record announces a {comment_len}-byte comment, but the file "
+                f"ends {trailing + comment_len} bytes after the record: it is truncated or damaged"
             )
         locator = at - ZIP64_LOCATOR_LEN
         if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":

@@ -2,8 +2,9 @@
 
 `PluginRegistry` holds the handlers of the discovered plugins (`discovery`, run once on first
 use, not at import; `refresh()` runs it again) and those registered at run time, which come
-first. `RegistryOverlay` lays one `ZANJ`'s own handlers (`handlers_pre`) over a registry: they
-come before every installed handler, the rest is the registry's, refreshes included. Both
+first. `RegistryOverlay` lays one `ZANJ`'s own handlers over a registry: its `handlers_pre`
+come before every installed handler and its `handlers_fallback` after all of them (for objects
+and tags nothing installed takes); the rest is the registry's, refreshes included. All
 dispatch through `HandlerTable`, the one ranking of the core:
 
 - serializers: by descending `priority`, then by how close the handler's type sits on the
@@ -234,36 +235,61 @@ class PluginRegistry:
         self.ensure_discovered()
         return tuple(self._plugin_handlers)
 
-    def overlay(self, handlers: Sequence[AnyHandler], label: str = "handlers_pre") -> RegistryOverlay:
-        """A view of this registry with `handlers` before every handler it holds."""
-        return RegistryOverlay(self, handlers, label)
+    def overlay(
+        self,
+        handlers: Sequence[AnyHandler],
+        label: str = "handlers_pre",
+        fallback: Sequence[AnyHandler] = (),
+    ) -> RegistryOverlay:
+        """A view of this registry with `handlers` before every handler it holds and
+        `fallback` after all of them."""
+        return RegistryOverlay(self, handlers, label, fallback)
+
+
+def _checked(handlers: Sequence[AnyHandler], label: str) -> tuple[AnyHandler, ...]:
+    for handler in handlers:
+        if not isinstance(handler, (SerializerHandler, LoaderHandler, MemberFormat)):
+            raise ZanjPluginError(
+                f"{label} takes zanj_core SerializerHandler, LoaderHandler or MemberFormat objects, "
+                f"got {type(handler).__module__}.{type(handler).__qualname__}"
+            )
+    return tuple(handlers)
+
+
+FALLBACK_LABEL = "handlers_fallback"
 
 
 class RegistryOverlay(PluginRegistry):
-    """A registry's view with some handlers laid over it (one `ZANJ`'s `handlers_pre`).
+    """A registry's view with some handlers laid over it (one `ZANJ`'s `handlers_pre`) and
+    some under it (its `handlers_fallback`).
 
-    The overlay's handlers are ranked among themselves by `HandlerTable`, as the registry's
-    are, and come before every handler of the registry: its serializers are tried first and
-    its loaders and member formats win their tags and names (pattern loaders included). The
-    rest, discovery, plugins and run-time registrations, is the registry's own and is seen
-    live: a `refresh()` or a registration shows through at once. Registering through the view
-    registers in the registry.
+    Each layer's handlers are ranked among themselves by `HandlerTable`, as the registry's
+    are. `handlers` come before every handler of the registry: their serializers are tried
+    first and their loaders and member formats win their tags and names (pattern loaders
+    included). `fallback` comes after every handler of the registry: its serializers are tried
+    only when no other accepts the object, its loaders read only tags nothing else reads, its
+    member formats only names nothing else provides. The rest, discovery, plugins and run-time
+    registrations, is the registry's own and is seen live: a `refresh()` or a registration
+    shows through at once. Registering through the view registers in the registry. An overlay
+    of an overlay puts its own layers before the inner one's, in both places.
     """
 
-    def __init__(self, base: PluginRegistry, handlers: Sequence[AnyHandler], label: str = "handlers_pre") -> None:
+    def __init__(
+        self,
+        base: PluginRegistry,
+        handlers: Sequence[AnyHandler],
+        label: str = "handlers_pre",
+        fallback: Sequence[AnyHandler] = (),
+    ) -> None:
         super().__init__()
-        for handler in handlers:
-            if not isinstance(handler, (SerializerHandler, LoaderHandler, MemberFormat)):
-                raise ZanjPluginError(
-                    f"{label} takes zanj_core SerializerHandler, LoaderHandler or MemberFormat objects, "
-                    f"got {type(handler).__module__}.{type(handler).__qualname__}"
-                )
+        own, last = _checked(handlers, label), _checked(fallback, FALLBACK_LABEL)
         self.base: PluginRegistry = base.base if isinstance(base, RegistryOverlay) else base
-        self.handlers: tuple[AnyHandler, ...] = (
-            (*handlers, *base.handlers) if isinstance(base, RegistryOverlay) else tuple(handlers)
-        )
+        inner = base if isinstance(base, RegistryOverlay) else None
+        self.handlers: tuple[AnyHandler, ...] = (*own, *inner.handlers) if inner else own
+        self.fallback: tuple[AnyHandler, ...] = (*last, *inner.fallback) if inner else last
         self.label = label
         self._own = HandlerTable(self.handlers)
+        self._last = HandlerTable(self.fallback)
         self._combined: dict[type, tuple[SerializerHandler, ...]] = {}
         self._seen_generation = -1
 
@@ -288,36 +314,54 @@ class RegistryOverlay(PluginRegistry):
             self._combined, self._seen_generation = {}, self.base.generation
         found = self._combined.get(cls)
         if found is None:
-            own = self._own.by_type.get(cls)
-            found = (own if own is not None else self._own.rank(cls)) + self.base.serializers_for(cls)
+            found = _ranked(self._own, cls) + self.base.serializers_for(cls) + _ranked(self._last, cls)
             self._combined[cls] = found
         return found
 
     def loader_for(self, tag: str) -> LoaderHandler | None:
-        if self._own.exact or self._own.prefix or self._own.suffix:
-            own = self._own.by_tag.get(tag, _NOT_CACHED)
-            found = self._own.find(tag) if own is _NOT_CACHED else own
-            if found is not None:
-                return found  # type: ignore[return-value]
-        return self.base.loader_for(tag)
+        found = _found(self._own, tag)
+        if found is None:
+            found = self.base.loader_for(tag)
+        return found if found is not None else _found(self._last, tag)
 
     def read_options(self) -> dict[str, list[str]]:
         known = self.base.read_options()
-        for option in self._own.options:
-            known.setdefault(option, []).append(self.label)
+        for table, label in ((self._own, self.label), (self._last, FALLBACK_LABEL)):
+            for option in table.options:
+                known.setdefault(option, []).append(label)
         return known
 
     def member_format(self, name: str) -> MemberFormat | None:
-        return self._own.formats.get(name) or self.base.member_format(name)
+        return self._own.formats.get(name) or self.base.member_format(name) or self._last.formats.get(name)
 
     def member_formats(self) -> dict[str, MemberFormat]:
-        return {**self.base.member_formats(), **self._own.formats}
+        return {**self._last.formats, **self.base.member_formats(), **self._own.formats}
 
     def plugin_records(self) -> tuple[AnyHandler, ...]:
         return self.base.plugin_records()
 
-    def overlay(self, handlers: Sequence[AnyHandler], label: str = "handlers_pre") -> RegistryOverlay:
-        return RegistryOverlay(self, handlers, label)
+    def overlay(
+        self,
+        handlers: Sequence[AnyHandler],
+        label: str = "handlers_pre",
+        fallback: Sequence[AnyHandler] = (),
+    ) -> RegistryOverlay:
+        return RegistryOverlay(self, handlers, label, fallback)
+
+
+def _ranked(table: HandlerTable, cls: type) -> tuple[SerializerHandler, ...]:
+    if not table.serializers:
+        return ()
+    found = table.by_type.get(cls)
+    return found if found is not None else table.rank(cls)
+
+
+def _found(table: HandlerTable, tag: str) -> LoaderHandler | None:
+    """`table`'s loader for `tag` (cached), without a lookup when it has no loaders."""
+    if not (table.exact or table.prefix or table.suffix):
+        return None
+    found = table.by_tag.get(tag, _NOT_CACHED)
+    return table.find(tag) if found is _NOT_CACHED else found  # type: ignore[return-value]
 
 
 REGISTRY = PluginRegistry()

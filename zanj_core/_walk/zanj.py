@@ -69,6 +69,10 @@ class ZANJ:
     - `custom_settings`: a free dict that handlers read through `ctx.zanj.custom_settings`.
     - `handlers_pre`: handlers for this instance only, tried before every installed one:
       `SerializerHandler`s, `LoaderHandler`s (exact or pattern) and `MemberFormat`s.
+    - `handlers_fallback`: handlers of the same kinds for this instance only, tried after every
+      installed one: for objects no other handler accepts (before `error_mode` applies), tags
+      no other loader reads and member formats no plugin provides. Ranked among themselves like
+      any handler table; installed plugins keep what they handle.
     - `strict`: reading a node whose plugin is missing raises `ZanjMissingPluginError`
       instead of warning and returning a `ZanjUnloaded` placeholder.
     - `max_depth`: deepest nesting saved or read before a `ZanjError` (not a `RecursionError`).
@@ -111,6 +115,7 @@ class ZANJ:
         progress: bool = False,
         pause_gc: bool = True,
         durable: bool = True,
+        handlers_fallback: Iterable[Handler] = (),
     ) -> None:
         self.error_mode: str = _normalize_error_mode(error_mode)
         for name, value in (
@@ -148,16 +153,18 @@ class ZANJ:
             raise ZanjError(f"durable must be a bool, got {durable!r}")
         self.durable: bool = durable
         self.handlers_pre: tuple[Handler, ...] = tuple(handlers_pre)
-        self._overlay: PluginRegistry | None = REGISTRY.overlay(self.handlers_pre) if self.handlers_pre else None
+        self.handlers_fallback: tuple[Handler, ...] = tuple(handlers_fallback)
+        self._overlay: PluginRegistry | None = None
+        self._overlay = self.registry if self.handlers_pre or self.handlers_fallback else None
 
     @property
     def registry(self) -> PluginRegistry:
         """What this instance dispatches through: the process-wide registry, with `handlers_pre`
-        laid over it (tried before every installed handler, ranked by the same rules)."""
-        if not self.handlers_pre:
+        laid over it and `handlers_fallback` under it (each ranked by the same rules)."""
+        if not (self.handlers_pre or self.handlers_fallback):
             return REGISTRY
         if self._overlay is None:  # dropped by a copy or a pickle
-            self._overlay = REGISTRY.overlay(self.handlers_pre)
+            self._overlay = REGISTRY.overlay(self.handlers_pre, fallback=self.handlers_fallback)
         return self._overlay
 
     def __getstate__(self) -> dict[str, Any]:

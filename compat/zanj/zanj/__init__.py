@@ -1,8 +1,9 @@
 """zanj 1.0: zanj 0.6's API, as a thin layer over zanj-core and its plugins.
 
-Code written for zanj 0.6 (`from zanj import ZANJ`, `zanj.loading`, `zanj.torchutil`...) runs
-unchanged; saving, reading and the file format are zanj-core's. docs/migrating.md lists what
-changed. Only `zanj.loading` is imported eagerly: muutils imports it each time a serializable
+Code written for zanj 0.6 (`from zanj import ZANJ`, `zanj.loading`, `zanj.torchutil`...) keeps
+its imports and calls; saving, reading and the file format are zanj-core's, and objects no
+installed plugin saves go through zanj 0.6's default handlers. docs/migrating.md lists what
+behaves differently. Only `zanj.loading` is imported eagerly: muutils imports it each time a serializable
 dataclass is defined, so it stays light; the rest loads on first use.
 """
 

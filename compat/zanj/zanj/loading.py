@@ -22,7 +22,7 @@ from typing import Any
 
 from muutils.errormode import ErrorMode
 
-from zanj import _bridge
+from zanj import _bridge, _memory
 from zanj.externals import GET_EXTERNAL_LOAD_FUNC, ZANJ_MAIN, ZANJ_META, ExternalItem, _ZANJ_pre
 from zanj_core import REGISTRY
 from zanj_core import ZANJ as CoreZANJ
@@ -40,8 +40,6 @@ from zanj_core.plugin import register_loader_handler as register_core_loader
 
 DATACLASS_SUFFIX = "(SerializableDataclass)"
 """The tag family zanj-core's dataclass loader reads: handlers for it stay out of its registry."""
-
-JSON_TYPES = (dict, list, str, int, float, bool, type(None))
 
 _FORMAT_KEY: str = FORMAT_KEY
 _REF_KEY: str = REF_KEY
@@ -147,11 +145,10 @@ def _load_in_walk(handler: LoaderHandler, node: JSONdict, path: ObjectPath, ctx:
     """Run a 0.6 loader inside zanj-core's walk: its member, if any, is read into `data` first
     (zanj 0.6 did so before any loader ran), and its `load_item_recursive` calls walk on."""
     ref = node.get(REF_KEY)
-    if isinstance(ref, str) and "data" not in node:
-        formats = ctx.registry.member_formats()
-        name = next((name for name, fmt in formats.items() if ref.endswith(fmt.extension)), None)
-        if name is not None:
-            node = {**node, "data": ctx.read_member(node, path, name)}
+    if isinstance(ref, str) and "data" not in node and ctx.reader is not None:
+        formats = _memory.member_formats_for(ctx.registry, ref)
+        if formats:
+            node = {**node, "data": ctx.read_member(node, path, formats[0].name)}
     with _bridge.active(_bridge.ACTIVE_LOAD, ctx):
         return handler.load(node, path, ctx.zanj)
 
@@ -257,8 +254,10 @@ def load_item_recursive(
 
     Inside a read, the node goes through that read's walk. Otherwise a 0.6 handler of yours
     that claims it loads it, and zanj-core's walk loads the rest: tagged nodes by their
-    loaders, a tag nothing reads as a dict (its items loaded). A value that is not JSON is
-    returned as it is, or raises `ValueError` with `allow_not_loading=False`."""
+    loaders, a tag nothing reads as a dict (its items loaded). A node referring to a member
+    loads from the content under its "data" (`LoadedZANJ.populate_externals()` puts it there),
+    or, without it, comes back as a dict. A value that is not JSON is returned as it is, or
+    raises `ValueError` with `allow_not_loading=False`."""
     active = _bridge.ACTIVE_LOAD.get()
     if active is not None:
         return active.load(json_item, tuple(path or ()))
@@ -276,35 +275,13 @@ def _core_zanj(zanj: Any) -> CoreZANJ:
     return ZANJ()
 
 
-class _MemoryLoad(LoadContext):
-    """zanj-core's walk over JSON in memory (no archive), with zanj 0.6's leniency: a tag no
-    loader reads comes back as a dict of its loaded items, not as a placeholder."""
-
-    def __init__(self, zanj: CoreZANJ, allow_not_loading: bool) -> None:
-        super().__init__(zanj, None, {})
-        self.allow_not_loading = allow_not_loading
-
-    def load(self, node: Any, path: ObjectPath = ()) -> Any:
-        if not isinstance(node, JSON_TYPES):
-            if self.allow_not_loading:
-                return node
-            raise ValueError(f"unknown type {type(node)} at {path}\n{node!r}")
-        return super().load(node, path)
-
-    def missing(
-        self,
-        tag: str,
-        node: JSONdict,
-        path: ObjectPath,
-        reason: str | None = None,
-        hint: str | None = None,
-        category: type[Warning] = UserWarning,
-    ) -> Any:
-        return {key: value if key == FORMAT_KEY else self.load(value, (*path, key)) for key, value in node.items()}
+def _is_06_loader(loader: CoreLoaderHandler) -> bool:
+    """Whether zanj-core's `loader` is one registered here for a 0.6 `LoaderHandler`."""
+    return any(loader is record for record in _IN_CORE.values())
 
 
 def _walk(json_item: Any, path: ObjectPath, zanj: Any, allow_not_loading: bool) -> Any:
-    return _MemoryLoad(_core_zanj(zanj), allow_not_loading).load(json_item, path)
+    return _memory.walk(json_item, path, _core_zanj(zanj), allow_not_loading, _is_06_loader)
 
 
 # -- reading an archive's parts, as zanj 0.6's LoadedZANJ did --------------------------------------
@@ -351,7 +328,8 @@ def _each_item_in_externals(
 
 class LoadedZANJ:
     """An archive's parts as zanj 0.6 exposed them: `_meta`, `_json_data` (the tree before
-    loading) and `_externals` (each member's raw content), read through zanj-core."""
+    loading) and `_externals` (each member's raw content), read through zanj-core. After
+    `populate_externals()`, `load_item_recursive(lz._json_data, (), z)` loads the object."""
 
     def __init__(self, path: str | Path, zanj: Any) -> None:
         self._path: str = str(path)

@@ -4,7 +4,8 @@
 A 0.6 serializer handler given to `ZANJ(handlers_pre=...)` becomes a zanj-core
 `SerializerHandler` tried before every installed one (`core_serializer`); when it calls
 `z.json_serialize(child, path)` the child goes through zanj-core's walk. The default records
-describe what zanj 0.6 did; zanj-core's installed plugins do that work now.
+are zanj 0.6's defaults: `ZANJ` hands them to zanj-core as fallbacks, tried after every
+installed plugin, so they save only what no plugin takes, as zanj 0.6 saved it.
 """
 
 from __future__ import annotations
@@ -92,9 +93,16 @@ class ZANJSerializerHandler(SerializerHandler):
     source_pckg: str
 
 
+def _written_for_zanj06(version: str, node: JSONdict) -> str | None:
+    """A 0.6 handler's own nodes are what zanj 0.6 wrote and read: `ZANJ(compat="0.6")` takes
+    them (the objects its children stand for are judged by their own handlers)."""
+    return None
+
+
 def core_serializer(handler: SerializerHandler) -> CoreSerializerHandler:
     """A 0.6 (muutils) serializer handler as a zanj-core handler tried for every object: its
-    `check(z, obj, path)` and `serialize_func(z, obj, path)` get the saving `ZANJ`."""
+    `check(z, obj, path)` and `serialize_func(z, obj, path)` get the saving `ZANJ`, and
+    `ZANJ(compat="0.6")` accepts the nodes it returns."""
 
     def serialize(obj: Any, path: ObjectPath, ctx: SaveContext) -> JSONitem:
         with _bridge.active(_bridge.ACTIVE_SAVE, ctx):
@@ -105,6 +113,7 @@ def core_serializer(handler: SerializerHandler) -> CoreSerializerHandler:
         check=lambda obj, path, ctx: bool(handler.check(cast(Any, ctx.zanj), obj, path)),
         serialize=serialize,
         description=f"zanj 0.6 handler from {getattr(handler, 'source_pckg', 'muutils')}: {handler.desc}",
+        compat=_written_for_zanj06,
     )
 
 
@@ -226,5 +235,7 @@ DEFAULT_SERIALIZER_HANDLERS_ZANJ: tuple[SerializerHandler, ...] = (
     ),
     *DEFAULT_HANDLERS,
 )
-"""zanj 0.6's default serializers, as records; installed zanj-core plugins do their work, so
-`ZANJ` never hands these to zanj-core (only handlers you add)."""
+"""zanj 0.6's default serializers, as records. `ZANJ` hands those of its `handlers_default` to
+zanj-core as fallbacks (`handlers_fallback`): tried after every installed handler, they save
+what no plugin takes (named tuples, plain dataclasses, objects with `.serialize()`, other
+iterables, `torch.dtype`, and anything else as muutils' description of it) as zanj 0.6 did."""

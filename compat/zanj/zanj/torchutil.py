@@ -11,12 +11,12 @@ except ImportError as exc:
         "torch is required for zanj.torchutil, please install it with `pip install torch` or `pip install zanj[torch]`"
     ) from exc
 
+import zanj_torch
 from muutils.json_serialize import SerializableDataclass
 from zanj_torch import (
     ConfigMismatchException,
     ConfiguredModel,
     assert_model_cfg_equality,
-    assert_model_exact_equality,
     get_module_device,
     num_params,
     set_config_class,
@@ -47,3 +47,13 @@ __all__ = [
     "register_loader_handler",
     "set_config_class",
 ]
+
+
+def _print_entry(key: str, equal: bool) -> None:
+    print(f"{'passed' if equal else 'failed'} {key}")
+
+
+def assert_model_exact_equality(model_a: ConfiguredModel[Any], model_b: ConfiguredModel[Any]) -> None:
+    """zanj-torch's check (equal configs, bit-identical state dicts), printing `passed <key>` or
+    `failed <key>` for each state dict entry as zanj 0.6 did; `AssertionError` if any differs."""
+    zanj_torch.assert_model_exact_equality(model_a, model_b, report=_print_entry)

@@ -56,20 +56,40 @@ class _ZANJ_GLOBAL_DEFAULTS_CLASS:
 ZANJ_GLOBAL_DEFAULTS: _ZANJ_GLOBAL_DEFAULTS_CLASS = _ZANJ_GLOBAL_DEFAULTS_CLASS()
 
 
-def _core_records(handlers: tuple[Any, ...], defaults: tuple[Any, ...]) -> list[Any]:
-    """zanj-core records for the handlers given: 0.6 (muutils) serializers are wrapped, zanj-core
-    records pass as they are, and zanj 0.6's own defaults are left to the installed plugins."""
-    records: list[Any] = []
-    for handler in handlers:
-        if any(handler is default for default in defaults):
-            continue
-        if isinstance(handler, (CoreSerializerHandler, LoaderHandler, MemberFormat)):
-            records.append(handler)
-        elif isinstance(handler, SerializerHandler):
-            records.append(core_serializer(handler))
-        else:
-            raise TypeError(f"expected muutils or zanj_core handler records, got {type(handler).__name__}")
-    return records
+_DEFAULT_RECORDS: dict[int, CoreSerializerHandler] = {}
+"""zanj-core records of zanj 0.6's default serializers, by `id` of the 0.6 record (made once)."""
+
+
+def _default_record(handler: Any) -> CoreSerializerHandler | None:
+    """The zanj-core record of `handler` if it is one of zanj 0.6's defaults, else None."""
+    if not any(handler is default for default in DEFAULT_SERIALIZER_HANDLERS_ZANJ):
+        return None
+    record = _DEFAULT_RECORDS.get(id(handler))
+    if record is None:
+        record = _DEFAULT_RECORDS[id(handler)] = core_serializer(handler)
+    return record
+
+
+def _core_record(handler: Any) -> Any:
+    """A zanj-core record for a handler given: 0.6 (muutils) serializers are wrapped, zanj-core
+    records pass as they are."""
+    if isinstance(handler, (CoreSerializerHandler, LoaderHandler, MemberFormat)):
+        return handler
+    if isinstance(handler, SerializerHandler):
+        return _default_record(handler) or core_serializer(handler)
+    raise TypeError(f"expected muutils or zanj_core handler records, got {type(handler).__name__}")
+
+
+def _split_handlers(handlers_pre: tuple[Any, ...], handlers_default: tuple[Any, ...]) -> tuple[list[Any], list[Any]]:
+    """zanj-core's `(handlers_pre, handlers_fallback)` for 0.6's arguments: `handlers_pre` and the
+    handlers you added to `handlers_default` come before every installed handler; zanj 0.6's
+    defaults among `handlers_default` come after all of them, in the order given."""
+    pre = [_core_record(handler) for handler in handlers_pre]
+    fallback: list[Any] = []
+    for handler in handlers_default:
+        default = _default_record(handler)
+        (pre if default is None else fallback).append(default or _core_record(handler))
+    return pre, fallback
 
 
 class ZANJ(CoreZANJ):
@@ -78,8 +98,11 @@ class ZANJ(CoreZANJ):
     `internal_array_mode` is recorded (`array_mode`) and accepted for every 0.6 value; inline
     arrays are written in zanj-numpy's exact form, and every 0.6 form still reads. Handlers in
     `handlers_pre` (and any you add to `handlers_default`) are tried before every installed
-    one; zanj 0.6's defaults are the installed plugins' work. Keyword options of zanj-core
-    (`strict`, `read_limits`, `compat`...) pass through.
+    one. zanj 0.6's defaults in `handlers_default` are zanj-core fallbacks: tried after every
+    installed handler, so plugins keep what they save exactly and an object no plugin takes is
+    saved as zanj 0.6 saved it (its catch-all included: `error_mode` is reached only when one of
+    them is left out). Keyword options of zanj-core (`strict`, `read_limits`, `compat`...) pass
+    through.
     """
 
     def __init__(
@@ -97,15 +120,16 @@ class ZANJ(CoreZANJ):
         mode = str(getattr(internal_array_mode, "value", internal_array_mode))
         if mode not in ARRAY_MODES:
             raise ValueError(f"internal_array_mode must be one of {ARRAY_MODES}, got {internal_array_mode!r}")
-        defaults = DEFAULT_SERIALIZER_HANDLERS_ZANJ
-        records = _core_records(tuple(handlers_pre), defaults) + _core_records(tuple(handlers_default), defaults)
+        pre, fallback = _split_handlers(tuple(handlers_pre), tuple(handlers_default))
         super().__init__(
             error_mode=error_mode,
             external_array_threshold=external_array_threshold,
             external_list_threshold=external_list_threshold,
             compress=compress,
             custom_settings=custom_settings,
-            handlers_pre=records,
+            handlers_pre=pre,
+            # yours first: 0.6's catch-all, last, takes every object
+            handlers_fallback=[*core_options.pop("handlers_fallback", ()), *fallback],
             **core_options,
         )
         self.array_mode: str = mode
@@ -138,7 +162,10 @@ class ZANJ(CoreZANJ):
         return dict(sorted(output.items(), key=lambda pair: len(pair[1]["path"])))
 
     def meta(self) -> JSONdict:
-        """zanj 0.6's description of this instance: settings, handlers, system, externals."""
+        """zanj 0.6's description of this instance. Its `zanj_cfg` is the `zanj_cfg` a save writes
+        (`settings()`) plus `serialization_handlers`; `externals_info` is what
+        `zanj_external_serialize` recorded outside a save; `sysinfo` and `timestamp` are not
+        written into files."""
         from muutils.json_serialize import json_serialize
         from muutils.sysinfo import SysInfo
 
@@ -153,15 +180,7 @@ class ZANJ(CoreZANJ):
                     {"uid": record.tag, "source_pckg": record.source.distribution, "desc": record.description},
                 )
         return {
-            "zanj_cfg": {
-                "error_mode": str(self.error_mode),
-                "array_mode": self.array_mode,
-                "external_array_threshold": self.external_array_threshold,
-                "external_list_threshold": self.external_list_threshold,
-                "compress": self.compress,
-                "serialization_handlers": serializers,
-                "load_handlers": {uid: handler.serialize() for uid, handler in LOADER_MAP.items()},
-            },
+            "zanj_cfg": {**self.settings(), "serialization_handlers": serializers},
             "sysinfo": json_serialize(SysInfo.get_all(include=("python",))),
             "externals_info": self.externals_info(),
             "timestamp": time.time(),

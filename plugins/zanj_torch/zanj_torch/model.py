@@ -226,21 +226,29 @@ def assert_model_cfg_equality(model_a: ConfiguredModel[Any], model_b: Configured
         )
 
 
-def assert_model_exact_equality(model_a: ConfiguredModel[Any], model_b: ConfiguredModel[Any]) -> None:
-    """Equal configs and bit-identical state dicts (same keys, dtypes, shapes, values)."""
+def assert_model_exact_equality(
+    model_a: ConfiguredModel[Any],
+    model_b: ConfiguredModel[Any],
+    *,
+    report: typing.Callable[[str, bool], None] | None = None,
+) -> None:
+    """Equal configs and bit-identical state dicts (same keys, dtypes, shapes, values).
+    `report(key, equal)` hears about each state dict entry, in order, once the keys match
+    (zanj 1.0's `zanj.torchutil` prints them, as zanj 0.6 did)."""
     assert_model_cfg_equality(model_a, model_b)
     state_a, state_b = model_a.state_dict(), model_b.state_dict()
     if set(state_a) != set(state_b):
         raise AssertionError(
             f"state dict keys don't match: {sorted(set(state_a) - set(state_b))} / {sorted(set(state_b) - set(state_a))}"
         )
-    failed = [
-        key
-        for key, a in state_a.items()
-        if a.dtype != state_b[key].dtype
-        or a.shape != state_b[key].shape
-        or not torch.equal(a.cpu(), state_b[key].cpu())
-    ]
+    failed: list[str] = []
+    for key, a in state_a.items():
+        b = state_b[key]
+        equal = a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.cpu(), b.cpu())
+        if report is not None:
+            report(key, equal)
+        if not equal:
+            failed.append(key)
     if failed:
         raise AssertionError(f"{len(failed)} / {len(state_a)} state dict elements don't match: {failed}")
 
