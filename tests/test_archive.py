@@ -294,7 +294,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         ZANJ().read(tmp_path / "nothing.zanj")
     with pytest.raises(FileNotFoundError):  # also a FileNotFoundError, for existing except clauses
         ZANJ().read(tmp_path / "nothing.zanj")
-    with pytest.raises(ZanjFileNotFoundError, match="is a folder, not a .zanj file"):
+    with pytest.raises(ZanjFileNotFoundError, match=r"is a folder, not a \.zanj file"):
         ZANJ().read(tmp_path)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from zanj_core._container.progress import ProgressBar
-from zanj_core._container.zipwriter import ZipWriter
+from zanj_core._container.zipwriter import MemberWriter, ZipWriter
 from zanj_core._contract.nodes import ObjectPath, format_path
 from zanj_core._contract.records import MemberFormat
 from zanj_core.errors import ZanjError, ZanjSerializationError
@@ -85,7 +85,7 @@ def write_zip(
     writer.close()
 
 
-def _write_member(member: PendingMember, stream: BinaryIO) -> None:
+def _write_member(member: PendingMember, stream: MemberWriter) -> None:
     """One member through its format's `write`; a plugin's failure other than the disk's (an
     `OSError`, which the save reports as such) is a `ZanjSerializationError` naming the object
     path, the member and the plugin, so no bare exception from a plugin ends a save."""
