@@ -9,10 +9,16 @@ writes for a tensor (`torch.Tensor:external`, read back by zanj-torch as any ten
 member format whose `write` assembles the global tensor from its chunks, streams it as `.npy`,
 and drops it before the next member is written. Memory holds one global tensor (plus the pages
 of the rank files it maps), whatever the model's size.
+
+A hostile index cannot make it allocate beyond what the rank files hold: the whole run has one
+`ReadBudget` (as one zanj read has), sized from their total size, charged with every global
+tensor before it is allocated and with every use of a non-tensor value; the chunks must tile
+each tensor (`coverage`) and match their rank file before it is assembled.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,11 +38,14 @@ from zanj_core.plugin import (
     MemberFormat,
     MemberSource,
     ObjectPath,
+    ReadBudget,
     SaveContext,
     SerializerHandler,
+    safe_text,
 )
 from zanj_torch import dtypes
 from zanj_torch.distributed import layout
+from zanj_torch.distributed.coverage import check_coverage
 from zanj_torch.distributed.metadata import StoredAt
 from zanj_torch.distributed.objects import set_at
 from zanj_torch.distributed.reader import open_rank_file, read_chunk, read_index
@@ -81,35 +90,27 @@ class PendingTensor:
     files: RankFiles
 
     def assemble(self) -> torch.Tensor:
+        """The global tensor from its chunks. Every chunk is checked against its rank file before
+        the tensor is allocated (and `consolidate` charged its bytes to its budget)."""
         shape = tuple(self.entry.size)
         dtype = self.entry.properties.dtype
-        _check_coverage(self.fqn, self.entry, layout.join(self.files.checkpoint, layout.METADATA_NAME))
+        slicers = [
+            read_chunk(
+                self.files.get(stored.file),
+                layout.join(self.files.checkpoint, stored.file),
+                stored.key,
+                dtype,
+                tuple(chunk.sizes),
+            )
+            for chunk, stored in zip(self.entry.chunks, self.stored, strict=True)
+        ]
         result = torch.empty(shape, dtype=dtype)
-        for chunk, stored in zip(self.entry.chunks, self.stored, strict=True):
-            location = layout.join(self.files.checkpoint, stored.file)
-            slicer = read_chunk(self.files.get(stored.file), location, stored.key, dtype, tuple(chunk.sizes))
+        for chunk, slicer in zip(self.entry.chunks, slicers, strict=True):
             region = result
             for dim, (offset, size) in enumerate(zip(chunk.offsets, chunk.sizes, strict=True)):
                 region = region.narrow(dim, offset, size)
             region.copy_(slicer[()] if not shape else slicer[:])
         return result
-
-
-def _check_coverage(fqn: str, entry: TensorStorageMetadata, label: str) -> None:
-    """The chunks tile the tensor: no two overlap and together they hold every element, so no
-    element of a consolidated tensor is memory the checkpoint did not fill."""
-    boxes = [(tuple(c.offsets), tuple(c.sizes)) for c in entry.chunks]
-    total = 1
-    for size in entry.size:
-        total *= size
-    if sum(int(np.prod(sizes)) for _, sizes in boxes) != total:
-        raise ZanjFormatError(f"{label}: the chunks of {fqn!r} do not hold its {total} elements exactly once")
-    for i, (a_off, a_size) in enumerate(boxes):
-        for b_off, b_size in boxes[i + 1 :]:
-            if all(
-                a < b + bs and b < a + as_ for a, as_, b, bs in zip(a_off, a_size, b_off, b_size, strict=True)
-            ) and all(as_ and bs for as_, bs in zip(a_size, b_size, strict=True)):
-                raise ZanjFormatError(f"{label}: two chunks of {fqn!r} overlap")
 
 
 def _npy_header(dtype: torch.dtype, shape: tuple[int, ...]) -> bytes:
@@ -121,7 +122,7 @@ def _npy_header(dtype: torch.dtype, shape: tuple[int, ...]) -> bytes:
 
 def _serialize_pending(pending: PendingTensor, path: ObjectPath, ctx: SaveContext) -> JSONdict:
     dtype, shape = pending.entry.properties.dtype, tuple(pending.entry.size)
-    numel = int(np.prod(shape)) if shape else 1
+    numel = math.prod(shape)
     nbytes = numel * torch.empty(0, dtype=dtype).element_size()
     meta: JSONdict = {"dtype": dtypes.dtype_name(dtype), "shape": list(shape), "n_elements": numel}
     size = len(_npy_header(dtype, shape)) + nbytes
@@ -166,9 +167,16 @@ def consolidate(
     """
     checkpoint = layout.checkpoint_text(checkpoint_id)
     options = dict(storage_options or {})
-    index = read_index(checkpoint, options)
-    metadata = index.metadata
     reading = zanj if zanj is not None else ZANJ()
+    index = read_index(checkpoint, options, reading)
+    metadata = index.metadata
+    label = layout.join(checkpoint, layout.METADATA_NAME)
+    # one budget for the whole consolidation, as zanj-core gives one read: what the rank files hold
+    # bounds the global tensors (their chunks are in the files) and the values (each use charged)
+    held = sum(index.file_sizes.values())
+    budget = ReadBudget(
+        reading.read_limits.read_budget(held), f"{checkpoint} (consolidating)", held, reading.read_limits
+    )
     files = RankFiles(checkpoint, index.write_ids, options, reading)
     storage: dict[Any, StoredAt] = metadata.storage_data
     flattening: dict[str, tuple[str | int, ...]] = metadata.planner_data or {}
@@ -177,11 +185,20 @@ def consolidate(
         for fqn, entry in metadata.state_dict_metadata.items():
             where = flattening.get(fqn, (fqn,))
             if isinstance(entry, TensorStorageMetadata):
+                check_coverage(fqn, entry, label)
+                budget.charge(
+                    math.prod(entry.size) * entry.properties.dtype.itemsize,
+                    f"the global tensor {safe_text(repr(fqn))[:200]}",
+                )
                 stored = [storage[MetadataIndex(fqn, chunk.offsets)] for chunk in entry.chunks]
                 set_at(root, where, PendingTensor(fqn, entry, stored, files))
             else:
                 placed = storage[MetadataIndex(fqn)]
-                set_at(root, where, files.get(placed.file)[("objects", placed.key)])
+                opened = files.get(placed.file)
+                # written to the output once per use, mapped or not; inflating it is charged by the load
+                written = opened.info(("objects", placed.key)).data_bytes
+                budget.charge(written, f"the value {safe_text(repr(fqn))[:200]}, written to the output")
+                set_at(root, where, opened.load_within(("objects", placed.key), budget))
         writer = ZANJ(handlers_pre=CONSOLIDATING_HANDLERS)
         return writer.save(root, out_path, storage_options=dict(out_storage_options or {}) or None)
     finally:

@@ -1,7 +1,7 @@
 """Where a checkpoint's files live: a local folder or an fsspec URL, and the names inside it.
 
 A checkpoint is a folder holding one ordinary `.zanj` file per saving rank
-(`rank-00000.zanj`, ...) and `zanj_checkpoint.json`, the global index DCP needs, written last
+(`rank-00000-<write id>.zanj`, ...) and `zanj_checkpoint.json`, the global index DCP needs, written last
 and atomically. Rank files go through `ZANJ().save` / `ZANJ().open` (which handle URLs and
 atomic publishing themselves); this module only joins names and moves the small JSON index.
 Nothing here imports torch.
@@ -12,28 +12,31 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjRemoteError
+from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjLimitError, ZanjRemoteError
 
 METADATA_NAME = "zanj_checkpoint.json"
 """The global index: JSON, written by the coordinator after every rank file is in place."""
 
-RANK_FILE_PATTERN = re.compile(r"rank-[0-9]{5,9}\.zanj")
-"""What a rank file's name looks like; the index names only such files (no paths)."""
+RANK_FILE_PATTERN = re.compile(r"rank-[0-9]{5,9}-[0-9a-f]{16}\.zanj")
+"""What a rank file's name looks like (its rank, then the start of its write's id, new with
+every save); the index names only such files (no paths)."""
 
-MAX_METADATA_BYTES = 256 << 20
-"""The largest index read (a model with a million sharded tensors stays far below it)."""
+MAX_METADATA_BYTES = 64 << 20
+"""The largest index read by default: `ReadLimits.max_json_bytes` of the reading `ZANJ`, which
+bounds every JSON text zanj parses (docs/distributed.md, "Limits", sizes it from real indexes)."""
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://|^[A-Za-z][A-Za-z0-9+.\-]*::")
 
 StorageOptions = Mapping[str, Any]
 
 
-def rank_file_name(rank: int) -> str:
-    return f"rank-{rank:05d}.zanj"
+def rank_file_name(rank: int, write_id: str) -> str:
+    return f"rank-{rank:05d}-{write_id[:16]}.zanj"
 
 
 def checkpoint_text(checkpoint_id: str | os.PathLike[str]) -> str:
@@ -79,31 +82,69 @@ def make_folder(checkpoint: str, storage_options: StorageOptions | None) -> None
         raise ZanjError(f"{checkpoint}: cannot create the checkpoint folder: {exc.strerror or exc}") from exc
 
 
+def _not_regular(location: str, mode: int) -> ZanjError:
+    what = "a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+    return ZanjFormatError(
+        f"{location}: is {what}; a checkpoint's index and rank files must be regular files in its folder "
+        "(a link may lead out of it, a pipe or device may never end): copy the checkpoint with its files' "
+        "contents (cp -L, or a download to a plain folder)"
+    )
+
+
+def _open_regular(location: str) -> int:
+    """A descriptor of the local regular file `location`, opened without following a link and
+    without waiting on a pipe (so a FIFO or device named like a checkpoint file cannot block)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    mode = os.lstat(location).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_regular(location, mode)
+    fd = os.open(location, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(location, mode)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def read_bytes(location: str, storage_options: StorageOptions | None, limit: int = MAX_METADATA_BYTES) -> bytes:
-    """A small file's bytes; a missing file is a `ZanjFileNotFoundError` naming it."""
+    """The index's bytes; a missing file is a `ZanjFileNotFoundError` naming it, one that is not
+    a regular file (a link, a pipe) a `ZanjFormatError`, one over `limit` a `ZanjLimitError`."""
     try:
         if is_url(location):
             fs, where = _filesystem(location, storage_options)
-            size = fs.size(where)
-            if size is not None and size > limit:
-                raise ZanjError(f"{location}: {size} bytes, more than the {limit} an index may have")
+            info = fs.info(where)
+            if info.get("type") != "file" or info.get("islink"):
+                raise _not_regular(location, stat.S_IFLNK if info.get("islink") else 0)
+            size = info.get("size")
+            if isinstance(size, int) and size > limit:
+                raise _too_big(location, size, limit)
             data = fs.cat_file(where)
         else:
-            with open(location, "rb") as fh:
+            with os.fdopen(_open_regular(location), "rb") as fh:
                 data = fh.read(limit + 1)
     except FileNotFoundError:
         raise ZanjFileNotFoundError(
             f"{location}: no such file; the checkpoint is incomplete (its save did not finish) or the path is wrong"
         ) from None
-    except IsADirectoryError:
-        raise ZanjFileNotFoundError(f"{location}: is a folder, not the checkpoint's index file") from None
     except ZanjError:
         raise
     except OSError as exc:
         raise ZanjRemoteError(f"{location}: reading failed: {exc}") from exc
     if not isinstance(data, bytes) or len(data) > limit:
-        raise ZanjError(f"{location}: more than the {limit} bytes an index may have")
+        raise _too_big(location, len(data) if isinstance(data, bytes) else -1, limit)
     return data
+
+
+def _too_big(location: str, size: int, limit: int) -> ZanjLimitError:
+    return ZanjLimitError(
+        f"{location}: {size if size >= 0 else 'more than'} bytes, more than the {limit} an index may have "
+        "(ReadLimits.max_json_bytes of the reading ZANJ; raise it for a checkpoint you trust)"
+    )
 
 
 def exists(location: str, storage_options: StorageOptions | None) -> bool:
@@ -116,19 +157,48 @@ def exists(location: str, storage_options: StorageOptions | None) -> bool:
     return os.path.isfile(location)
 
 
-def missing_files(checkpoint: str, names: list[str], storage_options: StorageOptions | None) -> list[str]:
-    """Which of `names` the checkpoint folder lacks, from one listing of the folder."""
+def rank_file_sizes(checkpoint: str, names: list[str], storage_options: StorageOptions | None) -> dict[str, int]:
+    """The size of each rank file in `names` (from one listing at a URL, an `lstat` each locally).
+    A missing one is a `ZanjFileNotFoundError`; a link or anything but a regular file a
+    `ZanjFormatError`: `dcp.load` and `consolidate` would otherwise read, or copy into their
+    output, whatever file the link names."""
+    sizes: dict[str, int] = {}
+    missing: list[str] = []
     try:
         if is_url(checkpoint):
             fs, where = _filesystem(checkpoint, storage_options)
-            present = {str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(where, detail=False)}
+            listed = {str(e.get("name", "")).rstrip("/").rsplit("/", 1)[-1]: e for e in fs.ls(where, detail=True)}
+            for name in names:
+                entry = listed.get(name)
+                if entry is None:
+                    missing.append(name)
+                elif entry.get("type") != "file" or entry.get("islink"):
+                    raise _not_regular(join(checkpoint, name), stat.S_IFLNK if entry.get("islink") else 0)
+                else:
+                    sizes[name] = int(entry.get("size") or 0)
         else:
-            present = set(os.listdir(checkpoint))
+            for name in names:
+                try:
+                    status = os.lstat(join(checkpoint, name))
+                except FileNotFoundError:
+                    missing.append(name)
+                    continue
+                if not stat.S_ISREG(status.st_mode):
+                    raise _not_regular(join(checkpoint, name), status.st_mode)
+                sizes[name] = status.st_size
     except FileNotFoundError:
-        present = set()
+        missing = list(names)
+    except ZanjError:
+        raise
     except OSError as exc:
         raise ZanjRemoteError(f"{checkpoint}: listing the checkpoint folder failed: {exc}") from exc
-    return [name for name in names if name not in present]
+    if missing:
+        raise ZanjFileNotFoundError(
+            f"{join(checkpoint, missing[0])}: this rank file named by the checkpoint's index is missing"
+            f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; the checkpoint is incomplete: "
+            "copy the whole folder again, or save it again"
+        )
+    return sizes
 
 
 def remove(location: str, storage_options: StorageOptions | None) -> None:

@@ -9,9 +9,10 @@ every field (types, ranks, chunk bounds, file indexes) and names the index file 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -26,13 +27,23 @@ from torch.distributed.checkpoint.metadata import (
 )
 from torch.distributed.checkpoint.storage import WriteResult
 
-from zanj_core.errors import ZanjFormatError, ZanjSerializationError
-from zanj_core.plugin import safe_text
+from zanj_core.errors import ZanjFormatError, ZanjLimitError, ZanjSerializationError
+from zanj_core.plugin import JSON_OBJECT_FACTOR, ReadBudget, safe_text
 from zanj_torch import dtypes
 from zanj_torch.distributed.layout import RANK_FILE_PATTERN
+from zanj_torch.distributed.nesting import checked_paths
 
 FORMAT = "zanj_torch.distributed.checkpoint"
 FORMAT_VERSION = 1
+READ_VERSIONS = frozenset({FORMAT_VERSION})
+"""The index format versions this zanj-torch reads: exactly the ones it writes."""
+CONTAINER_COST = 64
+"""Charged per `{` or `[` of the index text on top of `JSON_OBJECT_FACTOR` per byte: an empty
+dict or list is a 56-64 byte object made from 2 bytes of text."""
+INDEX_PARSE_RATIO = 16
+"""What parsing an index may cost per byte of it, over `ReadLimits.read_budget_floor`. An index
+`encode` writes costs about 6 (101 bytes and 3 containers per chunk); `[{},{},...]` costs 25
+and is refused once past the floor, so parsing the largest index allowed (64 MiB) stays near 1 GiB."""
 MAX_DIMS = 64
 MAX_KEY_CHARS = 4096
 
@@ -150,6 +161,8 @@ class Index:
     metadata: Metadata
     files: list[str]
     write_ids: dict[str, str]
+    file_sizes: dict[str, int] = field(default_factory=dict)
+    """Each rank file's size in bytes (filled by `reader.read_index`): what read budgets scale with."""
 
 
 class _Check:
@@ -180,23 +193,34 @@ class _Check:
         return value
 
 
-def _parse(data: bytes, check: _Check) -> dict[str, Any]:
+def _parse(data: bytes, check: _Check, budget: ReadBudget | None) -> dict[str, Any]:
     if data[:2] == b"\x80\x04" or data[:1] == b"\x80":
         raise check.fail("is a pickle, not JSON (a FileSystemWriter checkpoint?); zanj never unpickles")
+    if budget is not None:  # what parsing builds, charged before it is built (as zanj-core's JSON)
+        containers = data.count(b"{") + data.count(b"[")
+        budget.charge(len(data) * JSON_OBJECT_FACTOR + containers * CONTAINER_COST, "the index's JSON")
     try:
         document = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise check.fail(f"is not complete JSON ({safe_text(str(exc))[:200]})") from None
+    except MemoryError:
+        raise ZanjLimitError(
+            f"{check.label}: parsing the index ran out of memory; it is far larger than checkpoints' indexes "
+            "are (lower ReadLimits.max_json_bytes to refuse such files sooner)"
+        ) from None
     if not isinstance(document, dict):
         raise check.fail("is not a JSON object")
     if document.get("format") != FORMAT:
         raise check.fail(f"is not a zanj checkpoint index (its format is not {FORMAT!r})")
     version = document.get("format_version")
-    if type(version) is not int or version > FORMAT_VERSION:
-        raise ZanjFormatError(
-            f"{check.label}: index format version {safe_text(repr(version))[:40]} is newer than this "
-            f"zanj-torch reads ({FORMAT_VERSION}); upgrade zanj-torch"
-        )
+    if type(version) is not int or version not in READ_VERSIONS:
+        shown = safe_text(repr(version) if type(version) is not int or abs(version) < 10**30 else "a huge int")[:40]
+        if type(version) is int and version > max(READ_VERSIONS):
+            raise ZanjFormatError(
+                f"{check.label}: index format version {shown} is newer than this zanj-torch reads "
+                f"({max(READ_VERSIONS)}); upgrade zanj-torch"
+            )
+        raise check.fail(f"its format version {shown} is not one zanj-torch writes")
     return document
 
 
@@ -210,7 +234,7 @@ def _tensor_entry(
     files: list[str],
     ids: list[str],
     check: _Check,
-    storage: dict[MetadataIndex, StoredAt],
+    storage: list[tuple[MetadataIndex, StoredAt]],
 ) -> TensorStorageMetadata:
     where = f"entry {safe_text(repr(fqn))[:200]}"
     name = check.get(node, "dtype", str, where)
@@ -230,9 +254,8 @@ def _tensor_entry(
         file = check.get(chunk, "file", int, what)
         if not 0 <= file < len(files):
             raise check.fail(f"{what} names file {file} of {len(files)}")
-        storage[MetadataIndex(fqn, offsets)] = StoredAt(
-            files[file], check.key(chunk.get("key"), f"{what}'s key"), ids[file]
-        )
+        stored = StoredAt(files[file], check.key(chunk.get("key"), f"{what}'s key"), ids[file])
+        storage.append((MetadataIndex(fqn, offsets), stored))
         chunks.append(ChunkStorageMetadata(offsets=torch.Size(offsets), sizes=torch.Size(sizes)))
     if math.prod(shape) and not chunks:
         raise check.fail(f"{where} has no chunks")
@@ -241,13 +264,28 @@ def _tensor_entry(
     return TensorStorageMetadata(properties=properties, size=torch.Size(shape), chunks=chunks)
 
 
-def decode(data: bytes, label: str, checkpoint_id: str) -> Index:
-    """The index in `data` (read from `label`), checked; raises `ZanjFormatError` naming it."""
+def _distinct_hashes(storage: list[tuple[MetadataIndex, StoredAt]], check: _Check) -> None:
+    """No two chunks share a hash value: DCP keys chunks by `MetadataIndex` in dicts (as this
+    module does), and offsets crafted to hash alike (ints `k + n(2**61-1)` do, and tuples of
+    them) would make each lookup walk all of them. Sorting the hashes finds a pair in n log n."""
+    hashes = sorted((hash(index), position) for position, (index, _) in enumerate(storage))
+    for (first, _), (second, position) in itertools.pairwise(hashes):
+        if first == second:
+            index = storage[position][0]
+            raise check.fail(
+                f"entry {safe_text(repr(index.fqn))[:200]} names a chunk twice, or chunks whose offsets are "
+                "crafted to share a hash value"
+            )
+
+
+def decode(data: bytes, label: str, checkpoint_id: str, budget: ReadBudget | None = None) -> Index:
+    """The index in `data` (read from `label`), checked; raises `ZanjFormatError` naming it.
+    Parsing is charged to `budget` when given."""
     check = _Check(label)
-    document = _parse(data, check)
+    document = _parse(data, check, budget)
     files = check.get(document, "files", list, "the index")
     if not all(isinstance(f, str) and RANK_FILE_PATTERN.fullmatch(f) for f in files):
-        raise check.fail("'files' names something other than rank files (rank-NNNNN.zanj)")
+        raise check.fail("'files' names something other than rank files (rank-NNNNN-<16 hex digits>.zanj)")
     if len(set(files)) != len(files):
         raise check.fail("'files' names a file twice")
     save_id = check.key(document.get("save_id"), "'save_id'")
@@ -255,36 +293,30 @@ def decode(data: bytes, label: str, checkpoint_id: str) -> Index:
     if len(ids) != len(files):
         raise check.fail(f"'write_ids' has {len(ids)} ids for {len(files)} files")
     write_ids = {name: check.key(value, "a write id") for name, value in zip(files, ids, strict=True)}
-    storage: dict[MetadataIndex, StoredAt] = {}
+    storage: list[tuple[MetadataIndex, StoredAt]] = []
     state: dict[str, TensorStorageMetadata | BytesStorageMetadata] = {}
+    ids_by_file = [write_ids[f] for f in files]
     for fqn, node in check.get(document, "entries", dict, "the index").items():
         kind = check.get(node, "kind", str, f"entry {safe_text(repr(fqn))[:200]}")
         if kind == "tensor":
-            state[fqn] = _tensor_entry(fqn, node, files, [write_ids[f] for f in files], check, storage)
+            state[fqn] = _tensor_entry(fqn, node, files, ids_by_file, check, storage)
         elif kind == "object":
             file = check.get(node, "file", int, "an object entry")
             if not 0 <= file < len(files):
                 raise check.fail(f"entry {safe_text(repr(fqn))[:200]} names file {file} of {len(files)}")
-            storage[MetadataIndex(fqn)] = StoredAt(
-                files[file], check.key(node.get("key"), "an object's key"), write_ids[files[file]]
-            )
+            stored = StoredAt(files[file], check.key(node.get("key"), "an object's key"), write_ids[files[file]])
+            storage.append((MetadataIndex(fqn), stored))
             state[fqn] = BytesStorageMetadata()
         else:
             raise check.fail(f"entry {safe_text(repr(fqn))[:200]} has an unknown kind {safe_text(repr(kind))[:40]}")
-    planner_data = document.get("planner_data")
-    if planner_data is not None:
-        if not isinstance(planner_data, dict) or not all(
-            isinstance(v, list) and len(v) <= 1000 and all(type(p) in (str, int) for p in v)
-            for v in planner_data.values()
-        ):
-            raise check.fail("'planner_data' is not a map of names to paths of str and int keys")
-        planner_data = {k: tuple(v) for k, v in planner_data.items()}
+    _distinct_hashes(storage, check)
+    planner_data = checked_paths(document.get("planner_data"), state, check.fail)
     version = document.get("dcp_version")
     modules = document.get("modules", [])
     metadata = Metadata(
         state_dict_metadata=state,
         planner_data=planner_data,
-        storage_data=storage,
+        storage_data=dict(storage),
         storage_meta=StorageMeta(
             checkpoint_id=checkpoint_id,
             save_id=save_id,

@@ -7,6 +7,9 @@ off that path:
 
 - saving, `take_object` asks the planner for the value itself (`lookup_object`, which
   DefaultSavePlanner has) and the rank file stores it through zanj's own serialization;
+  `refuse_unsavable` first walks each value as that save will, so a value zanj cannot save
+  (a plain `@dataclass`, a `torch.Generator`, a function) fails the save, naming its key,
+  before the rank writes anything;
 - loading, `place_object` puts the value zanj read where `load_bytes` would have put it: for a
   `DefaultLoadPlanner` (or a subclass that keeps its `load_bytes`), into `original_state_dict`
   along the planner's flattening map (`mappings`), or into `state_dict` when it does not
@@ -20,10 +23,13 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch.distributed.checkpoint.default_planner import DefaultLoadPlanner
 from torch.distributed.checkpoint.planner import LoadPlanner, ReadItem, SavePlanner, WriteItem
 
+from zanj_core import ZANJ
 from zanj_core.errors import ZanjError, ZanjSerializationError
+from zanj_core.plugin import SaveContext
 
 
 def take_object(planner: SavePlanner, item: WriteItem) -> Any:
@@ -40,6 +46,35 @@ def take_object(planner: SavePlanner, item: WriteItem) -> Any:
             "or subclass DefaultSavePlanner"
         )
     return lookup(item.index)
+
+
+def _generator_in(value: Any, depth: int = 0) -> bool:
+    """Whether `value` is, or holds in its dicts, lists, tuples and sets, a `torch.Generator`."""
+    if isinstance(value, torch.Generator):
+        return True
+    if depth > 32:
+        return False
+    if isinstance(value, dict):
+        return any(_generator_in(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_generator_in(v, depth + 1) for v in value)
+    return False
+
+
+def refuse_unsavable(zanj: ZANJ, fqn: str, key: str, value: Any) -> None:
+    """Walk `value` as `zanj.save` will walk it in the rank file (under `objects/<key>`), and
+    refuse it, naming the state dict's key `fqn`, when zanj cannot save it. The walk builds JSON
+    nodes only; data members are written by the save itself."""
+    if _generator_in(value):
+        raise ZanjSerializationError(
+            f"the state dict's value {fqn!r} is or holds a torch.Generator, which zanj does not save: "
+            "save its state instead, generator.get_state() (a uint8 tensor), and restore it after "
+            "loading with generator.set_state(state)"
+        )
+    try:
+        SaveContext(zanj).serialize(value, ("objects", key))
+    except ZanjSerializationError as exc:
+        raise ZanjSerializationError(f"the state dict's value {fqn!r} cannot be saved: {exc}") from exc
 
 
 def set_at(root: dict[str, Any], path: Sequence[str | int], value: Any) -> None:

@@ -5,11 +5,13 @@ rank needs once, with `ZANJ().open` (a memory map for local files, range request
 and for each read item reads only the rows of the stored chunk DCP's planner asked for, then
 narrows the other dimensions and copies into the planner's tensor. Non-tensor values are read
 through zanj's serialization and placed by `objects.place_object`, never through
-`planner.load_bytes`, so nothing is unpickled and `torch.load` is never called.
+`planner.load_bytes`, so nothing is unpickled and `torch.load` is never called; the values one
+`read_data` places share one read budget, sized from the rank files they come from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Mapping
@@ -22,27 +24,29 @@ from torch.distributed.checkpoint.storage import StorageReader
 from torch.futures import Future
 
 from zanj_core import ZANJ
-from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError
-from zanj_core.plugin import safe_text
+from zanj_core.errors import ZanjError, ZanjFileNotFoundError, ZanjFormatError, ZanjRemoteError
+from zanj_core.plugin import ReadBudget, safe_text
 from zanj_torch import dtypes
-from zanj_torch.distributed import layout
-from zanj_torch.distributed.metadata import Index, StoredAt, decode
+from zanj_torch.distributed import folder, layout
+from zanj_torch.distributed.metadata import INDEX_PARSE_RATIO, Index, StoredAt, decode
 from zanj_torch.distributed.objects import place_object
 
 
-def read_index(checkpoint: str, storage_options: Mapping[str, Any] | None) -> Index:
-    """The checkpoint's decoded index, its rank files checked to be present (one listing of the
-    folder); a missing or corrupt index, or a missing rank file, is a `ZanjError` naming it."""
+def read_index(checkpoint: str, storage_options: Mapping[str, Any] | None, zanj: ZANJ | None = None) -> Index:
+    """The checkpoint's decoded index, its rank files checked to be present and regular files
+    (one listing of the folder); a missing or corrupt index, or a missing rank file, is a
+    `ZanjError` naming it. `zanj`'s read limits bound the index (`max_json_bytes`) and its parse."""
+    limits = (zanj if zanj is not None else ZANJ()).read_limits
     location = layout.join(checkpoint, layout.METADATA_NAME)
-    index = decode(layout.read_bytes(location, storage_options), location, checkpoint)
-    missing = layout.missing_files(checkpoint, index.files, storage_options)
-    if missing:
-        raise ZanjFileNotFoundError(
-            f"{layout.join(checkpoint, missing[0])}: this rank file named by the checkpoint's index is missing"
-            f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; the checkpoint is incomplete: "
-            "copy the whole folder again, or save it again"
-        )
-    return index
+    try:
+        data = layout.read_bytes(location, storage_options, limits.max_json_bytes)
+    except (ZanjFileNotFoundError, ZanjRemoteError) as exc:  # say what the path is instead, if it tells
+        raise folder.explain_missing_index(checkpoint, storage_options, exc) from None
+    folder.refuse_mixed_folder(checkpoint, storage_options)
+    parse_limit = min(limits.read_budget(len(data)), limits.read_budget_floor + INDEX_PARSE_RATIO * len(data))
+    index = decode(data, location, checkpoint, ReadBudget(parse_limit, location, len(data)))
+    sizes = layout.rank_file_sizes(checkpoint, index.files, storage_options)
+    return dataclasses.replace(index, file_sizes=sizes)
 
 
 def open_rank_file(zanj: ZANJ, checkpoint: str, name: str, write_id: str, storage_options: Mapping[str, Any]) -> Any:
@@ -123,7 +127,9 @@ class ZanjStorageReader(StorageReader):
         self.load_id = uuid.uuid4().hex
         self.storage_data: dict[MetadataIndex, StoredAt] = {}
         self.chunk_sizes: dict[MetadataIndex, tuple[torch.dtype, tuple[int, ...]]] = {}
-        self.index: Index | None = read_index(self.path, self.storage_options) if self.path is not None else None
+        self.index: Index | None = (
+            read_index(self.path, self.storage_options, self.zanj) if self.path is not None else None
+        )
 
     @property
     def checkpoint_id(self) -> str:
@@ -137,11 +143,11 @@ class ZanjStorageReader(StorageReader):
         if checkpoint_id:
             self.path = layout.checkpoint_text(checkpoint_id)
         self.load_id = uuid.uuid4().hex
-        self.index = read_index(self.path, self.storage_options) if self.path is not None else None
+        self.index = read_index(self.path, self.storage_options, self.zanj) if self.path is not None else None
 
     def read_metadata(self, *args: Any, **kwargs: Any) -> Metadata:
         index, self.index = self.index, None  # read once per load: a later load reads it again
-        metadata = (index or read_index(self.checkpoint_id, self.storage_options)).metadata
+        metadata = (index or read_index(self.checkpoint_id, self.storage_options, self.zanj)).metadata
         if metadata.storage_meta is not None:
             metadata.storage_meta.load_id = self.load_id
         return metadata
@@ -173,20 +179,32 @@ class ZanjStorageReader(StorageReader):
                     f"{safe_text(item.storage_index.fqn)[:200]!r} at {list(item.storage_index.offset or ())}"
                 )
             per_file.setdefault(stored.file, []).append(item)
+        budget = self._values_budget(plan, list(per_file))
         for name, items in per_file.items():
             location = layout.join(self.checkpoint_id, name)
             write_id = self.storage_data[items[0].storage_index].write_id
             with open_rank_file(self.zanj, self.checkpoint_id, name, write_id, self.storage_options) as opened:
                 for item in items:
-                    self._read_item(opened, location, item, planner)
+                    self._read_item(opened, location, item, planner, budget)
         future: Future[None] = Future()
         future.set_result(None)
         return future
 
-    def _read_item(self, opened: Any, location: str, item: ReadItem, planner: LoadPlanner) -> None:
+    def _values_budget(self, plan: LoadPlan, names: list[str]) -> ReadBudget | None:
+        """One budget for every non-tensor value this rank reads, sized from the rank files it
+        reads them from: an index naming one large value under many names costs each use."""
+        if not any(item.type == LoadItemType.BYTE_IO for item in plan.items):
+            return None
+        held = sum(layout.rank_file_sizes(self.checkpoint_id, names, self.storage_options).values())
+        limits = self.zanj.read_limits
+        return ReadBudget(limits.read_budget(held), f"{self.checkpoint_id} (values)", held, limits)
+
+    def _read_item(
+        self, opened: Any, location: str, item: ReadItem, planner: LoadPlanner, budget: ReadBudget | None
+    ) -> None:
         key = self.storage_data[item.storage_index].key
         if item.type == LoadItemType.BYTE_IO:
-            place_object(planner, item, opened[("objects", key)])
+            place_object(planner, item, opened.load_within(("objects", key), budget))
             return
         dtype, sizes = self.chunk_sizes[item.storage_index]
         source = narrowed(opened, item, read_chunk(opened, location, key, dtype, sizes), key, sizes)

@@ -1,11 +1,16 @@
 """`ZanjStorageWriter`: DCP's `StorageWriter` writing one ordinary `.zanj` file per rank.
 
 DCP calls, on every rank: `reset`, `set_up_storage_writer`, `prepare_local_plan`; on the
-coordinator: `prepare_global_plan` (here: remove an older index in the folder, so it is
-never read alongside new rank files, and name each rank's file and the save's id); on every
-rank `write_data` (one `ZANJ().save` of `{"tensors": ..., "objects": ...}`); on the
-coordinator `finish` (the JSON index, written last and atomically). A checkpoint is therefore
-visible, to `ZanjStorageReader` and `zanj ls`, only once every rank file is complete.
+coordinator: `prepare_global_plan` (here: refuse a folder holding a FileSystemWriter checkpoint
+and a `memory://` URL shared by several processes, and tell each rank its number); on every
+rank `write_data` (the non-tensor values checked first, then one `ZANJ().save` of
+`{"tensors": ..., "objects": ...}` to a file named after the rank and the write's id); on the
+coordinator `finish` (the JSON index, written last and atomically, then the removal of rank
+files the new index does not name).
+
+Rank files never replace the files of an earlier save: until the new index is in place, the
+folder's old index and old rank files are untouched, so a save that fails or crashes at any
+point leaves the previous checkpoint loadable, and one that finishes replaces it in one step.
 """
 
 from __future__ import annotations
@@ -25,9 +30,9 @@ from torch.futures import Future
 
 from zanj_core import ZANJ
 from zanj_core.errors import ZanjError
-from zanj_torch.distributed import layout
+from zanj_torch.distributed import folder, layout
 from zanj_torch.distributed.metadata import StoredAt, encode, storage_key
-from zanj_torch.distributed.objects import take_object
+from zanj_torch.distributed.objects import refuse_unsavable, take_object
 
 SHARD_FORMAT = "zanj_torch.distributed.shard"
 """The `format` entry of every rank file: what `zanj ls` shows at its root."""
@@ -35,10 +40,11 @@ SHARD_FORMAT = "zanj_torch.distributed.shard"
 
 @dataclass(frozen=True)
 class RankTarget:
-    """What the coordinator tells each rank: the name of its file. (The id each write gives its
-    file comes back in the write results, so plans DCP caches between saves stay valid.)"""
+    """What the coordinator tells each rank: its number, which names its file. (The id each
+    write gives its file, the rest of the name, comes back in the write results, so plans DCP
+    caches between saves stay valid.)"""
 
-    file: str
+    rank: int
 
 
 def own_storage(tensor: torch.Tensor) -> torch.Tensor:
@@ -104,28 +110,31 @@ class ZanjStorageWriter(StorageWriter):
 
     def prepare_global_plan(self, plans: list[SavePlan]) -> list[SavePlan]:
         checkpoint = self.checkpoint_id
+        folder.refuse_per_process_url(checkpoint, len(plans))
+        folder.refuse_filesystem_writer_files(checkpoint, self.storage_options)
         layout.make_folder(checkpoint, self.storage_options)
-        # an older checkpoint here becomes invisible before any of its files is replaced
-        layout.remove(layout.join(checkpoint, layout.METADATA_NAME), self.storage_options)
-        return [
-            dataclasses.replace(plan, storage_data=RankTarget(layout.rank_file_name(rank)))
-            for rank, plan in enumerate(plans)
-        ]
+        return [dataclasses.replace(plan, storage_data=RankTarget(rank)) for rank, plan in enumerate(plans)]
 
     def write_data(self, plan: SavePlan, planner: SavePlanner) -> Future[list[WriteResult]]:
         target = plan.storage_data
         if not isinstance(target, RankTarget):
             raise ZanjError("ZanjStorageWriter.write_data got a plan its coordinator did not prepare")
-        tensors: dict[str, torch.Tensor] = {}
-        objects: dict[str, Any] = {}
-        results: list[WriteResult] = []
-        taken: set[str] = set()
         write_id = uuid.uuid4().hex
-        for item in plan.items:
-            offsets = tuple(item.index.offset) if item.index.offset is not None else None
-            key = storage_key(item.index.fqn, offsets, taken)
+        file = layout.rank_file_name(target.rank, write_id)
+        taken: set[str] = set()
+        keys = [
+            storage_key(item.index.fqn, tuple(item.index.offset) if item.index.offset is not None else None, taken)
+            for item in plan.items
+        ]
+        objects: dict[str, Any] = {}
+        for key, item in zip(keys, plan.items, strict=True):  # values first: one zanj refuses stops the save early
             if item.type == WriteItemType.BYTE_IO:
                 objects[key] = take_object(planner, item)
+                refuse_unsavable(self.zanj, item.index.fqn, key, objects[key])
+        tensors: dict[str, torch.Tensor] = {}
+        results: list[WriteResult] = []
+        for key, item in zip(keys, plan.items, strict=True):
+            if item.type == WriteItemType.BYTE_IO:
                 size = 0
             else:
                 data = planner.resolve_data(item)
@@ -134,11 +143,11 @@ class ZanjStorageWriter(StorageWriter):
                 tensors[key] = own_storage(data)
                 size = tensors[key].numel() * tensors[key].element_size()
             results.append(
-                WriteResult(index=item.index, size_in_bytes=size, storage_data=StoredAt(target.file, key, write_id))
+                WriteResult(index=item.index, size_in_bytes=size, storage_data=StoredAt(file, key, write_id))
             )
-        shard = {"format": SHARD_FORMAT, "write_id": write_id, "tensors": tensors, "objects": objects}
-        location = layout.join(self.checkpoint_id, target.file)
-        self.zanj.save(shard, location, storage_options=self.storage_options)
+        if results:  # a rank with nothing to save writes no file
+            shard = {"format": SHARD_FORMAT, "write_id": write_id, "tensors": tensors, "objects": objects}
+            self.zanj.save(shard, layout.join(self.checkpoint_id, file), storage_options=self.storage_options)
         future: Future[list[WriteResult]] = Future()
         future.set_result(results)
         return future
@@ -147,6 +156,13 @@ class ZanjStorageWriter(StorageWriter):
         metadata.storage_meta = self.storage_meta()
         index = encode(metadata, results, self.save_id)
         layout.write_atomically(layout.join(self.checkpoint_id, layout.METADATA_NAME), index, self.storage_options)
+        named = {
+            r.storage_data.file
+            for rank_results in results
+            for r in rank_results
+            if isinstance(r.storage_data, StoredAt)
+        }
+        folder.remove_unlisted_rank_files(self.checkpoint_id, named, self.storage_options)
 
     def storage_meta(self) -> StorageMeta | None:
         return StorageMeta(checkpoint_id=self.path, save_id=self.save_id)
