@@ -37,7 +37,6 @@ from zanj_core import (
     ZanjSerializationError,
 )
 from zanj_core._container import zipwriter as zipwriter_module
-from zanj_core.plugin import JSONdict, ObjectPath, SaveContext
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions, fsync of folders, rlimits")
 
@@ -645,40 +644,3 @@ def test_a_group_that_cannot_be_kept_loses_its_bits(tmp_path: Path, monkeypatch:
     ZANJ().save(NEW, target)
     monkeypatch.undo()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-
-
-class _Unwritable:
-    """A value whose plugin's member format fails while writing it."""
-
-
-def _unwritable_zanj(error: BaseException) -> ZANJ:
-    def serialize(obj: _Unwritable, path: ObjectPath, ctx: SaveContext) -> JSONdict:
-        return {FORMAT_KEY: "test.Unwritable", REF_KEY: ctx.add_member(path, "unwritable", obj, {})}
-
-    def write(obj: _Unwritable, stream: Any) -> None:
-        stream.write(b"partial")
-        raise error
-
-    return ZANJ(
-        handlers_pre=[
-            SerializerHandler(tag="test.Unwritable", types=(_Unwritable,), serialize=serialize),
-            MemberFormat(name="unwritable", extension=".bin", write=write, read=lambda *args: None, binary=True),
-        ]
-    )
-
-
-def test_a_member_format_failing_is_a_zanj_error_and_leaves_no_file(tmp_path: Path) -> None:
-    target = tmp_path / "x.zanj"
-    target.write_bytes(b"the previous save")
-    with pytest.raises(ZanjSerializationError) as caught:
-        _unwritable_zanj(TypeError("object arrays are not supported")).save({"w": [1, _Unwritable()]}, target)
-    message = str(caught.value)
-    assert message.startswith("cannot save the _Unwritable at w/1: the member format 'unwritable' of <runtime> failed")
-    assert "member 'w/1.bin' with TypeError: object arrays are not supported" in message
-    assert isinstance(caught.value.__cause__, TypeError)
-    assert target.read_bytes() == b"the previous save" and sorted(p.name for p in tmp_path.iterdir()) == ["x.zanj"]
-
-
-def test_a_member_format_failing_on_the_disk_is_a_save_error(tmp_path: Path) -> None:
-    with pytest.raises(ZanjSaveError, match="No space left on device"):
-        _unwritable_zanj(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))).save(_Unwritable(), tmp_path / "y.zanj")

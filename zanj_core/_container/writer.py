@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from zanj_core._container.progress import ProgressBar
-from zanj_core._container.zipwriter import MemberWriter, ZipWriter
-from zanj_core._contract.nodes import ObjectPath, format_path
+from zanj_core._container.zipwriter import ZipWriter
+from zanj_core._contract.nodes import ObjectPath
 from zanj_core._contract.records import MemberFormat
-from zanj_core.errors import ZanjError, ZanjSerializationError
 
 _UNSAFE_CHARS = re.compile(r"[^\w.\-]")
 
@@ -76,29 +75,10 @@ def write_zip(
             binary = member.member_format.binary
             packed = compress or not binary
             with writer.open(member.name, packed, member.size_hint, align=binary and not packed) as stream:
-                _write_member(member, stream)
+                member.member_format.write(member.data, stream)  # type: ignore[arg-type]
             if progress is not None:
                 progress.member_done()
     except BaseException:
         writer.abandon()
         raise
     writer.close()
-
-
-def _write_member(member: PendingMember, stream: MemberWriter) -> None:
-    """One member through its format's `write`; a plugin's failure other than the disk's (an
-    `OSError`, which the save reports as such) is a `ZanjSerializationError` naming the object
-    path, the member and the plugin, so no bare exception from a plugin ends a save."""
-    fmt = member.member_format
-    plugin = f"{fmt.source.distribution} {fmt.source.version}".rstrip()
-    try:
-        fmt.write(member.data, stream)  # type: ignore[arg-type]
-    except (ZanjError, OSError):
-        raise
-    except Exception as exc:
-        raise ZanjSerializationError(
-            f"cannot save the {type(member.data).__name__} at {format_path(member.path)}: the member format "
-            f"{fmt.name!r} of {plugin} failed writing member "
-            f"{member.name!r} with {type(exc).__name__}: {exc}. Convert the value to a type that plugin "
-            "writes, or report it to the plugin's author."
-        ) from exc
