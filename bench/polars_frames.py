@@ -3,8 +3,15 @@
     python bench/polars_frames.py CONTENDER OP DIR --size ROWS --rounds 5
 
 Columns: Int64, Float64, String, tz-aware Datetime, Categorical, Boolean, nullable Int32. The
-floor is polars' own uncompressed Arrow IPC (`write_ipc` / `read_ipc`, which maps the file);
-zanj-polars aims at 1.2x of it both ways. See harness.py for what is measured. Run by bench/run.py.
+floor is polars' own uncompressed Arrow IPC (`write_ipc` / `read_ipc`); zanj-polars aims at
+1.2x of it both ways. See harness.py for what is measured. Run by bench/run.py.
+
+Like with like: neither save fsyncs (`write_ipc` never does; zanj saves with durable=False).
+polars 2's `read_ipc` maps the file (MAP_SHARED; the frame keeps using the map) and validates
+what it reads (UTF-8, string views, dictionary keys: it refuses files that break them), as zanj
+validates every value. So `zanj_mmap` (a copy-on-write map) is the like-for-like read;
+`zanj`'s default read also copies the 48 MB member into memory it owns, which `read_ipc` never
+does (about 4 ms here), and is compared with the same `read_ipc`.
 """
 
 from __future__ import annotations

@@ -173,6 +173,9 @@ def decode(item: Any, depth: int = 0) -> Any:
             f"Categorical needs [name, namespace, physical], not {_short(args)}",
         )
         name, namespace, physical = args
+        # polars asserts (an AssertionError, gone under -O) that the global categories, named "",
+        # take no namespace and only UInt32
+        _expect(name != "" or (namespace == "" and physical == "UInt32"), "the global categories are UInt32, unnamed")
         if not hasattr(pl, "Categories"):
             _expect(name == namespace == "" and physical == "UInt32", "named categories need polars >= 1.32")
             return pl.Categorical()

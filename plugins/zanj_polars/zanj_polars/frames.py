@@ -32,7 +32,7 @@ from zanj_core.plugin import (
     ZanjSerializationError,
     format_path,
 )
-from zanj_polars import dtypes, ipc
+from zanj_polars import categories, dtypes, ipc, streamed
 from zanj_polars.compat import ZANJ06, ZANJ06_FRAME_TAG
 from zanj_polars.panics import guarded
 from zanj_polars.zanj06 import load_zanj06, serialize_frame_zanj06
@@ -160,18 +160,29 @@ def read_frame(node: JSONdict, path: ObjectPath, ctx: LoadContext, rows: slice |
     where = f"{ctx.label}: the polars frame at {format_path(path)}"
     n_rows, declared = declared_schema(node, path, ctx)
     source = ctx.member(node, path)
-    reader = ipc.open_reader(source)
     expected = expected_arrow_schema(declared, where)
-    if not reader.schema.equals(expected, check_metadata=True):
-        raise _refuse_schema(reader.schema, expected, where)
-    table = ipc.read_all(reader, source)
+    what = f"the frame converted from member {source.name!r}"
+
+    def check_schema(found: pa.Schema) -> None:
+        if not found.equals(expected, check_metadata=True):
+            raise _refuse_schema(found, expected, where)
+
+    streaming = rows is None and streamed.streams(source)
+    if streaming:  # copied batch by batch, each checked (values on a helper thread) as it comes
+        table = streamed.read_streamed(source, check_schema, n_rows, lambda cost: ctx.charge(cost, path, what=what))
+    else:
+        reader = ipc.open_reader(source)
+        check_schema(reader.schema)
+        table = ipc.read_all(reader, source)
     if table.num_rows != n_rows:
         raise ZanjFormatError(f"{where} declares {n_rows} rows, its member holds {table.num_rows}")
     if rows is not None:
         start, stop, _ = rows.indices(n_rows)
         table = table.slice(start, max(stop - start, 0))
-    ctx.charge(ipc.conversion_cost(table), path, what=f"the frame converted from member {source.name!r}")
-    ipc.validate_values(table, source)
+    if not streaming:  # read_streamed charged and validated each batch
+        ctx.charge(ipc.conversion_cost(table), path, what=what)
+        ipc.validate_values(table, source)
+    categories.check_dictionaries(table, declared, where)
     frame = guarded(
         lambda: pl.from_arrow(table, rechunk=False),
         lambda text: ZanjFormatError(f"{where}: polars could not take the member's table over: {text}"),

@@ -5,7 +5,8 @@ uncompressed and 64-byte aligned). Read without polars trusting a byte of it: th
 checked by hand (`ipc_layout`), pyarrow reads the table zero-copy (over a copy-on-write map of
 the file when `mmap=True`, else over one buffer holding exactly the member), the caller checks
 its schema against the one the node declares, charges the conversion, and only then is every
-value validated (`validate_values`) and the table handed to polars (`frames`).
+value validated (`validate_values`) and the table handed to polars (`frames`). A copying read
+of a large member does the same batch by batch while it copies (`streamed`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pyarrow as pa
 
 from zanj_core.plugin import MemberSource, ZanjFormatError, format_path
 from zanj_polars.ipc_layout import check_ipc_layout
+from zanj_polars.validation import validate_arrays
 
 FIELD_ROW = 1
 """Bytes per row and field polars may allocate taking a table over beyond the member's own
@@ -53,7 +55,7 @@ def open_reader(source: MemberSource) -> pa.ipc.RecordBatchFileReader:
     try:
         return pa.ipc.open_file(pa.py_buffer(view))
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ZanjFormatError(f"{described} is not a valid Arrow IPC file: {_cut(exc)}") from None
+        raise ZanjFormatError(f"{described} is not a valid Arrow IPC file: {cut(exc)}") from None
 
 
 def read_all(reader: pa.ipc.RecordBatchFileReader, source: MemberSource) -> pa.Table:
@@ -62,7 +64,7 @@ def read_all(reader: pa.ipc.RecordBatchFileReader, source: MemberSource) -> pa.T
         table = reader.read_all()
         table.validate()
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ZanjFormatError(f"{where(source)} is not a valid Arrow IPC file: {_cut(exc)}") from None
+        raise ZanjFormatError(f"{where(source)} is not a valid Arrow IPC file: {cut(exc)}") from None
     return table
 
 
@@ -82,15 +84,20 @@ def conversion_cost(table: pa.Table) -> int:
     """Upper bound of what polars allocates taking the table over, beyond the member's bytes
     (already charged), from lengths alone: lengths come from the file and cost nothing to
     declare (3x10^8 nulls fit in a few hundred bytes, at the top or nested in a list)."""
-    total = COLUMN_OVERHEAD * table.num_columns
-    for column in table.columns:
-        pending = list(column.chunks)
-        while pending:
-            array = pending.pop()
-            total += FIELD_ROW * len(array)
-            if pa.types.is_dictionary(array.type):
-                total += CODE_ROW * len(array)
-            pending += _children(array)
+    columns: int = table.num_columns
+    return COLUMN_OVERHEAD * columns + values_cost([chunk for column in table.columns for chunk in column.chunks])
+
+
+def values_cost(arrays: list[pa.Array]) -> int:
+    """`conversion_cost` of these arrays' values (without the per-column overhead)."""
+    total = 0
+    pending = list(arrays)
+    while pending:
+        array = pending.pop()
+        total += FIELD_ROW * len(array)
+        if pa.types.is_dictionary(array.type):
+            total += CODE_ROW * len(array)
+        pending += _children(array)
     return int(total)
 
 
@@ -99,11 +106,9 @@ def validate_values(table: pa.Table, source: MemberSource) -> None:
     try:
         # array by array: pyarrow 26 validates a Table (or a RecordBatch of several columns)
         # about 8x slower than the same arrays one by one (lengths were checked by `read_all`)
-        for column in table.columns:
-            for chunk in column.chunks:
-                chunk.validate(full=True)
+        validate_arrays([chunk for column in table.columns for chunk in column.chunks])
     except (pa.ArrowException, ValueError) as exc:
-        raise ZanjFormatError(f"{where(source)} is not a valid Arrow IPC file: {_cut(exc)}") from None
+        raise ZanjFormatError(f"{where(source)} is not a valid Arrow IPC file: {cut(exc)}") from None
 
 
 def read_table(source: MemberSource) -> pa.Table:
@@ -115,6 +120,6 @@ def read_table(source: MemberSource) -> pa.Table:
     return table
 
 
-def _cut(exc: BaseException, limit: int = 300) -> str:
+def cut(exc: BaseException, limit: int = 300) -> str:
     text = repr(str(exc))
     return text if len(text) <= limit else text[: limit - 3] + "..."
