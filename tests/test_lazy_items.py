@@ -71,3 +71,26 @@ def test_parse_path_forms() -> None:
     assert parse_path("a/0/b") == ("a", "0", "b")
     assert parse_path(("a", 0)) == ("a", 0)
     assert parse_path(3) == (3,)
+
+
+def test_a_plain_key_or_list_index_is_found_without_listing_its_siblings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Looking each item of a wide dict up in turn (a rank file's tensors) stays linear."""
+    from zanj_core._walk.lazy import ZanjFile
+
+    target = ZANJ().save({"wide": {f"k{i}": [i, {"x": i}] for i in range(2000)}, "t": (1, 2)}, tmp_path / "w.zanj")
+    listed: list[object] = []
+    real = ZanjFile._children
+
+    def counting(self: ZanjFile, node: object, *args: object, **kwargs: object) -> object:
+        listed.append(node)
+        return real(self, node, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ZanjFile, "_children", counting)
+    with ZANJ().open(target) as opened:
+        assert [opened[("wide", f"k{i}", 1, "x")] for i in range(0, 2000, 7)] == list(range(0, 2000, 7))
+        assert listed == [], "plain keys and in-range indices need no listing"
+        assert opened["wide/k5/-1/x"] == 5 and opened["t/1"] == 2  # negative indices and tuples still work
+        with pytest.raises(ZanjError, match="no item"):
+            opened["wide/k2000"]

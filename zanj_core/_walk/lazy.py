@@ -175,6 +175,12 @@ class ZanjFile:
         return children
 
     def _step(self, node: Any, path: ObjectPath, key: str | int, ctx: LoadContext) -> tuple[str | int, Any]:
+        # the exact key of a plain dict, or an index of a list, found directly: what the scan below
+        # finds first, without listing every item (a file's items looked up one by one stay linear)
+        if type(node) is dict and type(key) is str and FORMAT_KEY not in node and key in node:
+            return key, node[key]
+        if type(node) is list and type(key) is int and 0 <= key < len(node):
+            return key, node[key]
         children = self._children(node, path, ctx, for_lookup=True)
         if children is None:
             what = (
