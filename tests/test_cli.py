@@ -271,7 +271,18 @@ def test_output_escapes_text_before_colouring_it(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize(
-    ("count", "text"), [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (5 << 20, "5.0 MiB"), (3 << 40, "3.0 TiB")]
+    ("count", "text"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (5 << 20, "5.0 MiB"),
+        (3 << 40, "3.0 TiB"),
+        (3 << 50, "3.0 PiB"),
+        ((1 << 70) - 1, "1024.0 EiB"),
+        (1 << 70, "over 1 ZiB"),
+        ((2**62 - 1) ** 17 * 4, "over 1 ZiB"),  # a size a forged index declares: no OverflowError
+    ],
 )
 def test_human_bytes(count: int, text: str) -> None:
     assert human_bytes(count) == text

@@ -85,9 +85,12 @@ class Output:
 
 
 def human_bytes(count: int) -> str:
+    """`15.6 KiB`: a byte count from a file (any int, however large) in a few characters."""
+    if count >= 1024**7:  # past what a float shows well, and past any real size
+        return "over 1 ZiB"
     value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if value < 1024 or unit == "EiB":
             return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{count} B"  # pragma: no cover - the loop always returns
