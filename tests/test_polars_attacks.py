@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pl = pytest.importorskip("polars")
@@ -18,7 +20,7 @@ pa = pytest.importorskip("pyarrow")
 pytest.importorskip("zanj_polars")
 
 import zanj_polars.dtypes  # noqa: E402
-from zanj_polars import frames, streamed  # noqa: E402
+from zanj_polars import categories, frames, ipc, ipc_layout, streamed  # noqa: E402
 from zanj_polars.zanj06 import build_cost  # noqa: E402
 
 from zanj_core import ZANJ, ReadLimits, ZanjFormatError, ZanjLimitError  # noqa: E402
@@ -106,20 +108,27 @@ def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     return str(request.param)
 
 
-def arrow_file(declared: dict[str, Any], arrays: list[Any], folder: Path) -> Path:
+def arrow_file(
+    declared: dict[str, Any],
+    arrays: list[Any],
+    folder: Path,
+    rows_per_batch: int | None = None,
+    spoil: Callable[[bytes], bytes] = bytes,
+) -> Path:
     """A file whose frame node declares `declared`, its member a hand-made IPC file of `arrays`
-    with exactly the Arrow schema polars writes for it (so only the values are forged)."""
+    with exactly the Arrow schema polars writes for it (so only the values are forged), in
+    batches of `rows_per_batch` rows (sharing each dictionary), its bytes passed through `spoil`."""
     schema = frames.expected_arrow_schema(declared, "test")
     sink = io.BytesIO()
     with pa.ipc.new_file(sink, schema) as writer:
-        writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        writer.write_table(pa.Table.from_arrays(arrays, schema=schema), max_chunksize=rows_per_batch)
     honest = ZANJ().save({"df": pl.DataFrame(schema=declared)}, folder / "honest.zanj")
     with zipfile.ZipFile(honest) as zf:
         contents = {name: zf.read(name) for name in zf.namelist()}
     tree = json.loads(contents["__zanj__.json"])
     tree["df"]["n_rows"] = len(arrays[0])
     contents["__zanj__.json"] = json.dumps(tree).encode()
-    contents[tree["df"]["$ref"]] = sink.getvalue()
+    contents[tree["df"]["$ref"]] = spoil(sink.getvalue())
     out = folder / "forged.zanj"
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
         for name, data in contents.items():
@@ -230,3 +239,155 @@ def test_global_categories_with_a_namespace_or_small_physical_are_refused(args: 
             zf.writestr(name, data)
     with pytest.raises(ZanjFormatError, match="column 'c': the global categories are UInt32"):
         ZANJ().read(forged)
+
+
+# -- record batches: each costs what polars does with it, and none may repeat another ------------
+
+
+def _blocks_repeated(member: bytes, overlap: bool) -> bytes:
+    """`member` with its footer's second record block pointing into (or at) the first."""
+    data = bytearray(member)
+    _, records = ipc_layout.batch_blocks(memoryview(member), "test")
+    first, second = records[0], records[1]
+    packed = struct.pack("<qi4xq", *second)
+    assert data.count(packed) == 1
+    shifted = (first[0] + 8, first[1], 0) if overlap else first
+    data[data.index(packed) : data.index(packed) + len(packed)] = struct.pack("<qi4xq", *shifted)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("overlap", [False, True], ids=["repeated", "overlapping"])
+@pytest.mark.parametrize("mmap", [False, True], ids=["read", "mmap"])
+def test_record_blocks_that_repeat_or_overlap_are_refused(overlap: bool, mmap: bool, tmp_path: Path) -> None:
+    # the attack listed one 1.6 MB block 3,000 times: a 600M-row frame, copied chunk by chunk from a map
+    declared = {"a": pl.Int64}
+    forged = arrow_file(
+        declared, [pa.array(range(1000), pa.int64())], tmp_path, 500, lambda m: _blocks_repeated(m, overlap)
+    )
+    with pytest.raises(ZanjFormatError, match="its batches repeat or overlap"):
+        ZANJ().read(forged, mmap=mmap)
+
+
+def test_disjoint_blocks_in_any_order_pass_the_layout_check() -> None:
+    sink = io.BytesIO()
+    with pa.ipc.new_file(sink, pa.schema([("a", pa.int64())])) as writer:
+        writer.write_table(pa.table({"a": range(100)}), max_chunksize=10)
+    dictionaries, records = ipc_layout.batch_blocks(memoryview(sink.getvalue()), "test")
+    assert not dictionaries and len(records) == 10
+    ipc_layout.check_ipc_layout(memoryview(sink.getvalue()), "test")
+
+
+CATS = [f"category {i:05d}" for i in range(2000)]
+
+
+def _shared_dictionary(declared: dict[str, Any], count: int) -> Any:
+    """`count` codes into one dictionary of all `CATS`."""
+    return dictionary_array(declared, [i % len(CATS) for i in range(count)], CATS)
+
+
+def test_a_dictionary_is_charged_for_every_batch_sharing_it(tmp_path: Path) -> None:
+    # polars converts (and from a map copies) the dictionary once per chunk: 60,000 categories
+    # shared by 4,095 one-row batches cost 3.9 GB from a 1.7 MB file
+    declared = {"c": pl.Categorical()}
+    batches = 40
+    path = arrow_file(declared, [_shared_dictionary(declared, batches)], tmp_path, 1)
+    with zipfile.ZipFile(path) as zf:
+        member = zf.read("df.arrow") if "df.arrow" in zf.namelist() else b""
+    table = pa.ipc.open_file(pa.py_buffer(member)).read_all()
+    assert table.column(0).num_chunks == batches
+    dictionary_bytes = table.column(0).chunk(0).dictionary.get_total_buffer_size()
+    assert dictionary_bytes >= 16 * len(CATS)
+    assert ipc.conversion_cost(table) >= batches * (dictionary_bytes + ipc.COLUMN_OVERHEAD)
+
+
+@pytest.mark.parametrize("mmap", [False, True], ids=["read", "mmap"])
+def test_many_batches_sharing_a_large_dictionary_are_refused_before_polars(
+    mmap: bool, tmp_path: Path, reading: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declared = {"c": pl.Categorical()}
+    path = arrow_file(declared, [_shared_dictionary(declared, 200)], tmp_path, 1)
+    converted: list[Any] = []
+    monkeypatch.setattr(frames.pl, "from_arrow", lambda *a, **k: converted.append(a))
+    tight = ZANJ(read_limits=ReadLimits(read_budget_floor=1 << 20, read_budget_ratio=4))
+    with pytest.raises(ZanjLimitError, match="budget"):
+        tight.read(path, mmap=mmap)
+    assert not converted
+
+
+def test_many_batches_sharing_a_dictionary_read_back(tmp_path: Path, reading: str) -> None:
+    declared = {"e": pl.Enum(CATS)}
+    path = arrow_file(declared, [_shared_dictionary(declared, 300)], tmp_path, 1)
+    for mmap in (False, True):
+        loaded = ZANJ().read(path, mmap=mmap)["df"]
+        assert loaded.to_series().to_list() == [CATS[i % len(CATS)] for i in range(300)]
+
+
+def test_a_dictionary_shared_by_batches_is_checked_once(
+    tmp_path: Path, reading: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # checking it per batch cost batches x categories: 43-55 s for 20,000 categories in 4,095 batches
+    declared = {"e": pl.Enum(CATS)}
+    path = arrow_file(declared, [_shared_dictionary(declared, 50)], tmp_path, 1)
+    checked: list[int] = []
+    check = categories._check_enum
+    monkeypatch.setattr(categories, "_check_enum", lambda *a: checked.append(1) or check(*a))
+    assert ZANJ().read(path)["df"].height == 50
+    assert len(checked) == 1
+
+
+def test_column_overhead_is_charged_per_batch(tmp_path: Path) -> None:
+    table = pa.table({f"c{i}": pa.array([1] * 30, pa.int8()) for i in range(20)})
+    batched = pa.Table.from_batches(table.to_batches(max_chunksize=1))
+    assert batched.column(0).num_chunks == 30
+    assert ipc.conversion_cost(batched) >= 30 * 20 * ipc.COLUMN_OVERHEAD > ipc.conversion_cost(table)
+
+
+@pytest.mark.parametrize("mmap", [False, True], ids=["read", "mmap"])
+def test_too_many_column_chunks_are_refused(
+    mmap: bool, tmp_path: Path, reading: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 300 columns x 4,095 one-row batches: 79 MB that polars took over 20 s and 35x its size to convert
+    monkeypatch.setattr(ipc, "MAX_COLUMN_CHUNKS", 100)
+    declared = {f"c{i}": pl.Int8 for i in range(20)}
+    arrays = [pa.array([1] * 10, pa.int8()) for _ in declared]
+    with pytest.raises(ZanjLimitError, match="10 record batches of 20 columns, over the 100 column chunks"):
+        ZANJ().read(arrow_file(declared, arrays, tmp_path, 1), mmap=mmap)
+    assert ZANJ().read(arrow_file(declared, arrays, tmp_path, 2), mmap=mmap)["df"].height == 10
+
+
+def test_frames_of_many_column_chunks_are_rechunked_when_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ipc, "MAX_COLUMN_CHUNKS", 100)
+    parts = [pl.DataFrame({f"c{i}": [j] for i in range(20)}) for j in range(10)]
+    frame = pl.concat(parts, rechunk=False)
+    assert frame.n_chunks() == 10
+    loaded = ZANJ().read(ZANJ().save({"df": frame}, tmp_path / "f"))["df"]
+    assert loaded.equals(frame) and loaded.n_chunks() == 1
+
+
+@pytest.mark.parametrize("mmap", [False, True], ids=["read", "mmap"])
+def test_legit_multi_chunk_frames_read_back(mmap: bool, tmp_path: Path, reading: str) -> None:
+    # polars writes a record batch per chunk once chunks are large (it merges small ones)
+    rows = 70_000
+    enum = pl.Enum(["lo", "mid", "hi"])
+    parts = [
+        pl.DataFrame(
+            {
+                "n": np.arange(rows) + j,
+                "s": [f"row {j}", None, "x" * 40, "y"] * (rows // 4) + ["z"] * (rows % 4),
+                "cat": pl.Series(
+                    [f"c{j}", "shared", None, "c"] * (rows // 4) + ["c"] * (rows % 4), dtype=pl.Categorical
+                ),
+                "enum": pl.Series(["lo", "hi"] * (rows // 2), dtype=enum),
+                "nested": pl.Series([[f"c{j}"], None] * (rows // 2), dtype=pl.List(pl.Categorical)),
+            }
+        )
+        for j in range(3)
+    ]
+    frame = pl.concat(parts, rechunk=False)
+    assert frame.n_chunks() == 3
+    saved = ZANJ().save({"df": frame}, tmp_path / "chunks")
+    with zipfile.ZipFile(saved) as zf:
+        member = next(zf.read(name) for name in zf.namelist() if name.endswith(".arrow"))
+    assert pa.ipc.open_file(pa.py_buffer(member)).num_record_batches >= 2
+    loaded = ZANJ().read(saved, mmap=mmap)["df"]
+    assert loaded.equals(frame) and loaded.schema == frame.schema

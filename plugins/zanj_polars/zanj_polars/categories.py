@@ -63,13 +63,25 @@ def _check_enum(column: str, dtype: Any, dictionary: pa.Array, where: str) -> No
         )
 
 
+def _identity(dictionary: pa.Array) -> tuple[int, ...]:
+    """The same for every chunk's view of one dictionary: an IPC file's record batches share
+    their dictionary batch, so a frame of 4,095 batches is checked once, not 4,095 times."""
+    buffers = dictionary.buffers()
+    return (dictionary.offset, len(dictionary), *(0 if buffer is None else buffer.address for buffer in buffers))
+
+
 def check_dictionaries(table: pa.Table, declared: dict[str, Any], where: str) -> None:
     """Refuse (`ZanjFormatError`) dictionaries polars would map lossily or could not fit,
     before polars sees any: nothing is added to a program's categories by a read that fails."""
     added: dict[Any, set[str]] = {}
-    for (column, dtype), chunked in zip(declared.items(), table.columns, strict=True):
+    seen: set[tuple[Any, ...]] = set()
+    for index, ((column, dtype), chunked) in enumerate(zip(declared.items(), table.columns, strict=True)):
         for chunk in chunked.chunks:
-            for name, kind, dictionary in _dictionaries(chunk, dtype, column):
+            for nth, (name, kind, dictionary) in enumerate(_dictionaries(chunk, dtype, column)):
+                identity = (index, nth, *_identity(dictionary))
+                if identity in seen:  # another batch's view of a dictionary already checked
+                    continue
+                seen.add(identity)
                 if kind.base_type() is pl.Enum:
                     _check_enum(name, kind, dictionary, where)
                     continue

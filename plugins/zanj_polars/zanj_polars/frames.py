@@ -70,7 +70,8 @@ def serialize_polars(obj: Any, path: ObjectPath, ctx: SaveContext) -> JSONdict:
         return serialize_frame_zanj06(obj, path, ctx)
     frame: pl.DataFrame = obj.to_frame() if isinstance(obj, pl.Series) else obj
     schema = _schema_json(frame, path)
-    if max(frame.n_chunks("all"), default=1) > MAX_CHUNKS:
+    most_chunks = max(frame.n_chunks("all"), default=1)
+    if most_chunks > MAX_CHUNKS or most_chunks * frame.width > ipc.MAX_COLUMN_CHUNKS:
         frame = frame.rechunk()
     tag = f"polars.{kind}:arrow"
     columns: list[JSONitem] = list(frame.columns)

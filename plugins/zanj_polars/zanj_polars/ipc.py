@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from zanj_core.plugin import MemberSource, ZanjFormatError, format_path
+from zanj_core.plugin import MemberSource, ZanjFormatError, ZanjLimitError, format_path
 from zanj_polars.ipc_layout import check_ipc_layout
 from zanj_polars.validation import validate_arrays
 
@@ -25,6 +25,12 @@ buffers (it shares those): a validity bitmap where Arrow has none (a Null column
 CODE_ROW = 8
 """Bytes per row of a dictionary-encoded field: polars maps the codes to its own categories."""
 COLUMN_OVERHEAD = 4096
+"""Bytes polars and pyarrow allocate per column chunk (one column of one record batch), values
+aside: measured about 1.3 KB in `pl.from_arrow` and 2 KB in all (pyarrow 26, polars 1.x) for
+Int8 columns of one-row batches. A footer of 4,095 batches of 300 columns costs 1.2M of them."""
+MAX_COLUMN_CHUNKS = 1 << 18
+"""Most record batches x columns a member may hold: each costs time as well as memory
+(1.2M took polars over 20 s), and the writer rechunks frames that would hold more."""
 
 
 def write_frame(frame: Any, stream: IO[bytes]) -> None:
@@ -58,8 +64,19 @@ def open_reader(source: MemberSource) -> pa.ipc.RecordBatchFileReader:
         raise ZanjFormatError(f"{described} is not a valid Arrow IPC file: {cut(exc)}") from None
 
 
+def check_column_chunks(batches: int, columns: int, source: MemberSource) -> None:
+    """Refuse (`ZanjLimitError`) more column chunks than `MAX_COLUMN_CHUNKS`, before any is read."""
+    if batches * columns > MAX_COLUMN_CHUNKS:
+        raise ZanjLimitError(
+            f"{where(source)} holds {batches} record batches of {columns} columns, over the "
+            f"{MAX_COLUMN_CHUNKS} column chunks zanj reads (zanj writes frames in fewer): "
+            "re-save the frame with zanj, or rechunk it first"
+        )
+
+
 def read_all(reader: pa.ipc.RecordBatchFileReader, source: MemberSource) -> pa.Table:
     """Every batch, zero-copy, structurally validated (lengths and offsets inside buffers)."""
+    check_column_chunks(reader.num_record_batches, len(reader.schema), source)
     try:
         table = reader.read_all()
         table.validate()
@@ -84,19 +101,23 @@ def conversion_cost(table: pa.Table) -> int:
     """Upper bound of what polars allocates taking the table over, beyond the member's bytes
     (already charged), from lengths alone: lengths come from the file and cost nothing to
     declare (3x10^8 nulls fit in a few hundred bytes, at the top or nested in a list)."""
-    columns: int = table.num_columns
-    return COLUMN_OVERHEAD * columns + values_cost([chunk for column in table.columns for chunk in column.chunks])
+    column_chunks: int = sum(max(column.num_chunks, 1) for column in table.columns)
+    return COLUMN_OVERHEAD * column_chunks + values_cost([chunk for column in table.columns for chunk in column.chunks])
 
 
 def values_cost(arrays: list[pa.Array]) -> int:
-    """`conversion_cost` of these arrays' values (without the per-column overhead)."""
+    """`conversion_cost` of these arrays' values (without the per-column overhead). A dictionary
+    is charged once per chunk holding it, at its buffers' size: chunks of one file share one
+    dictionary, but polars converts (and, reading from a map, copies) it for each chunk: 4,095
+    one-row batches sharing 60,000 categories cost 16 bytes per category per batch, 3.9 GB."""
     total = 0
     pending = list(arrays)
     while pending:
         array = pending.pop()
         total += FIELD_ROW * len(array)
         if pa.types.is_dictionary(array.type):
-            total += CODE_ROW * len(array)
+            dictionary_bytes: int = array.dictionary.get_total_buffer_size()
+            total += CODE_ROW * len(array) + dictionary_bytes
         pending += _children(array)
     return int(total)
 

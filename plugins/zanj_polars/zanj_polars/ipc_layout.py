@@ -91,6 +91,19 @@ def footer_start(size: int, tail: bytes, where: str) -> int:
     return start
 
 
+def _check_disjoint(blocks: list[Block]) -> None:
+    """Refuse batches that repeat or overlap: zanj (and any Arrow writer) lays each batch after
+    the last, and a footer listing one block 3,000 times reads as 3,000 copies of its rows
+    (like a zip whose members overlap)."""
+    previous_end = 0
+    for offset, meta_length, body_length in sorted(blocks):
+        if offset < previous_end:
+            raise _OutOfBounds(
+                f"its batches repeat or overlap (one at byte {offset}, the one before ends at {previous_end})"
+            )
+        previous_end = offset + meta_length + body_length
+
+
 def batch_blocks(data: memoryview, where: str) -> tuple[list[Block], list[Block]]:
     """(dictionary batches, record batches) the footer lists, each inside the member before
     the footer, at most `MAX_BATCHES` in all. Reads only the magic and the footer of `data`."""
@@ -111,6 +124,7 @@ def batch_blocks(data: memoryview, where: str) -> tuple[list[Block], list[Block]
         for number, (offset, meta_length, body_length) in enumerate(dictionaries + records):
             if offset < 8 or meta_length < 8 or body_length < 0 or offset + meta_length + body_length > start:
                 raise _OutOfBounds(f"batch {number} lies at bytes {offset}..{offset + meta_length + body_length}")
+        _check_disjoint(dictionaries + records)
     except _OutOfBounds as exc:
         raise ZanjFormatError(f"{where} is not a valid Arrow IPC file: {exc}") from None
     except ZanjLimitError as exc:

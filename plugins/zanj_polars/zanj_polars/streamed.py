@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from zanj_core.plugin import MemberSource, ZanjError, ZanjFormatError
-from zanj_polars.ipc import COLUMN_OVERHEAD, cut, values_cost, where
+from zanj_polars.ipc import COLUMN_OVERHEAD, check_column_chunks, cut, values_cost, where
 from zanj_polars.ipc_layout import MAGIC, batch_blocks, check_block, footer_start
 from zanj_polars.validation import Checks
 
@@ -67,7 +67,7 @@ def read_streamed(
         check_schema(reader.schema)
         if reader.num_record_batches != len(records):
             raise ZanjFormatError(f"{described} is not a valid Arrow IPC file: its footer disagrees with itself")
-        charge(COLUMN_OVERHEAD * len(reader.schema))
+        check_column_chunks(len(records), len(reader.schema), source)
         batches = []
         rows = 0
         for index, block in enumerate(records):
@@ -80,7 +80,7 @@ def read_streamed(
                 raise ZanjFormatError(
                     f"{described}: its node declares {max_rows} rows, its member holds at least {rows}"
                 )
-            charge(values_cost(batch.columns))
+            charge(COLUMN_OVERHEAD * max(batch.num_columns, 1) + values_cost(batch.columns))
             checks.submit(batch.columns)
             batches.append(batch)
         fill(body_end)
