@@ -193,20 +193,20 @@ def test_coverage_check_agrees_with_counting_every_element(shape: list[int], dat
 
 
 def test_offsets_sharing_a_hash_value_are_refused_quickly(folder: Path) -> None:
-    dims, m = 12, 2**61 - 1  # hash(0) == hash(2**61 - 1): 4,096 tuples with one hash
+    """Ints `k + n(2**61 - 1)` share a hash, and tuples of them: 12 dimensions of 2**62 gave 4,096
+    chunks of one hash. Such a shape is now over the size bound; under it, one dimension of a
+    uint8 tensor still holds three such offsets, refused as sharing a hash."""
+    dims, m = 12, 2**61 - 1
 
-    def collide(document: dict[str, Any]) -> None:
-        first = document["entries"]["w"]["chunks"][0]
-        document["entries"]["w"] = {
-            "kind": "tensor",
-            "dtype": "float32",
-            "shape": [2**62 - 1] * dims,
-            "chunks": [
-                {**first, "offsets": list(o), "sizes": [0] * dims} for o in itertools.product((0, m), repeat=dims)
-            ],
-        }
+    def collide(document: dict[str, Any], dtype: str, offsets: list[tuple[int, ...]]) -> None:
+        first, ndim = document["entries"]["w"]["chunks"][0], len(offsets[0])
+        chunks = [{**first, "offsets": list(o), "sizes": [0] * ndim} for o in offsets]
+        document["entries"]["w"] = {"kind": "tensor", "dtype": dtype, "shape": [2**62 - 1] * ndim, "chunks": chunks}
 
-    edit_index(folder, collide)
+    edit_index(folder, lambda d: collide(d, "float32", list(itertools.product((0, m), repeat=dims))))
+    with within(10), pytest.raises(ZanjFormatError, match="over 2\\*\\*62 bytes"):
+        list_checkpoint(folder)
+    edit_index(folder, lambda d: collide(d, "uint8", [(0,), (m,), (2 * m,)]))
     with within(10), pytest.raises(ZanjFormatError, match="share a hash value") as caught:
         list_checkpoint(folder)
     assert INDEX in str(caught.value)
@@ -343,3 +343,56 @@ def test_the_attacks_leave_a_checkpoint_that_loads_quickly(folder: Path) -> None
     dcp.load(target, storage_reader=ZanjStorageReader(folder))
     assert target["step"] == 7 and torch.equal(target["w"], state()["w"])
     assert time.perf_counter() - started < 30
+
+
+# -- second round: what a chunk is, and how large an index may say a tensor is ---------------
+
+
+def test_a_chunk_stored_as_a_numpy_array_is_refused(folder: Path, tmp_path: Path) -> None:
+    """`w` in the rank file is a numpy array of the indexed dtype and shape: it was a TypeError."""
+    shard = ZANJ().read(rank_file(folder))
+    shard["tensors"]["w"] = shard["tensors"]["w"].numpy()
+    ZANJ().save(shard, rank_file(folder))
+    target, reader = {"w": torch.zeros(6, 4)}, ZanjStorageReader(folder)
+    for action in (lambda: consolidate(folder, tmp_path / "out.zanj"), lambda: dcp.load(target, storage_reader=reader)):
+        error = zanj_error_of(action)
+        assert isinstance(error, ZanjFormatError) and "not a tensor" in str(error), error
+        assert str(rank_file(folder)) in str(error) and "'tensors/w'" in str(error)
+    assert not (tmp_path / "out.zanj").exists()
+
+
+def _declare(shape: list[int], chunk_sizes: list[list[int]]) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        w = document["entries"]["w"]
+        w["chunks"] = [{**w["chunks"][0], "offsets": [0] * len(shape), "sizes": s} for s in chunk_sizes]
+        w["shape"] = shape
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunk_sizes"),
+    [
+        ([2**62 - 1] * 17, [[0] * 17]),  # `zanj ls` overflowed formatting its size
+        ([0, 2**62 - 1, 2**62 - 1], []),  # no elements, but strides and numpy's size overflow
+        ([2**62 - 1, 2**62 - 1, 0], []),
+        ([2**30 + 1, 2**30], [[0, 0]]),  # 2**62 bytes of float32 and 4 KiB more
+    ],
+)
+def test_an_index_declaring_a_tensor_over_2_62_bytes_is_refused(
+    folder: Path, tmp_path: Path, shape: list[int], chunk_sizes: list[list[int]]
+) -> None:
+    edit_index(folder, _declare(shape, chunk_sizes))
+    for action in (list_checkpoint, lambda f: consolidate(f, tmp_path / "out.zanj"), ZanjStorageReader):
+        with within(10), pytest.raises(ZanjFormatError, match="over 2\\*\\*62 bytes") as caught:
+            action(folder)
+        assert str(folder / INDEX) in str(caught.value) and "entry 'w'" in str(caught.value)
+        assert len(str(caught.value)) < 600  # no 1,200-digit numbers
+
+
+def test_an_empty_tensor_at_the_size_bound_is_listed_and_consolidated(folder: Path, tmp_path: Path) -> None:
+    edit_index(folder, _declare([0, 2**30, 2**30], []))  # 2**62 bytes, counting the 0 as 1
+    (listed,) = [entry for entry in list_checkpoint(folder) if entry.fqn == "w"]
+    assert listed.shape == (0, 2**30, 2**30) and listed.nbytes == 0
+    back = ZANJ().read(consolidate(folder, tmp_path / "out.zanj"))
+    assert back["w"].shape == (0, 2**30, 2**30) and back["w"].dtype == torch.float32

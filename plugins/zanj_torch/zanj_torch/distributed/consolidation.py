@@ -48,7 +48,7 @@ from zanj_torch.distributed import layout
 from zanj_torch.distributed.coverage import check_coverage
 from zanj_torch.distributed.metadata import StoredAt
 from zanj_torch.distributed.objects import set_at
-from zanj_torch.distributed.reader import open_rank_file, read_chunk, read_index
+from zanj_torch.distributed.reader import checked_chunk, open_rank_file, read_chunk, read_index
 
 ASSEMBLED_FORMAT = "zanj_torch.assembled-npy"
 """The member format (of `consolidate`'s own `ZANJ` only) writing a tensor assembled on demand.
@@ -94,22 +94,17 @@ class PendingTensor:
         the tensor is allocated (and `consolidate` charged its bytes to its budget)."""
         shape = tuple(self.entry.size)
         dtype = self.entry.properties.dtype
+        locations = [layout.join(self.files.checkpoint, stored.file) for stored in self.stored]
         slicers = [
-            read_chunk(
-                self.files.get(stored.file),
-                layout.join(self.files.checkpoint, stored.file),
-                stored.key,
-                dtype,
-                tuple(chunk.sizes),
-            )
-            for chunk, stored in zip(self.entry.chunks, self.stored, strict=True)
+            read_chunk(self.files.get(stored.file), location, stored.key, dtype, tuple(chunk.sizes))
+            for chunk, stored, location in zip(self.entry.chunks, self.stored, locations, strict=True)
         ]
         result = torch.empty(shape, dtype=dtype)
-        for chunk, slicer in zip(self.entry.chunks, slicers, strict=True):
+        for chunk, stored, location, slicer in zip(self.entry.chunks, self.stored, locations, slicers, strict=True):
             region = result
             for dim, (offset, size) in enumerate(zip(chunk.offsets, chunk.sizes, strict=True)):
                 region = region.narrow(dim, offset, size)
-            region.copy_(slicer[()] if not shape else slicer[:])
+            region.copy_(checked_chunk(slicer[()] if not shape else slicer[:], location, stored.key))
         return result
 
 

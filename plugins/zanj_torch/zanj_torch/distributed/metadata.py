@@ -45,6 +45,11 @@ INDEX_PARSE_RATIO = 16
 `encode` writes costs about 6 (101 bytes and 3 containers per chunk); `[{},{},...]` costs 25
 and is refused once past the floor, so parsing the largest index allowed (64 MiB) stays near 1 GiB."""
 MAX_DIMS = 64
+"""torch's own limit on a tensor's dimensions (numpy 2's too)."""
+MAX_TENSOR_BYTES = 2**62
+"""The largest global tensor an index may declare, counting each dimension of size 0 as 1: every
+element count, stride and byte size stays within int64, where torch and numpy compute them (an
+empty tensor of shape [0, 2**62, 2**62] overflows both), and far past what any memory holds."""
 MAX_KEY_CHARS = 4096
 
 
@@ -228,6 +233,12 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _shown(shape: tuple[int, ...]) -> str:
+    """A shape for a message, cut to a readable length."""
+    text = str(list(shape))
+    return text if len(text) <= 120 else f"{text[:100]}... ({len(shape)} dims)"
+
+
 def _tensor_entry(
     fqn: str,
     node: dict[str, Any],
@@ -242,6 +253,11 @@ def _tensor_entry(
     if dtype is None:
         raise check.fail(f"{where} has dtype {safe_text(repr(name))[:80]}, which this torch does not have")
     shape = check.ints(check.get(node, "shape", list, where), f"{where}'s shape")
+    if math.prod(max(d, 1) for d in shape) > MAX_TENSOR_BYTES // dtype.itemsize:
+        raise check.fail(
+            f"{where} declares a {dtypes.dtype_name(dtype)} tensor of shape {_shown(shape)}, over "
+            "2**62 bytes (counting dimensions of size 0 as 1): no checkpoint holds one"
+        )
     chunks = []
     for i, chunk in enumerate(check.get(node, "chunks", list, where)):
         what = f"{where}, chunk {i}"
@@ -250,7 +266,7 @@ def _tensor_entry(
         if len(offsets) != len(shape) or len(sizes) != len(shape):
             raise check.fail(f"{what} has {len(offsets)} offsets and {len(sizes)} sizes for a {len(shape)}-d tensor")
         if any(o + s > d for o, s, d in zip(offsets, sizes, shape, strict=True)):
-            raise check.fail(f"{what} reaches past the tensor's shape {list(shape)}")
+            raise check.fail(f"{what} reaches past the tensor's shape {_shown(shape)}")
         file = check.get(chunk, "file", int, what)
         if not 0 <= file < len(files):
             raise check.fail(f"{what} names file {file} of {len(files)}")

@@ -72,10 +72,36 @@ def open_rank_file(zanj: ZANJ, checkpoint: str, name: str, write_id: str, storag
     return opened
 
 
+TENSOR_TAG = "torch.Tensor"
+
+
+def holds_tensor(info: Any) -> bool:
+    """Whether an item (its `ItemInfo`) is a tensor node: tagged `torch.Tensor` or one of its forms."""
+    return bool(info.tagged) and (info.kind == TENSOR_TAG or str(info.kind).startswith(f"{TENSOR_TAG}:"))
+
+
+def checked_chunk(value: Any, location: str, key: str) -> torch.Tensor:
+    """`value`, read from a stored chunk, if it is the tensor the index promises."""
+    if not isinstance(value, torch.Tensor):
+        raise ZanjFormatError(
+            f"{location}: item 'tensors/{safe_text(key)[:200]}' did not load as a tensor "
+            f"(a {type(value).__name__}); the rank file was altered: save the checkpoint again"
+        )
+    return value
+
+
 def read_chunk(opened: Any, location: str, key: str, dtype: torch.dtype, sizes: tuple[int, ...]) -> Any:
-    """The slicer of a stored chunk (`opened.slice`), checked against what the index says it holds."""
+    """The slicer of a stored chunk (`opened.slice`), checked against what the index says it holds:
+    a tensor node (not, say, a numpy array of the same dtype and shape) of that dtype and shape.
+    `ZanjStorageReader` and `consolidate` both read every chunk through it."""
     path = ("tensors", key)
     info = opened.info(path)
+    if not holds_tensor(info):
+        raise ZanjFormatError(
+            f"{location}: item 'tensors/{safe_text(key)[:200]}' is a {safe_text(str(info.kind))[:80]}, "
+            "not a tensor, but the checkpoint's index says it holds a chunk of one: the rank file was "
+            "altered or written by something else; save the checkpoint again"
+        )
     if info.shape is None or tuple(info.shape) != sizes or info.dtype != dtypes.dtype_name(dtype):
         raise ZanjFormatError(
             f"{location}: item 'tensors/{safe_text(key)[:200]}' is {safe_text(str(info.dtype))[:40]} "
@@ -94,8 +120,7 @@ def narrowed(opened: Any, item: ReadItem, chunk: Any, key: str, sizes: tuple[int
         value = opened[("tensors", key)]
     else:
         value = chunk[offsets[0] : offsets[0] + lengths[0]]
-    if not isinstance(value, torch.Tensor):
-        raise ZanjFormatError(f"{opened.path}: a stored chunk did not load as a tensor")
+    value = checked_chunk(value, str(opened.path), key)
     for dim in range(1, len(offsets)):
         value = value.narrow(dim, offsets[dim], lengths[dim])
     return value
