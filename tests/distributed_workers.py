@@ -21,11 +21,14 @@ import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 import torch.multiprocessing as mp
+from torch.distributed.checkpoint.api import CheckpointException
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor, Replicate, Shard, distribute_tensor
 from zanj_torch.distributed import ZanjStorageReader, ZanjStorageWriter
+
+from zanj_core.errors import ZanjError
 
 DTENSOR_LAYOUTS: dict[str, tuple[tuple[int, ...], torch.dtype, Any]] = {
     "rows": ((8, 6), torch.float32, Shard(0)),
@@ -239,3 +242,17 @@ if __name__ == "__main__":  # pragma: no cover - a manual run: python tests/dist
     run_ranks(save_and_reload, 2, Path(sys.argv[1]), None)
     run_ranks(reload, 3, Path(sys.argv[1]), None)
     print("ok", os.listdir(sys.argv[1]))
+
+
+def zanj_error_of(action: Any) -> ZanjError:
+    """The ZanjError `action` raises: directly (an index problem, found before DCP starts), or
+    wrapped by DCP in a CheckpointException (a rank file problem, found while reading)."""
+    try:
+        action()
+    except ZanjError as error:
+        return error
+    except CheckpointException as wrapped:
+        errors = [failure[0] for failure in wrapped.failures.values()]
+        assert errors and all(isinstance(error, ZanjError) for error in errors), wrapped
+        return errors[0]
+    raise AssertionError("no ZanjError was raised")

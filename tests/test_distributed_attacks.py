@@ -26,13 +26,13 @@ if not torch.distributed.is_available():  # pragma: no cover - builds without di
     pytest.skip("torch.distributed is not available", allow_module_level=True)
 
 import torch.distributed.checkpoint as dcp  # noqa: E402
-from torch.distributed.checkpoint.api import CheckpointException  # noqa: E402
+from distributed_workers import zanj_error_of  # noqa: E402
 from torch.distributed.checkpoint.metadata import ChunkStorageMetadata, TensorProperties, TensorStorageMetadata  # noqa: E402
 from zanj_torch.distributed import ZanjStorageReader, ZanjStorageWriter, consolidate, list_checkpoint  # noqa: E402
 from zanj_torch.distributed.coverage import check_coverage  # noqa: E402
 
 from zanj_core import ZANJ, ReadLimits  # noqa: E402
-from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError  # noqa: E402
+from zanj_core.errors import ZanjFormatError, ZanjLimitError  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:torch.distributed is disabled:UserWarning")
 INDEX = "zanj_checkpoint.json"
@@ -82,18 +82,6 @@ def within(seconds: int) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def zanj_error_of(action: Callable[[], Any]) -> ZanjError:
-    try:
-        action()
-    except ZanjError as error:
-        return error
-    except CheckpointException as wrapped:
-        errors = [failure[0] for failure in wrapped.failures.values()]
-        assert errors and all(isinstance(error, ZanjError) for error in errors), wrapped
-        return errors[0]
-    raise AssertionError("no ZanjError")
 
 
 # -- finding 2: one stored value named by many entries ----------------------------------------

@@ -23,7 +23,7 @@ if not torch.distributed.is_available():  # pragma: no cover - builds without di
     pytest.skip("torch.distributed is not available", allow_module_level=True)
 
 import torch.distributed.checkpoint as dcp  # noqa: E402
-from distributed_workers import assert_same  # noqa: E402
+from distributed_workers import assert_same, zanj_error_of  # noqa: E402
 from torch.distributed.checkpoint.api import CheckpointException  # noqa: E402
 from torch.distributed.checkpoint.default_planner import DefaultLoadPlanner, DefaultSavePlanner  # noqa: E402
 from torch.distributed.checkpoint.planner import SavePlanner  # noqa: E402
@@ -65,20 +65,6 @@ def load(folder: Path | str, target: dict[str, Any] | None = None, **kwargs: Any
     target = blank() if target is None else target
     dcp.load(target, storage_reader=ZanjStorageReader(folder), **kwargs)
     return target
-
-
-def zanj_error_of(action: Any) -> ZanjError:
-    """The ZanjError `action` raises: directly (an index problem, found before DCP starts), or
-    wrapped by DCP in a CheckpointException (a rank file problem, found while reading)."""
-    try:
-        action()
-    except ZanjError as error:
-        return error
-    except CheckpointException as wrapped:
-        errors = [failure[0] for failure in wrapped.failures.values()]
-        assert errors and all(isinstance(error, ZanjError) for error in errors), wrapped
-        return errors[0]
-    raise AssertionError("no error was raised")
 
 
 def edit_index(folder: Path, change: Any) -> None:

@@ -28,7 +28,7 @@ if not torch.distributed.is_available():  # pragma: no cover - builds without di
 
 import torch.distributed.checkpoint as dcp  # noqa: E402
 from distributed_save_workers import PlainConfig, two_rank_saves  # noqa: E402
-from distributed_workers import assert_same, run_ranks  # noqa: E402
+from distributed_workers import assert_same, run_ranks, zanj_error_of  # noqa: E402
 from torch.distributed.checkpoint.api import CheckpointException  # noqa: E402
 from zanj_torch.distributed import (  # noqa: E402
     ZanjStorageReader,
@@ -71,19 +71,6 @@ def listing(folder: Path) -> list[str]:
 
 def rank_files(folder: Path) -> list[str]:
     return [name for name in listing(folder) if layout.RANK_FILE_PATTERN.fullmatch(name)]
-
-
-def zanj_error_of(action: Any) -> ZanjError:
-    """The ZanjError `action` raises, directly or as the failure DCP wrapped."""
-    try:
-        action()
-    except ZanjError as error:
-        return error
-    except CheckpointException as wrapped:
-        errors = [failure[0] for failure in wrapped.failures.values()]
-        assert errors and all(isinstance(error, ZanjError) for error in errors), wrapped
-        return errors[0]
-    raise AssertionError("no error was raised")
 
 
 # -- saving again -----------------------------------------------------------------------------
