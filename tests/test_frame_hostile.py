@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
 import sys
-import textwrap
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +26,7 @@ pytest.importorskip("zanj_pandas")
 import numpy as np  # noqa: E402
 import pyarrow.pandas_compat as pandas_compat  # noqa: E402
 from hostile_corpus import DEFLATED, STORED, Entry, zip_bytes  # noqa: E402
+from memory_probe import read_measured  # noqa: E402
 from zanj_pandas import arrow, arrow_layout  # noqa: E402
 
 from zanj_core import ZANJ, ZanjFormatError, ZanjLimitError  # noqa: E402
@@ -117,42 +116,6 @@ def conversions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 # -- gigabytes from a few hundred bytes: refused before allocating ------------------------------
 
-READ_IN_SUBPROCESS = textwrap.dedent(
-    """
-    import json, resource, sys
-    import pandas, pyarrow
-    from zanj_core import ZANJ
-    ZANJ().read(sys.argv[2])  # warm up: lazy imports, thread pools
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with open("/proc/self/status") as status:
-        size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
-    # the code as it was allocates gigabytes here: fail fast instead of taking the machine's memory
-    resource.setrlimit(resource.RLIMIT_AS, (size + (1 << 30), size + (1 << 30)))
-    try:
-        ZANJ().read(sys.argv[1])
-        outcome = ["loaded", ""]
-    except BaseException as exc:
-        outcome = [type(exc).__name__, str(exc)]
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    print(json.dumps([*outcome, grown * 1024]))
-    """
-)
-
-
-def read_measured(path: Path, warm: Path) -> tuple[str, str, int]:
-    """(error class name or "loaded", message, peak memory growth in bytes) of reading `path` in
-    a fresh interpreter whose address space may grow by at most 1 GiB."""
-    done = subprocess.run(
-        [sys.executable, "-c", READ_IN_SUBPROCESS, str(path), str(warm)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    name, message, grown = json.loads(done.stdout.strip().splitlines()[-1])
-    return name, message, grown
-
 
 def _null_column(metadata: dict[str, Any]) -> pa.Table:
     return with_metadata(pa.table({"a": pa.nulls(BIG)}), one_column_metadata(metadata, BIG))
@@ -197,7 +160,7 @@ def test_expanding_members_hit_the_budget_before_allocating(name: str, tmp_path:
     build, edit = BOMBS[name]
     path = forged(honest, tmp_path / "bomb.zanj", ipc_bytes(build(metadata)), edit)
     assert path.stat().st_size < (2 << 20)
-    error, message, grown = read_measured(path, honest)
+    error, message, grown = read_measured(path, honest, ("pandas", "pyarrow"))
     assert error == "ZanjLimitError", message
     assert "the read's budget ran out on the frame converted from member 'df.arrow' at df, which needs" in message
     assert grown < 200 << 20, f"peak memory grew by {grown >> 20} MiB"
@@ -208,7 +171,7 @@ def test_null_column_disagreeing_with_its_node(tmp_path: Path) -> None:
     honest, _, metadata = saved(pd.DataFrame({"a": pd.Series([None, None, None], dtype=object)}), tmp_path)
     member = ipc_bytes(_null_column(metadata))
     assert len(member) < 2048
-    error, message, grown = read_measured(forged(honest, tmp_path / "bomb.zanj", member), honest)
+    error, message, grown = read_measured(forged(honest, tmp_path / "bomb.zanj", member), honest, ("pandas", "pyarrow"))
     assert error == "ZanjFormatError", message
     assert "declares 3 rows, its member holds 300000000" in message
     assert grown < 200 << 20, f"peak memory grew by {grown >> 20} MiB"

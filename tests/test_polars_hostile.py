@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
-import textwrap
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +28,7 @@ import zanj_polars.dtypes  # noqa: E402
 from hostile_corpus import DEFLATED, STORED, Entry, zip_bytes  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from memory_probe import read_measured  # noqa: E402
 from zanj_polars import frames, ipc_layout, streamed  # noqa: E402
 
 from zanj_core import ZANJ, ZanjError, ZanjFormatError, ZanjLimitError  # noqa: E402
@@ -396,27 +394,6 @@ def test_flipped_bytes_end_in_a_zanj_error_or_a_frame(
 
 # -- gigabytes from a few hundred bytes: refused before allocating -------------------------------------
 
-READ_IN_SUBPROCESS = textwrap.dedent(
-    """
-    import json, resource, sys
-    import polars, pyarrow
-    from zanj_core import ZANJ
-    ZANJ().read(sys.argv[2])  # warm up: lazy imports, thread pools
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with open("/proc/self/status") as status:
-        size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
-    resource.setrlimit(resource.RLIMIT_AS, (size + (1 << 30), size + (1 << 30)))
-    try:
-        ZANJ().read(sys.argv[1])
-        outcome = ["loaded", ""]
-    except BaseException as exc:
-        outcome = [type(exc).__name__, str(exc)]
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    print(json.dumps([*outcome, grown * 1024]))
-    """
-)
-
-
 BOMBS = {
     "3e8-row null column": (pa.nulls(BIG), "Null"),
     "3e8 empty structs": (pa.Array.from_buffers(pa.struct([]), BIG, [None], children=[]), {"Struct": []}),
@@ -440,15 +417,7 @@ def test_expanding_members_hit_the_budget(name: str, tmp_path: Path) -> None:
         node.update(n_rows=rows, schema=[declared], dtypes=[str(zanj_polars.dtypes.decode(declared))])
 
     path = forged(honest, tmp_path / "bomb.zanj", member_bytes, edit)
-    done = subprocess.run(
-        [sys.executable, "-c", READ_IN_SUBPROCESS, str(path), str(honest)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    error, message, grown = json.loads(done.stdout.strip().splitlines()[-1])
+    error, message, grown = read_measured(path, honest, ("polars", "pyarrow"))
     assert error == "ZanjLimitError", message
     assert "the frame converted from member 'df.arrow'" in message
     assert grown < 200 << 20, f"peak memory grew by {grown >> 20} MiB"

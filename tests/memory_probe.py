@@ -1,0 +1,48 @@
+"""Reading a file in a fresh interpreter whose address space may grow by at most 1 GiB, and
+measuring how much its peak memory grew: the check that a small hostile file is refused before
+it allocates gigabytes (a limit, so the code as it was fails fast instead of taking the machine)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+READ_IN_SUBPROCESS = textwrap.dedent(
+    """
+    import importlib, json, resource, sys
+    for module in sys.argv[3:]:  # the frameworks the read will use, imported before measuring
+        importlib.import_module(module)
+    from zanj_core import ZANJ
+    ZANJ().read(sys.argv[2])  # warm up: lazy imports, thread pools
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status") as status:
+        size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+    resource.setrlimit(resource.RLIMIT_AS, (size + (1 << 30), size + (1 << 30)))
+    try:
+        ZANJ().read(sys.argv[1])
+        outcome = ["loaded", ""]
+    except BaseException as exc:
+        outcome = [type(exc).__name__, str(exc)]
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    print(json.dumps([*outcome, grown * 1024]))
+    """
+)
+
+
+def read_measured(path: Path, warm: Path, preload: Sequence[str] = ()) -> tuple[str, str, int]:
+    """(error class name or "loaded", message, peak memory growth in bytes) of reading `path`
+    after reading the honest file `warm`, with the modules `preload` imported first."""
+    done = subprocess.run(
+        [sys.executable, "-c", READ_IN_SUBPROCESS, str(path), str(warm), *preload],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    name, message, grown = json.loads(done.stdout.strip().splitlines()[-1])
+    return name, message, grown
