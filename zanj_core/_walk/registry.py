@@ -340,14 +340,6 @@ class RegistryOverlay(PluginRegistry):
     def plugin_records(self) -> tuple[AnyHandler, ...]:
         return self.base.plugin_records()
 
-    def overlay(
-        self,
-        handlers: Sequence[AnyHandler],
-        label: str = "handlers_pre",
-        fallback: Sequence[AnyHandler] = (),
-    ) -> RegistryOverlay:
-        return RegistryOverlay(self, handlers, label, fallback)
-
 
 def _ranked(table: HandlerTable, cls: type) -> tuple[SerializerHandler, ...]:
     if not table.serializers:

@@ -154,8 +154,12 @@ class ZANJ:
         self.durable: bool = durable
         self.handlers_pre: tuple[Handler, ...] = tuple(handlers_pre)
         self.handlers_fallback: tuple[Handler, ...] = tuple(handlers_fallback)
-        self._overlay: PluginRegistry | None = None
-        self._overlay = self.registry if self.handlers_pre or self.handlers_fallback else None
+        # built now, so a handler of the wrong kind is refused where the ZANJ is made
+        self._overlay: PluginRegistry | None = (
+            REGISTRY.overlay(self.handlers_pre, fallback=self.handlers_fallback)
+            if self.handlers_pre or self.handlers_fallback
+            else None
+        )
 
     @property
     def registry(self) -> PluginRegistry:
