@@ -1,4 +1,5 @@
-"""Reading a file in a fresh interpreter whose address space may grow by at most 1 GiB, and
+"""Reading a file in a fresh interpreter whose address space may grow by at most 1 GiB (and CPU
+time by 30 s), and
 measuring how much its peak memory grew: the check that a small hostile file is refused before
 it allocates gigabytes (a limit, so the code as it was fails fast instead of taking the machine)."""
 
@@ -10,11 +11,13 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 READ_IN_SUBPROCESS = textwrap.dedent(
     """
     import importlib, json, resource, sys
-    for module in sys.argv[3:]:  # the frameworks the read will use, imported before measuring
+    options = json.loads(sys.argv[3])  # keywords of ZANJ().read, such as mmap
+    for module in sys.argv[4:]:  # the frameworks the read will use, imported before measuring
         importlib.import_module(module)
     from zanj_core import ZANJ
     ZANJ().read(sys.argv[2])  # warm up: lazy imports, thread pools
@@ -22,8 +25,10 @@ READ_IN_SUBPROCESS = textwrap.dedent(
     with open("/proc/self/status") as status:
         size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
     resource.setrlimit(resource.RLIMIT_AS, (size + (1 << 30), size + (1 << 30)))
+    used = int(resource.getrusage(resource.RUSAGE_SELF).ru_utime)
+    resource.setrlimit(resource.RLIMIT_CPU, (used + 30, used + 30))  # a hang is killed, not waited for
     try:
-        ZANJ().read(sys.argv[1])
+        ZANJ().read(sys.argv[1], **options)
         outcome = ["loaded", ""]
     except BaseException as exc:
         outcome = [type(exc).__name__, str(exc)]
@@ -33,11 +38,12 @@ READ_IN_SUBPROCESS = textwrap.dedent(
 )
 
 
-def read_measured(path: Path, warm: Path, preload: Sequence[str] = ()) -> tuple[str, str, int]:
+def read_measured(path: Path, warm: Path, preload: Sequence[str] = (), **options: Any) -> tuple[str, str, int]:
     """(error class name or "loaded", message, peak memory growth in bytes) of reading `path`
-    after reading the honest file `warm`, with the modules `preload` imported first."""
+    (with `ZANJ().read` keywords `options`) after reading the honest file `warm`, with the
+    modules `preload` imported first, within 1 GiB more address space and 30 s of CPU."""
     done = subprocess.run(
-        [sys.executable, "-c", READ_IN_SUBPROCESS, str(path), str(warm), *preload],
+        [sys.executable, "-c", READ_IN_SUBPROCESS, str(path), str(warm), json.dumps(options), *preload],
         capture_output=True,
         text=True,
         timeout=300,

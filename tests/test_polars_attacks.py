@@ -20,6 +20,7 @@ pa = pytest.importorskip("pyarrow")
 pytest.importorskip("zanj_polars")
 
 import zanj_polars.dtypes  # noqa: E402
+from memory_probe import read_measured  # noqa: E402
 from zanj_polars import categories, frames, ipc, ipc_layout, streamed  # noqa: E402
 from zanj_polars.zanj06 import build_cost  # noqa: E402
 
@@ -391,3 +392,13 @@ def test_legit_multi_chunk_frames_read_back(mmap: bool, tmp_path: Path, reading:
     assert pa.ipc.open_file(pa.py_buffer(member)).num_record_batches >= 2
     loaded = ZANJ().read(saved, mmap=mmap)["df"]
     assert loaded.equals(frame) and loaded.schema == frame.schema
+
+
+def test_the_process_killing_zanj06_file_is_refused_in_a_limited_child_process(tmp_path: Path) -> None:
+    """The first attack as it was (100 rows of 10 distinct keys, then empty rows): polars would
+    widen it to 1000 columns x 200,000 rows (1.6 GB) and abort the process past the limit."""
+    path = zanj06_file([{f"k{r}_{j}": 1 for j in range(10)} for r in range(100)] + [{}] * 200_000, tmp_path)
+    honest = ZANJ(compat="0.6").save({"df": pl.DataFrame({"a": [1]})}, tmp_path / "warm.zanj")
+    error, message, grown = read_measured(path, Path(honest), ("polars", "pyarrow"))
+    assert error == "ZanjLimitError", message
+    assert grown < 400 << 20, f"peak memory grew by {grown >> 20} MiB"
