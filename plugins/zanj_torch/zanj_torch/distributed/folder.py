@@ -112,14 +112,8 @@ def remove_unlisted_rank_files(checkpoint: str, keep: set[str], storage_options:
             continue
         location = layout.join(checkpoint, name)
         try:
-            if layout.is_url(location):
-                fs, where = layout._filesystem(location, storage_options)
-                fs.rm_file(where)
-            else:
-                os.unlink(location)
-        except FileNotFoundError:
-            continue
-        except (OSError, ZanjError) as exc:
+            layout.remove(location, storage_options)
+        except ZanjError as exc:
             warnings.warn(f"{location}: this rank file of an older save was not removed: {exc}", stacklevel=3)
 
 

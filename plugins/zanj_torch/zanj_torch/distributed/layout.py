@@ -202,7 +202,8 @@ def rank_file_sizes(checkpoint: str, names: list[str], storage_options: StorageO
 
 
 def remove(location: str, storage_options: StorageOptions | None) -> None:
-    """Remove a file if it is there (an older checkpoint's index, before its files are replaced)."""
+    """Remove the file at `location` if it is there (a rank file of an older save); a link is
+    removed, never followed. A failure is a `ZanjError`."""
     try:
         if is_url(location):
             fs, where = _filesystem(location, storage_options)
@@ -212,7 +213,7 @@ def remove(location: str, storage_options: StorageOptions | None) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(location)
     except OSError as exc:
-        raise ZanjError(f"{location}: cannot remove the previous checkpoint's index: {exc}") from exc
+        raise ZanjError(f"{location}: cannot remove it: {exc}") from exc
 
 
 def write_atomically(location: str, data: bytes, storage_options: StorageOptions | None) -> None:
