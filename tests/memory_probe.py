@@ -21,7 +21,15 @@ READ_IN_SUBPROCESS = textwrap.dedent(
         importlib.import_module(module)
     from zanj_core import ZANJ
     ZANJ().read(sys.argv[2])  # warm up: lazy imports, thread pools
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def resident(field):
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith(field))
+    try:  # peak := now; ru_maxrss would start at the parent's peak (kept across fork and exec)
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+    before = resident("VmRSS:")
     with open("/proc/self/status") as status:
         size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
     resource.setrlimit(resource.RLIMIT_AS, (size + (1 << 30), size + (1 << 30)))
@@ -32,8 +40,8 @@ READ_IN_SUBPROCESS = textwrap.dedent(
         outcome = ["loaded", ""]
     except BaseException as exc:
         outcome = [type(exc).__name__, str(exc)]
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    print(json.dumps([*outcome, grown * 1024]))
+    grown = resident("VmHWM:") - before
+    print(json.dumps([*outcome, grown]))
     """
 )
 

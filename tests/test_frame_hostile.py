@@ -429,3 +429,60 @@ def test_garbage_member(spoil: Callable[[bytes], bytes], needle: str, mmap: bool
         ZANJ().read(forged(honest, tmp_path / "garbage.zanj", spoil(member)), mmap=mmap)
     assert needle in str(caught.value)
     assert "df.arrow" in str(caught.value)
+
+
+# -- buffers pointed at each other's bytes: large frames are read as views of their member -------
+
+ALIASED_ROWS = 20_000
+"""Rows enough that the frame's columns are read as writable views of the member."""
+
+
+def _aliased(member: bytes, victim: str, target: str) -> bytes:
+    """`member` with the record batch's entry for column `victim`'s values buffer (offset and
+    length, relative to the body) pointed at the first bytes of column `target`'s first buffer."""
+    holder = pa.py_buffer(member)
+    table = pa.ipc.open_file(holder).read_all()
+
+    def spans(name: str) -> list[tuple[int, int]]:
+        chunk = table.column(name).chunk(0)
+        return [(b.address - holder.address, b.size) for b in chunk.buffers() if b is not None and b.size]
+
+    body = min(start for name in table.column_names for start, _ in spans(name))
+    victim_start, victim_size = spans(victim)[-1]
+    target_start, target_size = spans(target)[0]
+    assert target_size >= victim_size
+    entry = struct.pack("<qq", victim_start - body, victim_size)
+    assert member[:body].count(entry) == 1
+    return member.replace(entry, struct.pack("<qq", target_start - body, victim_size), 1)
+
+
+@pytest.mark.parametrize("mmap", [False, True], ids=["read", "mmap"])
+def test_columns_sharing_bytes_are_not_writable_views(mmap: bool, tmp_path: Path) -> None:
+    """A forged member whose column `b` reads the bytes of column `a`: the same values as ever,
+    and a write to one column does not show in the other."""
+    rows = np.arange(ALIASED_ROWS)
+    # `pad` first: an entry's length then never reads, with the next entry's offset, as another entry
+    frame = pd.DataFrame({"pad": (rows % 100).astype(np.int8), "a": rows, "b": rows + 10**12})
+    honest, _, _ = saved(frame, tmp_path)
+    with zipfile.ZipFile(honest) as zf:
+        member = _aliased(zf.read(MEMBER), "b", "a")
+    back = ZANJ().read(forged(honest, tmp_path / "aliased.zanj", member), mmap=mmap)["df"]
+    assert (back["b"].to_numpy() == rows).all()
+    back.iloc[0, 1] = -1
+    assert back["b"].iloc[0] == 0 and back["a"].iloc[0] == -1
+
+
+@pytest.mark.parametrize("mmap", [False, True], ids=["read", "mmap"])
+def test_numbers_over_a_string_columns_offsets_cannot_corrupt_it(mmap: bool, tmp_path: Path) -> None:
+    """A forged member whose int column reads the offsets of a `str` column (which pandas keeps
+    as Arrow data over the member): writing the numbers must not move those offsets."""
+    words = [f"w{i}" for i in range(ALIASED_ROWS)]
+    frame = pd.DataFrame({"s": pd.Series(words, dtype="str"), "a": np.arange(ALIASED_ROWS) * 7})
+    honest, _, _ = saved(frame, tmp_path)
+    with zipfile.ZipFile(honest) as zf:
+        member = _aliased(zf.read(MEMBER), "a", "s")
+    back = ZANJ().read(forged(honest, tmp_path / "aliased.zanj", member), mmap=mmap)["df"]
+    offsets = pa.array(back["s"].array).buffers()[1]
+    assert (back["a"].to_numpy() == np.frombuffer(offsets, dtype=np.int64)[:ALIASED_ROWS]).all()
+    back.iloc[5, 1] = 1 << 40
+    assert list(back["s"]) == words

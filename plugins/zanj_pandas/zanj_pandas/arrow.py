@@ -14,13 +14,15 @@ gigabytes. So, in this order and before any conversion: the file's layout is che
 checked structurally, its types are checked against what zanj writes (nesting, extension types,
 time zones: `arrow_schema`), `arrow_cost.conversion_cost` gives an upper bound of what
 converting it allocates for the caller to charge to the read's budget, and only then is every
-value validated (`validate_full`).
+value validated (`validate_full`). `conversion` then converts it to pandas, large frames as
+writable views of the member's bytes.
 """
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
+import numpy as np
 import pyarrow as pa
 
 from zanj_core.plugin import MemberSource, ZanjFormatError, format_path
@@ -66,7 +68,16 @@ def _where(source: MemberSource) -> str:
     return f"{source.location}: member {source.name!r} (at {format_path(source.path)})"
 
 
-def open_table(source: MemberSource) -> pa.Table:
+class OpenedMember(NamedTuple):
+    """A member's table and the bytes it is a zero-copy view of."""
+
+    table: pa.Table
+    data: memoryview
+    """The member: one buffer this read alone owns, or a slice of the copy-on-write map."""
+    mapped: bool
+
+
+def open_table(source: MemberSource) -> OpenedMember:
     """The member's table, read zero-copy (over a copy-on-write map of the file when mapping was
     asked for, else over one buffer holding exactly the member), its layout and types checked
     and its structure validated. Values are not validated yet: charge `conversion_cost` first,
@@ -75,10 +86,11 @@ def open_table(source: MemberSource) -> pa.Table:
     if source.size < 12 or source.read_range(0, 6) != MAGIC:
         raise ZanjFormatError(f"{where} is not an Arrow IPC file: it lacks the ARROW1 magic")
     view = source.memory_map(copy_on_write=True) if source.want_mmap else None
+    mapped = view is not None
     if view is None:
         source.reserve(source.size)
-        raw = bytearray(source.size)
-        view = memoryview(raw)
+        # not a bytearray: numpy neither zero-fills the buffer nor faults it in 4 KiB pages
+        view = np.empty(source.size, dtype=np.uint8).data
         source.read_into(view)
     check_layout(view, where)
     try:
@@ -87,7 +99,7 @@ def open_table(source: MemberSource) -> pa.Table:
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ZanjFormatError(f"{where} is not a valid Arrow IPC file: {shown(str(exc), 300)}") from None
     check_schema(table.schema, where)
-    return table
+    return OpenedMember(table, view, mapped)
 
 
 def validate_full(table: pa.Table, source: MemberSource) -> None:
@@ -101,7 +113,7 @@ def validate_full(table: pa.Table, source: MemberSource) -> None:
 def read_table(source: MemberSource) -> pa.Table:
     """The member's table, validated; charged to the read's budget as if converted to pandas
     (which also bounds the work of validating it): a member format reader for any caller."""
-    table = open_table(source)
+    table = open_table(source).table
     source.charge(
         conversion_cost(table), f"the frame converted from member {source.name!r} at {format_path(source.path)}"
     )

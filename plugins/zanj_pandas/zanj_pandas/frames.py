@@ -12,7 +12,6 @@ named; nothing is pickled.
 from __future__ import annotations
 
 import functools
-import json
 import warnings
 from typing import Any
 
@@ -36,6 +35,7 @@ from zanj_pandas import arrow
 from zanj_pandas.arrow_cost import conversion_cost
 from zanj_pandas.arrow_schema import shown
 from zanj_pandas.checks import SERIES_COLUMN, FrameLayout, check_frame
+from zanj_pandas.conversion import to_pandas
 
 
 def _index_dtypes(index: pd.Index) -> list[str]:
@@ -240,15 +240,15 @@ def _convert(
     """The member's table as a frame, in the order that keeps a hostile member cheap: read it
     zero-copy and check its layout and types; compare it with the node and check its pandas
     metadata; charge the budget an upper bound of what converting allocates; validate every
-    value; convert, with the checked metadata in place of the member's own."""
+    value; convert, with the checked metadata in place of the member's own (large frames as
+    views of the member: `conversion`)."""
     source = ctx.member(node, path)
-    table = arrow.open_table(source)
+    table, data, mapped = arrow.open_table(source)
     layout = check_frame(table, node, path, ctx, series)
     cost = conversion_cost(table) + layout.extra_cost
     ctx.charge(cost, path, what=f"the frame converted from member {source.name!r}")
     arrow.validate_full(table, source)
-    table = table.replace_schema_metadata({b"pandas": json.dumps(layout.metadata).encode()})
-    return table.to_pandas(), table, layout
+    return to_pandas(table, layout.metadata, len(layout.data_fields), data, mapped), table, layout
 
 
 def load_pandas(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
