@@ -148,8 +148,18 @@ def describe(arrays: dict[str, Any]) -> dict[str, Any]:
     return {name: [list(a.shape), a.dtype.str] for name, a in arrays.items()}
 
 
+def verify(arrays: Any, spec: dict[str, Any]) -> None:
+    """The same names, shapes and dtypes as were saved."""
+    assert sorted(arrays) == sorted(spec), f"{len(arrays)} names read back, {len(spec)} saved"
+    for name, expected in spec.items():
+        got = [list(arrays[name].shape), np.dtype(arrays[name].dtype).str]
+        assert got == expected, f"{name}: {got} read back, {expected} saved"
+
+
 def main() -> int:
-    return harness.run(CONTENDERS, lambda mib: make_arrays(mib, 64), describe, lambda mib: mib << 20, 256)
+    return harness.run(
+        CONTENDERS, lambda mib: make_arrays(mib, 64), describe, lambda mib: mib << 20, 256, verify=verify
+    )
 
 
 if __name__ == "__main__":

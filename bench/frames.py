@@ -1,10 +1,14 @@
-"""Child process for the `frames` scenario: a typed DataFrame of SIZE rows (1,000,000 by default).
+"""Child process for the `frames` scenarios: a typed DataFrame of SIZE rows (1,000,000 by default).
 
-    python bench/frames.py CONTENDER OP DIR --size ROWS --rounds 5
+    python bench/frames.py CONTENDER OP DIR --size ROWS --rounds 5 --variant default|typed
 
-Columns: int64, float64, str, datetime (naive and tz-aware), categorical, nullable Int64.
-zanj 0.6 gets the int/float/str columns only (it fails outright on datetimes); its ratio is for
-that subset. See harness.py for what is measured. Run by bench/run.py.
+`default` columns: int64, float64, str, datetime (naive and tz-aware), categorical, nullable
+Int64. zanj 0.6 gets the int/float/str columns only (it fails outright on datetimes); its ratio
+is for that subset. `typed` (issue 19's memory scenario, `frame_memory`): int64, float64,
+tz-aware datetime, categorical, bool, nullable Int64, with no strings, so the frame's
+`memory_usage(deep=True)` (recorded exactly) is the data a read must hold. Every contender first
+saves and reads a 1,000-row frame (see harness.py), so a one-round read measures the read alone.
+Run by bench/run.py.
 """
 
 from __future__ import annotations
@@ -23,8 +27,21 @@ import harness
 ZANJ06_COLUMNS = ["int", "float", "str"]
 
 
-def make_frame(rows: int) -> pd.DataFrame:
+def make_frame(rows: int, variant: str = "default") -> pd.DataFrame:
     rng = np.random.default_rng(0)
+    if variant == "typed":
+        return pd.DataFrame(
+            {
+                "int": rng.integers(0, 1 << 40, rows),
+                "float": rng.standard_normal(rows),
+                "datetime_tz": pd.date_range("2020-01-01", periods=rows, freq="min", tz="Europe/Paris"),
+                "category": pd.Categorical(
+                    rng.choice(["red", "green", "blue"], rows), categories=["red", "green", "blue", "unused"]
+                ),
+                "bool": rng.random(rows) < 0.5,
+                "nullable": pd.array(np.where(rng.random(rows) < 0.1, None, rng.integers(0, 100, rows)), dtype="Int64"),
+            }
+        )
     return pd.DataFrame(
         {
             "int": rng.integers(0, 1 << 40, rows),
@@ -38,6 +55,24 @@ def make_frame(rows: int) -> pd.DataFrame:
             "nullable": pd.array(np.where(rng.random(rows) < 0.1, None, rng.integers(0, 100, rows)), dtype="Int64"),
         }
     )
+
+
+def describe(frame: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "rows": len(frame),
+        "columns": {str(name): str(dtype) for name, dtype in frame.dtypes.items()},
+        "data_bytes": int(frame.memory_usage(deep=True).sum()),
+    }
+
+
+def verify(frame: Any, spec: dict[str, Any]) -> None:
+    if isinstance(frame, dict):  # zanj saves {"frame": frame}
+        frame = frame["frame"]
+    assert len(frame) == spec["rows"], f"{len(frame)} rows read back, {spec['rows']} saved"
+    columns = {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
+    if list(columns) == ZANJ06_COLUMNS:  # zanj 0.6 saves the columns it can, converted for it
+        return
+    assert columns == spec["columns"], f"columns {columns} read back, {spec['columns']} saved"
 
 
 def parquet_save(frame: pd.DataFrame, out: Path) -> Path:
@@ -114,9 +149,12 @@ def main() -> int:
     return harness.run(
         CONTENDERS,
         make_frame,
-        lambda frame: {"rows": len(frame)},
+        describe,
         lambda rows: int(make_frame(min(rows, 1000)).memory_usage(deep=True).sum() * rows / min(rows, 1000)),
         1_000_000,
+        variants=("default", "typed"),
+        warm_size=1000,
+        verify=verify,
     )
 
 

@@ -1,10 +1,15 @@
 """The child-process side of a benchmark scenario: one contender, one operation, measured.
 
-    python bench/<scenario>.py CONTENDER OP DIR --rounds N [--size S]
+    python bench/<scenario>.py CONTENDER OP DIR --rounds N [--size S] [--variant V]
 
 `save` builds the data, times `rounds` saves and records what it wrote; `read` runs in a fresh
-process (so its peak memory is its own) and times `rounds` reads. Prints one JSON line: the
-median seconds and the peak resident memory above the baseline taken before the timed work.
+process (so its peak memory is its own) and times `rounds` reads, checking the first result
+against what was saved (outside the timer). Prints one JSON line: the median seconds and the
+peak resident memory above the baseline taken just before the timed work.
+
+Where a scenario asks for it (`warm_size`), the contender first saves and reads a small copy of
+the data, so imports, plugin discovery and allocator set-up are neither timed nor counted in the
+peak: a one-round process then measures the operation alone.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -21,10 +27,32 @@ from typing import Any
 
 Save = Callable[[Any, Path], Path]
 Read = Callable[[Path, dict[str, Any]], Any]
+Verify = Callable[[Any, Any], None]
 
 
 def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    """The process's resident high-water mark in bytes."""
+    try:
+        return _status_bytes("VmHWM")
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _status_bytes(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        return int(next(line.split()[1] for line in fh if line.startswith(field + ":"))) * 1024
+
+
+def start_peak() -> tuple[int, str]:
+    """The baseline a peak is measured from, and how: on Linux the kernel's high-water mark is
+    reset to the current resident size (/proc/self/clear_refs), so a peak reached earlier (building
+    the data, importing) hides nothing; elsewhere the high-water mark so far is the baseline."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return _status_bytes("VmRSS"), "reset high-water mark"
+    except (OSError, StopIteration):
+        return peak_rss(), "high-water mark so far"
 
 
 def run(
@@ -34,24 +62,46 @@ def run(
     data_bytes: Callable[[int], int],
     default_size: int,
     variants: tuple[str, ...] = ("default",),
+    warm_size: int | None = None,
+    verify: Verify | None = None,
 ) -> int:
+    """Measure one contender's save or read. `describe` records what a read needs to know (and
+    may record the exact "data_bytes", else `data_bytes(size)` estimates it); `verify(result,
+    description)` raises if a read gave back something other than what was saved."""
     parser = argparse.ArgumentParser()
     parser.add_argument("contender", choices=sorted(contenders))
     parser.add_argument("op", choices=["save", "read"])
     parser.add_argument("dir", type=Path)
     parser.add_argument("--size", type=int, default=default_size)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=0.0,
+        help="reads: keep timing rounds until this long has been timed (at most 20x --rounds), so a fast read's "
+        "median rests on more than a handful of samples",
+    )
     parser.add_argument("--variant", choices=variants, default=variants[0])
     args = parser.parse_args()
     save, read = contenders[args.contender]
+
+    def build(size: int) -> Any:
+        return make_data(size) if len(variants) == 1 else make_data(size, args.variant)
+
     args.dir.mkdir(parents=True, exist_ok=True)
     spec_path = args.dir / f"{args.contender}.{args.variant}.spec.json"
+    if warm_size is not None:
+        warm_dir = args.dir / "warm-up"
+        warm_dir.mkdir(parents=True, exist_ok=True)
+        small = build(warm_size)
+        read(save(small, warm_dir), describe(small))
+        shutil.rmtree(warm_dir)
     times = []
     if args.op == "save":
-        data = make_data(args.size) if len(variants) == 1 else make_data(args.size, args.variant)
+        data = build(args.size)
         if spec_path.exists():  # a file from an earlier pass: every save starts with no file there
             Path(json.loads(spec_path.read_text())["path"]).unlink(missing_ok=True)
-        baseline = peak_rss()  # the data exists: what saving adds is on top
+        baseline, method = start_peak()  # the data exists: what saving adds is on top
         for round_number in range(args.rounds):
             start = time.perf_counter()
             path = save(data, args.dir)
@@ -60,24 +110,35 @@ def run(
                 # outside the timer: no contender pays (or, renaming over it, dodges) freeing the old file
                 path.unlink()
         extra = peak_rss() - baseline
-        spec_path.write_text(json.dumps({"path": str(path), "describe": describe(data)}))
+        described = describe(data)
+        spec_path.write_text(json.dumps({"path": str(path), "describe": described}))
     else:
         spec = json.loads(spec_path.read_text())
-        path = Path(spec["path"])
-        baseline = peak_rss()
-        for _ in range(args.rounds):
+        path, described = Path(spec["path"]), spec["describe"]
+        baseline, method = start_peak()
+        round_number = 0
+        while round_number < args.rounds or (sum(times) < args.min_seconds and round_number < 20 * args.rounds):
             start = time.perf_counter()
-            loaded = read(path, spec["describe"])
+            loaded = read(path, described)
             times.append(time.perf_counter() - start)
+            if verify is not None and round_number == 0:
+                try:
+                    verify(loaded, described)
+                except AssertionError as exc:
+                    raise SystemExit(f"{args.contender} read back something else than was saved: {exc}") from None
             del loaded
+            round_number += 1
         extra = peak_rss() - baseline
+    exact = described.get("data_bytes") if isinstance(described, dict) else None
     print(
         json.dumps(
             {
                 "median_s": statistics.median(times),
+                "rounds_s": times,  # every round, to see the noise behind a median
                 "peak_extra_bytes": extra,
+                "peak_method": method,
                 "file_bytes": os.path.getsize(path),
-                "data_bytes": data_bytes(args.size),
+                "data_bytes": int(exact) if exact is not None else data_bytes(args.size),
             }
         )
     )

@@ -1,9 +1,9 @@
-"""Child process for the `lazy` scenario: open a 1 GiB file and load one 16 MiB tensor.
+"""Child process for the `lazy` scenario: open a 256 MiB file and load one 4 MiB tensor.
 
-    python bench/lazy.py make DIR [--mib 1024]
+    python bench/lazy.py make DIR [--mib 256]
     python bench/lazy.py CONTENDER DIR --rounds N
 
-`make` writes the same 64 float32 tensors (16 MiB each at 1 GiB) as a .zanj, a .safetensors,
+`make` writes the same 64 float32 tensors (4 MiB each at 256 MiB) as a .zanj, a .safetensors,
 a torch.save .pt, an HDF5 (h5py, as numpy arrays) and an .npz file. A contender run opens its
 file and loads item 17, `rounds` times; it prints
 the first call's time (a fresh process: imports and plugin discovery included), the median
@@ -125,8 +125,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["make", *CONTENDERS])
     parser.add_argument("dir", type=Path)
-    parser.add_argument("--mib", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--mib", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=50)
     args = parser.parse_args()
     if args.what == "make":
         make(args.dir, args.mib)

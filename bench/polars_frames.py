@@ -76,6 +76,19 @@ def zanj_read(path: Path, spec: Any, mmap: bool = False) -> Any:
     return ZANJ().read(path, mmap=mmap)
 
 
+def describe(frame: pl.DataFrame) -> dict[str, Any]:
+    return {"rows": frame.height, "schema": {name: str(dtype) for name, dtype in frame.schema.items()}}
+
+
+def verify(frame: Any, spec: dict[str, Any]) -> None:
+    """The same rows and schema as were saved."""
+    if isinstance(frame, dict):  # zanj saves {"frame": frame}
+        frame = frame["frame"]
+    assert frame.height == spec["rows"], f"{frame.height} rows read back, {spec['rows']} saved"
+    schema = {name: str(dtype) for name, dtype in frame.schema.items()}
+    assert schema == spec["schema"], f"schema {schema} read back, {spec['schema']} saved"
+
+
 CONTENDERS: dict[str, tuple[harness.Save, harness.Read]] = {
     "polars_ipc": (ipc_save, ipc_read),
     "polars_parquet": (parquet_save, parquet_read),
@@ -88,9 +101,10 @@ def main() -> int:
     return harness.run(
         CONTENDERS,
         make_frame,
-        lambda frame: {"rows": frame.height},
+        describe,
         lambda rows: int(make_frame(min(rows, 1000)).estimated_size() * rows / min(rows, 1000)),
         1_000_000,
+        verify=verify,
     )
 
 

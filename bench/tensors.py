@@ -42,6 +42,14 @@ def describe(state: dict[str, Any]) -> dict[str, Any]:
     return {name: [list(t.shape), str(t.dtype).removeprefix("torch.")] for name, t in state.items()}
 
 
+def verify(state: Any, spec: dict[str, Any]) -> None:
+    """The same names, shapes and element types as were saved (bytes are the libraries' own tests' job)."""
+    assert sorted(state) == sorted(spec), f"{len(state)} names read back, {len(spec)} saved"
+    for name, (shape, dtype) in spec.items():
+        got = [list(state[name].shape), str(state[name].dtype).rsplit(".", 1)[-1]]
+        assert got == [shape, dtype], f"{name}: {got} read back, {[shape, dtype]} saved"
+
+
 def raw_save(state: dict[str, Any], out: Path) -> Path:
     path = out / "state.raw"
     with open(path, "wb") as fh:
@@ -169,6 +177,7 @@ def main() -> int:
         lambda mib: mib << 20,
         256,
         variants=("float32", "bfloat16", "many"),
+        verify=verify,
     )
 
 
