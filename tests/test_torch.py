@@ -152,6 +152,96 @@ def test_layouts(layout: str, threshold: int, tmp_path: Path) -> None:
     assert_same_tensor(expected, back)
 
 
+SHAPES = [(), (1,), (7,), (20, 30), (2, 3, 4), (3, 0)]
+
+
+@pytest.mark.parametrize("mapped", [False, True], ids=["read", "mmap"])
+@pytest.mark.parametrize("name", DTYPES)
+def test_external_tensors_of_every_dtype_and_rank_read_back_exactly(name: str, mapped: bool, tmp_path: Path) -> None:
+    """A member holding exactly its node's tensor is read straight into that dtype (no byte
+    view in between): every dtype and rank comes back bit for bit, read or mapped, each tensor
+    over a storage of exactly its own bytes."""
+    zanj = ZANJ(external_array_threshold=0)
+    tensors = {f"t{i}": _random(getattr(torch, name), shape) for i, shape in enumerate(SHAPES)}
+    back = zanj.read(zanj.save(tensors, tmp_path / "t"), mmap=mapped)
+    for key, tensor in tensors.items():
+        assert_same_tensor(tensor, back[key])
+        assert back[key].is_contiguous() and back[key].storage_offset() == 0
+        assert back[key].untyped_storage().nbytes() == tensor.numel() * tensor.element_size()
+
+
+def _with_tree(path: Path, out: Path, edit: Any) -> Path:
+    """`path` with its JSON tree replaced by `edit(tree)` (members unchanged)."""
+    with zipfile.ZipFile(path) as zf:
+        contents = {n: zf.read(n) for n in zf.namelist()}
+    contents["__zanj__.json"] = json.dumps(edit(json.loads(contents["__zanj__.json"]))).encode()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in contents.items():
+            zf.writestr(name, data)
+    return out
+
+
+@pytest.mark.parametrize("mapped", [False, True], ids=["read", "mmap"])
+@pytest.mark.parametrize("order", ["external first", "view first", "two external nodes"])
+def test_one_storage_serves_every_tensor_over_a_member(order: str, mapped: bool, tmp_path: Path) -> None:
+    """The first tensor over a member reads it; every later one, whatever its form and order in
+    the file, is a new tensor over that same storage (a forged second `external` node too)."""
+    w = torch.randn(8, 4)
+    path = Path(ZANJ().save({"a": w, "b": w[2:]}, tmp_path / "tied.zanj"))
+
+    def edit(tree: dict[str, Any]) -> dict[str, Any]:
+        if order == "view first":
+            return {"b": tree["b"], "a": tree["a"]}
+        if order == "two external nodes":
+            return {**tree, "c": dict(tree["a"])}
+        return tree
+
+    edited = _with_tree(path, tmp_path / "edited.zanj", edit)
+    for options in ({}, {"map_location": "cpu"}):
+        back = ZANJ().read(edited, mmap=mapped, **options)
+        assert_same_tensor(w, back["a"])
+        assert_same_tensor(w[2:], back["b"])
+        assert back["a"].data_ptr() + 8 * 4 == back["b"].data_ptr()
+        if order == "two external nodes":
+            assert_same_tensor(w, back["c"])
+            assert back["c"] is not back["a"] and back["c"].data_ptr() == back["a"].data_ptr()
+        back["a"][2, 0] = 1234.0
+        assert back["b"][0, 0] == 1234.0
+
+
+def test_layouts_agree_with_the_dtype_table() -> None:
+    """What each dtype needs, worked out once per dtype or stored name, is what the dtype
+    functions say; names outside the table have none."""
+    from zanj_torch import dtypes
+
+    for name, dtype in dtypes.DTYPES.items():
+        for written in (name, f"torch.{name}"):
+            layout = dtypes.layout_named(written)
+            assert layout is not None and layout.dtype is dtype and layout.name == dtypes.dtype_name(dtype)
+            assert (layout.stored, layout.native) == dtypes.numpy_dtype(dtype)
+        assert dtypes.layout_of(dtype) == dtypes.layout_named(name)
+    assert dtypes.layout_named("qint8") is None and dtypes.layout_of(torch.qint8) is None
+    assert dtypes.layout_named("torch.onnx") is None and dtypes.layout_named("Float32") is None
+
+
+def test_dtype_names_from_files_are_not_kept(tmp_path: Path) -> None:
+    """Only names the dtype table knows are kept: a file of many unknown or forged names loads
+    them as placeholders (or refuses them) without growing what is kept."""
+    from zanj_torch import dtypes
+
+    path = Path(ZANJ().save({"t": torch.ones(300)}, tmp_path / "t.zanj"))
+    names = [f"float{n}" for n in range(100, 300)] + [f"torch.newtype{n}" for n in range(100)]
+    many = _with_tree(path, tmp_path / "many.zanj", lambda tree: [{**tree["t"], "dtype": n} for n in names])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back = ZANJ().read(many, mmap=True)
+    assert all(isinstance(item, ZanjUnloaded) for item in back)
+    forged = _with_tree(path, tmp_path / "forged.zanj", lambda tree: [{**tree["t"], "dtype": "Float32 "}])
+    with pytest.raises(ZanjFormatError, match="not a torch dtype name"):
+        ZANJ().read(forged)
+    assert set(dtypes._BY_NAME) <= {*dtypes.DTYPES, *(f"torch.{n}" for n in dtypes.DTYPES)}
+
+
 # -- shared storage ------------------------------------------------------------------------------
 
 

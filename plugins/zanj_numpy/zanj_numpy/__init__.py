@@ -13,7 +13,10 @@ Reading and writing `.npy` members:
   to `SaveContext.add_member(..., "npy", payload)`;
 - `read_npy(source, expect_dtype, expect_shape)`: a member's array, checked against what its
   node declares, mapped or copied once;
-- `read_npy_header(source, ...)`: only its `NpyHeader` (dtype, shape, data offset, size);
+- `read_npy_header(source, expect_dtype, expect_shape, agree=False)`: only its `NpyHeader` (dtype,
+  shape, data offset, size), checked; with `agree`, also against what the node declares;
+- `read_npy_bytes(source, header)`: the data bytes of a member whose header was read, as a
+  fresh uint8 array (charged first), for a plugin that builds its own array type over them;
 - `read_npy_rows(source, key, ...)`: `array[key]`, reading only the leading-axis rows `key` covers.
 
 Arrays kept inline in the JSON node:
@@ -46,8 +49,9 @@ if TYPE_CHECKING:  # the real objects, for type checkers; at run time they load 
     from zanj_numpy.compat import zanj06_numeric_problem
     from zanj_numpy.npy import NpyHeader, NpyPayload, read_npy
     from zanj_numpy.npy import prepare as prepare_npy
+    from zanj_numpy.npy import read_bytes as read_npy_bytes
     from zanj_numpy.npy import read_header as read_npy_header
-    from zanj_numpy.npy import read_part as read_npy_rows
+    from zanj_numpy.npy_rows import read_part as read_npy_rows
 
 __version__ = "0.1.0"
 
@@ -57,7 +61,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "prepare_npy": ("zanj_numpy.npy", "prepare"),
     "read_npy": ("zanj_numpy.npy", "read_npy"),
     "read_npy_header": ("zanj_numpy.npy", "read_header"),
-    "read_npy_rows": ("zanj_numpy.npy", "read_part"),
+    "read_npy_bytes": ("zanj_numpy.npy", "read_bytes"),
+    "read_npy_rows": ("zanj_numpy.npy_rows", "read_part"),
     "inline_array_form": ("zanj_numpy.arrays", "inline_form"),
     "decode_inline_array": ("zanj_numpy.arrays", "decode_inline"),
     "MAX_DIM": ("zanj_numpy.checks", "MAX_DIM"),
@@ -77,6 +82,7 @@ __all__ = [
     "prepare_npy",
     "read_npy",
     "read_npy_header",
+    "read_npy_bytes",
     "read_npy_rows",
     "inline_array_form",
     "decode_inline_array",

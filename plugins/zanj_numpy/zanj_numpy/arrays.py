@@ -36,51 +36,13 @@ from zanj_core.plugin import (
     ZanjSerializationError,
     format_path,
 )
-from zanj_numpy import npy
-from zanj_numpy.checks import MAX_DESCR_DEPTH, Refused, check_dtype, check_shape, nbytes_within, shown, shown_error
+from zanj_numpy import dtype_names, npy, npy_rows
+from zanj_numpy.checks import Refused, check_dtype, check_shape, nbytes_within, shown, shown_error
+from zanj_numpy.dtype_names import dtype_to_json
 
 ARRAY = "numpy.ndarray"
 SCALAR = "numpy.generic"
 READABLE_KINDS = frozenset("biu")
-
-
-def dtype_to_json(dtype: np.dtype[Any]) -> JSONitem:
-    """The dtype's plain name when that names it exactly (`float32`, `>i4`, `<U7`,
-    `datetime64[ns]`), else its npy descr as nested lists (structured dtypes)."""
-    if dtype.fields is None and dtype.subdtype is None:
-        name = str(dtype)
-        try:
-            if np.dtype(name) == dtype:
-                return name
-        except TypeError:
-            pass
-    return _listify(np.lib.format.dtype_to_descr(dtype))
-
-
-def _listify(value: Any) -> JSONitem:
-    if isinstance(value, (list, tuple)):
-        return [_listify(v) for v in value]
-    return value  # type: ignore[no-any-return]
-
-
-def _tuplify_descr(descr: Any, depth: int = 0) -> Any:
-    """JSON lists back to the npy descr shape: a list of (name, format[, shape]) tuples."""
-    if isinstance(descr, str):
-        return descr
-    if depth > MAX_DESCR_DEPTH:
-        raise Refused(f"its dtype nests records more than {MAX_DESCR_DEPTH} levels deep")
-    if not isinstance(descr, list):
-        raise Refused(f"its dtype {shown(descr)} is neither a dtype string nor a list of fields")
-    fields = []
-    for field in descr:
-        if not isinstance(field, list) or len(field) not in (2, 3):
-            raise Refused(f"its dtype has a field {shown(field)} that is not [name, dtype(, shape)]")
-        name = tuple(field[0]) if isinstance(field[0], list) else field[0]  # (title, name) pairs
-        entry: tuple[Any, ...] = (name, _tuplify_descr(field[1], depth + 1))
-        if len(field) == 3:
-            entry += (check_shape(field[2], "field shape"),)
-        fields.append(entry)
-    return fields
 
 
 def where(ctx: LoadContext, path: ObjectPath, what: str = "array") -> str:
@@ -89,24 +51,18 @@ def where(ctx: LoadContext, path: ObjectPath, what: str = "array") -> str:
 
 
 def dtype_from_json(value: Any, ctx: LoadContext, path: ObjectPath) -> np.dtype[Any]:
-    """The node's dtype, if a read may build arrays of it (`checks.check_dtype`)."""
+    """The node's dtype, if a read may build arrays of it (`dtype_names.dtype_from_json`)."""
     try:
-        if isinstance(value, str):
-            try:
-                dtype = np.dtype(value)
-            except npy._DTYPE_ERRORS as exc:
-                raise Refused(f"it has an unusable dtype {shown(value)} ({shown_error(exc)})") from None
-            check_dtype(dtype)
-        else:
-            dtype = npy.descr_to_dtype(_tuplify_descr(value))
+        return dtype_names.dtype_from_json(value)
     except Refused as refused:
         raise refused.error(where(ctx, path)) from None
-    return dtype
 
 
 def shape_from_json(node: JSONdict, ctx: LoadContext, path: ObjectPath) -> tuple[int, ...]:
     """The node's shape: at most 64 ints in 0..2**63-1 (not bools), whose product numpy can hold."""
-    shape = ctx.require(node, "shape", list, path)
+    shape = node.get("shape")
+    if type(shape) is not list:
+        shape = ctx.require(node, "shape", list, path)  # raises for what is missing or not a list
     try:
         return check_shape(shape)
     except Refused as refused:
@@ -137,7 +93,7 @@ def inline_form(array: np.ndarray) -> tuple[str, JSONitem]:
     else the raw C-order bytes in base64. Shared with plugins storing other array types."""
     if _readable(array):
         return "array_list_meta", array.tolist()
-    return "array_b64_meta", base64.b64encode(array.tobytes(order="C")).decode("ascii")
+    return "array_b64_meta", base64.b64encode(without_padding(array).tobytes(order="C")).decode("ascii")
 
 
 def _inline(array: np.ndarray, family: str) -> JSONdict:
@@ -168,7 +124,7 @@ def serialize_array(array: np.ndarray, path: ObjectPath, ctx: SaveContext) -> JS
     _check_savable_dtype(array.dtype, path)
     if array.size < ctx.zanj.external_array_threshold:
         return _inline(array, ARRAY)
-    payload = npy.prepare(array)
+    payload = npy.prepare(without_padding(array))
     meta = _meta(array)
     name = ctx.add_member(path, "npy", payload, {"format": f"{ARRAY}:external", **meta}, size_hint=payload.size)
     return {FORMAT_KEY: f"{ARRAY}:external", REF_KEY: name, **meta}
@@ -320,6 +276,20 @@ def clear_padding(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def without_padding(array: np.ndarray) -> np.ndarray:
+    """The array, or, where its dtype has bytes that hold no value, a copy in the same memory
+    order with them zeroed: a save writes neither heap contents nor bytes that change from run
+    to run (numpy leaves those bytes as the allocator gave them)."""
+    dtype = array.dtype
+    plain = dtype.fields is None and dtype.subdtype is None and not (dtype.kind in "fc" and dtype.itemsize >= 12)
+    if plain or array.size == 0 or value_bytes(dtype).all():
+        return array
+    fortran = array.ndim > 1 and bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+    copy = np.array(array, order="F" if fortran else "C", copy=True)
+    clear_padding(copy.T if fortran else copy)
+    return copy
+
+
 def _load_object_array(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> np.ndarray:
     shape = shape_from_json(node, ctx, path)
     items = ctx.load(node.get("data"), (*path, "data"))
@@ -361,7 +331,7 @@ def load_array_part(node: JSONdict, path: ObjectPath, ctx: LoadContext, key: Any
     if str(node[FORMAT_KEY]).partition(":")[2] == "external":
         dtype = dtype_from_json(node.get("dtype"), ctx, path)
         shape = shape_from_json(node, ctx, path)
-        return npy.read_part(ctx.member(node, path), key, expect_dtype=dtype, expect_shape=shape)
+        return npy_rows.read_part(ctx.member(node, path), key, expect_dtype=dtype, expect_shape=shape)
     return ctx.load(node, path)[key]
 
 

@@ -131,6 +131,8 @@ def check_dtype(dtype: np.dtype[Any], depth: int = 0) -> np.dtype[Any]:
     void types and records and sub-arrays of them; no object fields (pickle) anywhere, no
     variable-width strings (pointers), no zero-size element or field (numpy widens those to one
     byte and hands back uninitialised memory), nothing wider than `MAX_ITEMSIZE`."""
+    if dtype in _PLAIN_PASSED:
+        return dtype
     if depth > MAX_DESCR_DEPTH:
         raise Refused(f"its dtype nests records more than {MAX_DESCR_DEPTH} levels deep")
     if dtype.hasobject or dtype.kind == "O":
@@ -153,4 +155,11 @@ def check_dtype(dtype: np.dtype[Any], depth: int = 0) -> np.dtype[Any]:
             check_dtype(field[0], depth + 1)
     elif dtype.kind not in _ALLOWED_KINDS or dtype.type not in _ALLOWED_SCALARS:
         raise Refused(f"its dtype {shown(str(dtype))} is not one of numpy's own fixed-size dtypes")
+    elif len(_PLAIN_PASSED) < _PLAIN_KEPT:
+        _PLAIN_PASSED.add(dtype)  # equal plain dtypes have the same kind, type and size
     return dtype
+
+
+_PLAIN_KEPT = 1024
+_PLAIN_PASSED: set[np.dtype[Any]] = set()
+"""Plain (not record, not sub-array) dtypes `check_dtype` passed, so each is checked once."""

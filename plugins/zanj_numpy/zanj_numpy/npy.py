@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import ast
 import functools
-import math
 import re
 import struct
-from dataclasses import dataclass
 from typing import IO, Any, Literal, NamedTuple
 
 import numpy as np
@@ -34,9 +32,9 @@ MAGIC = b"\x93NUMPY"
 WRITE_CHUNK_BYTES = 16 << 20
 
 
-@dataclass(frozen=True)
-class NpyPayload:
-    """An array ready to stream: its header and the C-contiguous array whose memory follows it."""
+class NpyPayload(NamedTuple):
+    """An array ready to stream: its header and the C-contiguous array whose memory follows it
+    (a tuple: it is made once per array saved)."""
 
     header: bytes
     data: np.ndarray
@@ -48,9 +46,32 @@ class NpyPayload:
 
 
 def build_header(dtype: np.dtype[Any], shape: tuple[int, ...], fortran_order: bool) -> bytes:
-    """An npy header (version 1.0, 2.0 or 3.0 as needed) padded to a multiple of 64 bytes."""
+    """An npy header (version 1.0, 2.0 or 3.0 as needed) padded to a multiple of 64 bytes.
+
+    Kept per (dtype, shape, order) for plain dtypes: a save of many arrays of one shape builds
+    each header once. Records and dtypes with metadata are built every time (dtypes that
+    compare equal may describe themselves differently)."""
+    shape = tuple(shape)
+    if dtype.names is not None or dtype.metadata is not None:
+        return _header_text(dtype, shape, fortran_order)
+    key = (dtype, shape, fortran_order)
+    header = _HEADERS.get(key)
+    if header is None:
+        header = _header_text(dtype, shape, fortran_order)
+        if len(_HEADERS) >= HEADERS_KEPT:
+            _HEADERS.clear()
+        _HEADERS[key] = header
+    return header
+
+
+HEADERS_KEPT = 4096
+"""Headers `build_header` keeps (a dict cleared when full: shapes are unbounded)."""
+_HEADERS: dict[tuple[np.dtype[Any], tuple[int, ...], bool], bytes] = {}
+
+
+def _header_text(dtype: np.dtype[Any], shape: tuple[int, ...], fortran_order: bool) -> bytes:
     descr = np.lib.format.dtype_to_descr(dtype)
-    text = repr({"descr": descr, "fortran_order": fortran_order, "shape": tuple(shape)})
+    text = repr({"descr": descr, "fortran_order": fortran_order, "shape": shape})
     try:
         encoded = text.encode("latin1")
         version = (1, 0) if len(encoded) < 65000 else (2, 0)
@@ -69,7 +90,7 @@ def prepare(array: np.ndarray) -> NpyPayload:
     """Header plus a contiguous view to stream; copies nothing for C- or Fortran-ordered arrays."""
     if array.dtype.hasobject:
         raise TypeError("arrays with object fields cannot be stored as .npy without pickle")
-    fortran = bool(array.flags.f_contiguous and not array.flags.c_contiguous and array.ndim > 1)
+    fortran = array.ndim > 1 and bool(array.flags.f_contiguous and not array.flags.c_contiguous)
     data = array.T if fortran else array
     return NpyPayload(build_header(array.dtype, array.shape, fortran), data, fortran)
 
@@ -93,10 +114,21 @@ def _write_data(data: np.ndarray, stream: IO[bytes]) -> None:
 
 
 def write_npy(data: NpyPayload | np.ndarray, stream: IO[bytes]) -> None:
-    """Stream an array (or a prepared payload) into an open member."""
+    """Stream an array (or a prepared payload) into an open member; a small C-ordered array
+    goes in one write with its header (one call into the archive instead of two)."""
     payload = data if isinstance(data, NpyPayload) else prepare(np.asarray(data))
+    array = payload.data
+    if array.nbytes <= SMALL_WRITE_BYTES and array.flags.c_contiguous:
+        # one copy: a C-contiguous array hands join its raw bytes, whatever its dtype (numpy's
+        # stubs do not declare ndarray a buffer)
+        stream.write(b"".join((payload.header, array)))  # type: ignore[arg-type]
+        return
     stream.write(payload.header)
-    _write_data(payload.data, stream)
+    _write_data(array, stream)
+
+
+SMALL_WRITE_BYTES = 64 << 10
+"""Arrays up to this size are copied once to be written with their header in one call."""
 
 
 class NpyHeader(NamedTuple):
@@ -161,37 +193,77 @@ def _parse_header_text(text: str) -> Any:
     }
 
 
-@functools.lru_cache(maxsize=256)
-def _written_header(dtype: np.dtype[Any], shape: tuple[int, ...], nbytes: int) -> tuple[bytes, NpyHeader]:
-    """The exact header zanj writes for a C-ordered array of `nbytes`, and its parse."""
-    header = build_header(dtype, shape, False)
-    return header, NpyHeader(dtype, shape, False, len(header), nbytes)
+class _Written(NamedTuple):
+    """The exact header zanj writes for an array, its parse, and the member size it makes."""
+
+    header: bytes
+    parsed: NpyHeader
+    member_size: int
+
+
+WRITTEN_KEPT = 4096
+"""(dtype, shape) pairs whose written header `read_header` keeps (a dict cleared when full)."""
+_WRITTEN: dict[tuple[np.dtype[Any], tuple[int, ...]], _Written | None] = {}
+_UNSEEN = _Written(b"", NpyHeader(np.dtype("u1"), (), False, 0, 0), -1)
+
+
+def _written_header(source: MemberSource, dtype: np.dtype[Any], shape: tuple[int, ...]) -> _Written | None:
+    """What zanj writes for a C-ordered array of `dtype` and `shape`; None for object dtypes
+    and shapes of more than 2**63-1 bytes. Kept per (dtype, shape) for plain dtypes."""
+    key = (dtype, shape)
+    written = _WRITTEN.get(key, _UNSEEN)
+    if written is not _UNSEEN:
+        return written
+    written = None
+    if not dtype.hasobject:
+        try:
+            nbytes = nbytes_within(shape, dtype.itemsize, MAX_DIM)
+        except Refused as refused:
+            raise _refused(source, refused) from None
+        if nbytes is not None:
+            header = build_header(dtype, shape, False)
+            written = _Written(header, NpyHeader(dtype, shape, False, len(header), nbytes), len(header) + nbytes)
+    if dtype.names is None and dtype.metadata is None:  # records: see build_header
+        if len(_WRITTEN) >= WRITTEN_KEPT:
+            _WRITTEN.clear()
+        _WRITTEN[key] = written
+    return written
 
 
 def read_header(
     source: MemberSource,
     expect_dtype: np.dtype[Any] | None = None,
     expect_shape: tuple[int, ...] | None = None,
+    agree: bool = False,
 ) -> NpyHeader:
     """Parse and validate the header; checks the declared size against the member's. The
-    header is read, never taken from a memory map: the archive reads it along with the member's
-    local header, where touching a mapped page would cost a page fault.
+    header comes from `MemberSource.read_range`, which the archive serves from the bytes it
+    took with the member's local header. With `agree`, the header must also declare
+    `expect_dtype` and `expect_shape` (what the JSON node says).
 
     When the node says what to expect and the member starts with exactly the header zanj writes
     for it, that header's parse is reused instead of parsing again (the common case: it saves
-    most of the per-array cost of a mapped read). Any other header is parsed and checked."""
-    if expect_dtype is not None and expect_shape is not None and not expect_dtype.hasobject:
-        # the node's dtype and shape were checked by the caller; bound the product by the member
-        try:
-            nbytes = nbytes_within(tuple(expect_shape), expect_dtype.itemsize, source.size)
-        except Refused as refused:
-            raise _refused(source, refused) from None
-        if nbytes is not None:
-            written, parsed = _written_header(expect_dtype, tuple(expect_shape), nbytes)
-            if parsed.data_offset + parsed.nbytes == source.size:
-                if source.read_range(0, len(written)) == written:
-                    return parsed
-    return _parse_header(source)
+    most of the per-array cost of a read). Any other header is parsed and checked."""
+    if expect_dtype is not None and expect_shape is not None:
+        # the node's dtype and shape were checked by the caller
+        written = _written_header(source, expect_dtype, tuple(expect_shape))
+        if (
+            written is not None
+            and written.member_size == source.size
+            and source.read_range(0, len(written.header)) == written.header
+        ):
+            return written.parsed
+    header = _parse_header(source)
+    if agree:
+        if expect_dtype is not None and header.dtype != expect_dtype:
+            raise _bad(
+                source, f"its dtype {shown(str(header.dtype))} disagrees with the node's {shown(str(expect_dtype))}"
+            )
+        if expect_shape is not None and header.shape != tuple(expect_shape):
+            raise _bad(
+                source, f"its shape {shown(header.shape)} disagrees with the node's {shown(tuple(expect_shape))}"
+            )
+    return header
 
 
 def _parse_header(source: MemberSource) -> NpyHeader:
@@ -257,35 +329,27 @@ def _parse_header(source: MemberSource) -> NpyHeader:
     return NpyHeader(dtype, shape, header["fortran_order"], data_offset, held)  # == nbytes
 
 
-def _checked_header(
-    source: MemberSource,
-    expect_dtype: np.dtype[Any] | None,
-    expect_shape: tuple[int, ...] | None,
-) -> NpyHeader:
-    """The member's header, which must agree with what the JSON node declared."""
-    header = read_header(source, expect_dtype, expect_shape)
-    if expect_dtype is not None and header.dtype != expect_dtype:
-        raise _bad(source, f"its dtype {shown(str(header.dtype))} disagrees with the node's {shown(str(expect_dtype))}")
-    if expect_shape is not None and header.shape != tuple(expect_shape):
-        raise _bad(source, f"its shape {shown(header.shape)} disagrees with the node's {shown(tuple(expect_shape))}")
-    return header
-
-
-def _array_from(source: MemberSource, header: NpyHeader, mapped: memoryview | None) -> np.ndarray:
+def array_from(source: MemberSource, header: NpyHeader, mapped: memoryview | None) -> np.ndarray:
     """The whole array: a view of `mapped` when given, else copied once into a fresh array that
     the read fills completely (reserved in the read's budget before it is allocated)."""
     order: Literal["C", "F"] = "F" if header.fortran_order else "C"
     if header.nbytes == 0:  # no elements (zero-size dtypes are refused): no memory to fill
         return np.zeros(header.shape, dtype=header.dtype, order=order)
-    count = header.nbytes // header.dtype.itemsize
     if mapped is not None:
         view = mapped[header.data_offset : header.data_offset + header.nbytes]
-        flat = np.frombuffer(view, dtype=header.dtype, count=count)
-        return flat.reshape(header.shape, order=order)
+        flat = np.frombuffer(view, dtype=header.dtype, count=header.nbytes // header.dtype.itemsize)
+    else:
+        flat = read_bytes(source, header).view(header.dtype)
+    return flat if len(header.shape) == 1 else flat.reshape(header.shape, order=order)
+
+
+def read_bytes(source: MemberSource, header: NpyHeader) -> np.ndarray:
+    """The member's data (`header` read by `read_header`) as a fresh uint8 array, reserved in
+    the read's budget before it is allocated and filled completely by one copy from the file."""
     source.reserve(header.nbytes)
     buffer = empty_bytes(header.nbytes)
     source.read_into(buffer.data, header.data_offset)
-    return buffer.view(header.dtype).reshape(header.shape, order=order)
+    return buffer
 
 
 def read_npy(
@@ -293,68 +357,13 @@ def read_npy(
     expect_dtype: np.dtype[Any] | None = None,
     expect_shape: tuple[int, ...] | None = None,
     copy_on_write: bool = False,
+    header: NpyHeader | None = None,
 ) -> np.ndarray:
     """Read an array member: mapped when the reader asked for mmap and the member is stored
     (read-only, or private copy-on-write when asked), else copied once into a fresh array.
-    Mismatches with what the JSON node declared are errors."""
+    Mismatches with what the JSON node declared are errors. `header`: the member's header,
+    already read with `read_header(..., agree=True)`, so it is not read twice."""
     mapped = source.memory_map(copy_on_write=copy_on_write) if source.want_mmap else None
-    return _array_from(source, _checked_header(source, expect_dtype, expect_shape), mapped)
-
-
-def _leading_rows(key: Any, length: int) -> tuple[range | int, Any] | None:
-    """Split an index into the rows of the first axis it covers (a range, or one int row) and
-    what applies to each row after; None when the index is not a plain int or slice first."""
-    first, rest = (key[0], key[1:]) if isinstance(key, tuple) and key else (key, ())
-    if isinstance(first, (bool, np.bool_)):
-        return None
-    if isinstance(first, (int, np.integer)):
-        row = int(first)
-        if not -length <= row < length:
-            raise IndexError(f"row {row} is out of range for a first axis of {length}")
-        return row % length, rest
-    if isinstance(first, slice):
-        return range(*first.indices(length)), rest
-    return None
-
-
-def read_part(
-    source: MemberSource,
-    key: Any,
-    expect_dtype: np.dtype[Any] | None = None,
-    expect_shape: tuple[int, ...] | None = None,
-) -> np.ndarray:
-    """`array[key]` reading only the rows of the first axis that `key` covers.
-
-    With an int or a slice first, only the bytes of those rows are read (or mapped, when the
-    reader maps); anything else (fancy indexes, Fortran-ordered or 0-d arrays) reads the whole
-    array first. The result never aliases the file unless the reader maps it.
-    """
-    mapped = source.memory_map() if source.want_mmap else None
-    header = _checked_header(source, expect_dtype, expect_shape)
-    split = _leading_rows(key, header.shape[0]) if header.shape and not header.fortran_order else None
-    if split is None:
-        return _array_from(source, header, mapped)[key]  # type: ignore[no-any-return]
-    rows, rest = split
-    covered = range(rows, rows + 1) if isinstance(rows, int) else rows
-    lo = min(covered) if covered else 0
-    hi = max(covered) + 1 if covered else 0
-    row_shape = header.shape[1:]
-    row_bytes = math.prod(row_shape) * header.dtype.itemsize
-    start = header.data_offset + lo * row_bytes
-    length = (hi - lo) * row_bytes
-    if mapped is not None:
-        block = np.frombuffer(mapped[start : start + length], dtype=header.dtype).reshape((hi - lo, *row_shape))
-    elif length:
-        source.reserve(length)
-        buffer = empty_bytes(length)
-        source.read_into(buffer.data, start)  # fills all of it, or raises
-        block = buffer.view(header.dtype).reshape((hi - lo, *row_shape))
-    else:
-        block = np.zeros((hi - lo, *row_shape), dtype=header.dtype)
-    if isinstance(rows, int):
-        within: tuple[Any, ...] = (0, *rest)
-        return block[within]  # type: ignore[no-any-return]
-    if rows.step != 1:
-        block = block[rows.start - lo :: rows.step][: len(rows)]
-    within = (slice(None), *rest)
-    return block[within]  # type: ignore[no-any-return]
+    if header is None:
+        header = read_header(source, expect_dtype, expect_shape, agree=True)
+    return array_from(source, header, mapped)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -124,3 +125,40 @@ def from_numpy_bits(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
     carrier = _CARRIERS[stored.itemsize]
     signed = array.view(torch.empty(0, dtype=carrier).numpy().dtype)
     return torch.from_numpy(signed).view(dtype)
+
+
+class Layout(NamedTuple):
+    """What saving and reading a tensor of one dtype need, worked out once per dtype."""
+
+    dtype: torch.dtype
+    name: str  # the stable name files record
+    stored: np.dtype[Any]  # the numpy dtype of its `.npy` member
+    native: bool  # whether `stored` is the values' own dtype (else the raw bits)
+
+
+_BY_DTYPE: dict[torch.dtype, Layout] = {}
+_BY_NAME: dict[str, Layout] = {}
+"""Layouts worked out so far, by torch dtype (saving) and by stored name, with or without the
+`torch.` prefix (reading): only names `from_name` knows are kept, so both stay small."""
+
+
+def _layout(dtype: torch.dtype) -> Layout:
+    return Layout(dtype, dtype_name(dtype), *numpy_dtype(dtype))
+
+
+def layout_of(dtype: torch.dtype) -> Layout | None:
+    """The layout of a tensor's dtype, or None for one a file cannot name (`is_known`)."""
+    layout = _BY_DTYPE.get(dtype)
+    if layout is None and is_known(dtype):
+        layout = _BY_DTYPE[dtype] = _layout(dtype)
+    return layout
+
+
+def layout_named(name: str) -> Layout | None:
+    """The layout for a dtype name read from a file, if `from_name` knows it; None otherwise."""
+    layout = _BY_NAME.get(name)
+    if layout is None:
+        dtype = from_name(name)
+        if dtype is not None:
+            layout = _BY_NAME[name] = _layout(dtype)
+    return layout

@@ -59,8 +59,8 @@ def zanj_loader_handlers() -> list[LoaderHandler]:
         LoaderHandler(
             tag=TENSOR_TAG,
             match="prefix",
-            load=deferred("zanj_torch.tensors:load_tensor"),
-            load_part=deferred("zanj_torch.tensors:load_tensor_part"),
+            load=deferred("zanj_torch.tensor_loading:load_tensor"),
+            load_part=deferred("zanj_torch.tensor_loading:load_tensor_part"),
             options=READ_OPTIONS,
             description="tensors (inline, external, views of shared storage; zanj 0.6 forms)",
         ),
