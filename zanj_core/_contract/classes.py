@@ -6,7 +6,7 @@ Nothing here imports a module: a file that names `os.system` or a class nobody d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from zanj_core.errors import ZanjFormatError
 
@@ -34,14 +34,21 @@ def type_name(cls: type) -> str:
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
-def resolve_class(base: type, name: str, recorded: str | None, what: str, where: str) -> type | None:
+def resolve_class(
+    base: type, name: str, recorded: str | None, what: str, where: str, *, among: Iterable[type] | None = None
+) -> type | None:
     """The subclass of `base` named `name` (or recorded as `module:QualName`), or None.
 
     When several defined classes share the name, the recorded module picks one; a class
     redefined in the same module (a re-run notebook cell) resolves to the newest definition.
     Several candidates and no way to choose give a `ZanjFormatError` listing them.
+
+    `among`: the classes to choose from, in `defined_subclasses(base)` order, when the caller
+    has listed them already (a read resolving many nodes lists the defined classes once, not
+    once per node); by default every subclass of `base` defined now.
     """
-    candidates = [c for c in defined_subclasses(base) if c.__name__ == name]
+    listed = defined_subclasses(base) if among is None else among
+    candidates = [c for c in listed if c.__name__ == name]
     if recorded:
         exact = [c for c in candidates if class_key(c) == recorded]
         if exact:

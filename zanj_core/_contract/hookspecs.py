@@ -40,6 +40,7 @@ ENTRY_POINT_GROUP = "zanj"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a plugin module's hook functions (`@hookimpl def zanj_loader_handlers(): ...`)."""
 
 
 @hookspec

@@ -24,8 +24,11 @@ REF_KEY: str = "$ref"
 """Key of a node whose data lives in a binary or jsonl member; its value is the member name."""
 
 JSONitem = Union[None, bool, int, float, str, list["JSONitem"], dict[str, "JSONitem"]]
+"""Any JSON value: what serializers return and loaders receive."""
 JSONdict = dict[str, JSONitem]
+"""A JSON object: a node of the data tree."""
 ObjectPath = tuple[str | int, ...]
+"""Where an item is in the saved object: dict keys and list indices from the root."""
 TypeSpec = Union[type, str]
 """A class, or its dotted `module.QualName` so a plugin can name a type without importing it."""
 

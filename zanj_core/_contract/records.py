@@ -218,14 +218,17 @@ def deferred(target: str) -> Callable[..., Any]:
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
         raise TypeError(f"deferred() takes 'package.module:function', got {target!r}")
-    resolved: list[Callable[..., Any]] = []
+    function: Callable[..., Any] | None = None
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        if not resolved:
+        nonlocal function
+        if function is None:
             import importlib
 
-            resolved.append(getattr(importlib.import_module(module_name), attribute))
-        return resolved[0](*args, **kwargs)
+            function = getattr(importlib.import_module(module_name), attribute)
+        if kwargs:
+            return function(*args, **kwargs)
+        return function(*args)  # how the core calls handlers: no empty keyword dict to pass on
 
     call.__qualname__ = call.__name__ = f"deferred({target})"
     return call

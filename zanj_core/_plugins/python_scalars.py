@@ -18,6 +18,7 @@ import pathlib
 import struct
 from typing import Any
 
+from zanj_core._plugins.defined_classes import defined_by_name
 from zanj_core.plugin import (
     FORMAT_KEY,
     REF_KEY,
@@ -226,10 +227,22 @@ def serialize_enum(obj: enum.Enum, path: ObjectPath, ctx: SaveContext) -> JSONdi
     return node
 
 
+ENUM_CLASSES = "zanj_core.python_scalars.enum_classes"
+"""`ctx.cache` key of the enum classes one read resolved, by the class key its nodes record:
+the defined enums are listed once per read (at its first enum node), each class found once."""
+DEFINED_ENUMS = "zanj_core.python_scalars.defined_enums"
+
+
 def load_enum(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     recorded = ctx.require(node, "class", str, path)
-    qualname = recorded.rpartition(":")[2]
-    cls = resolve_class(enum.Enum, qualname.rpartition(".")[2], recorded, "Enum", f"{ctx.label} at {format_path(path)}")
+    resolved: dict[str, type | None] = ctx.cache.setdefault(ENUM_CLASSES, {})
+    if recorded in resolved:
+        cls = resolved[recorded]
+    else:
+        defined = defined_by_name(enum.Enum, ctx, DEFINED_ENUMS)
+        name = recorded.rpartition(":")[2].rpartition(".")[2]
+        where = f"{ctx.label} at {format_path(path)}"
+        cls = resolved[recorded] = resolve_class(enum.Enum, name, recorded, "Enum", where, among=defined.get(name, ()))
     if cls is None:
         return ctx.missing(
             "enum.Enum",

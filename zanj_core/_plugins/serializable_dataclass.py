@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from zanj_core._plugins.compat import same_in_zanj06
+from zanj_core._plugins.defined_classes import defined_by_name
 from zanj_core.plugin import (
     FORMAT_KEY,
     JSONdict,
@@ -40,22 +41,89 @@ TAG_SUFFIX = "(SerializableDataclass)"
 CLASS_KEY = "__zanj_class__"
 
 
+SAVE_PLANS = "zanj_core.serializable_dataclass.save_plans"
+"""`ctx.cache` key of one save's `_SavePlan`s, by class."""
+LOAD_PLANS = "zanj_core.serializable_dataclass.load_plans"
+"""`ctx.cache` key of one read's `_LoadPlan`s, by the name and class key its nodes record."""
+DEFINED = "zanj_core.serializable_dataclass.defined"
+"""`ctx.cache` key of the dataclasses defined when a read met its first dataclass node, by name."""
+
+
+class _SavePlan:
+    """What saving a class's instances needs from its definition, found once per save: its
+    tag, its class key, and its serialized fields with their `serialization_fn`."""
+
+    __slots__ = ("class_key", "fields", "properties", "tag")
+
+    def __init__(self, cls: type) -> None:
+        self.tag = f"{cls.__name__}{TAG_SUFFIX}"
+        self.class_key = class_key(cls)
+        self.fields = [
+            (field.name, getattr(field, "serialization_fn", None))
+            for field in dataclasses.fields(cls)
+            if getattr(field, "serialize", True)
+        ]
+        self.properties = tuple(getattr(cls, "_properties_to_serialize", ()))
+
+
 def serialize_dataclass(obj: Any, path: ObjectPath, ctx: SaveContext) -> JSONdict:
     cls = type(obj)
-    node: JSONdict = {FORMAT_KEY: f"{cls.__name__}{TAG_SUFFIX}", CLASS_KEY: class_key(cls)}
+    plans: dict[type, _SavePlan] = ctx.cache.setdefault(SAVE_PLANS, {})
+    plan = plans.get(cls)
+    if plan is None:
+        plan = plans[cls] = _SavePlan(cls)
+    node: JSONdict = {FORMAT_KEY: plan.tag, CLASS_KEY: plan.class_key}
     base = sys.modules[SDC_MODULE].SerializableDataclass
-    for field in dataclasses.fields(obj):
-        if not getattr(field, "serialize", True):
-            continue
-        value = getattr(obj, field.name)
-        serialization_fn = getattr(field, "serialization_fn", None)
+    serialize = ctx.serialize
+    for name, serialization_fn in plan.fields:
+        value = getattr(obj, name)
         # as in muutils: a nested serializable dataclass ignores the field's serialization_fn
         if serialization_fn is not None and not isinstance(value, base):
             value = serialization_fn(value)
-        node[field.name] = ctx.serialize(value, (*path, field.name))
-    for prop in getattr(cls, "_properties_to_serialize", ()):
-        node[prop] = ctx.serialize(getattr(obj, prop), (*path, prop))
+        node[name] = serialize(value, (*path, name))
+    for prop in plan.properties:
+        node[prop] = serialize(getattr(obj, prop), (*path, prop))
     return node
+
+
+class _LoadPlan:
+    """The class a read's nodes of one name (and recorded class key) resolve to, and its
+    init fields with their `deserialize_fn` and `loading_fn`, found once per read: the classes
+    a read sees are those defined when it first meets the name."""
+
+    __slots__ = ("cls", "fields", "needs_whole", "plain_names")
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.fields = [
+            (field.name, getattr(field, "deserialize_fn", None), getattr(field, "loading_fn", None))
+            for field in dataclasses.fields(cls)
+            if field.init
+        ]
+        self.needs_whole = any(deserialize is None and loading is not None for _, deserialize, loading in self.fields)
+        """Whether a `loading_fn` is called: muutils hands it the whole node, tag included."""
+        plain = all(deserialize is None and loading is None for _, deserialize, loading in self.fields)
+        self.plain_names = tuple(name for name, _, _ in self.fields) if plain else None
+        """The init fields, when none has a hook: each is passed as loaded."""
+
+
+def _load_plan(name: str, recorded: str | None, path: ObjectPath, ctx: LoadContext) -> _LoadPlan | None:
+    """The plan for nodes of this name and recorded class key, made on the first of them a
+    read meets (the class is looked for among those defined then) and kept for the rest."""
+    plans: dict[tuple[str, str | None], _LoadPlan | None] = ctx.cache.setdefault(LOAD_PLANS, {})
+    module = sys.modules.get(SDC_MODULE)
+    cls = None
+    if module is not None:
+        base = module.SerializableDataclass
+        defined = defined_by_name(base, ctx, DEFINED)
+        where = _where(path, ctx)
+        cls = resolve_class(base, name, recorded, "SerializableDataclass", where, among=defined.get(name, ()))
+    plan = plans[(name, recorded)] = _LoadPlan(cls) if cls is not None else None
+    return plan
+
+
+def _where(path: ObjectPath, ctx: LoadContext) -> str:
+    return f"{ctx.label} at {format_path(path)}"
 
 
 def load_dataclass(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
@@ -63,12 +131,10 @@ def load_dataclass(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     name = tag[: -len(TAG_SUFFIX)]
     recorded = node.get(CLASS_KEY)
     recorded = recorded if isinstance(recorded, str) else None
-    module = sys.modules.get(SDC_MODULE)
-    where = f"{ctx.label} at {format_path(path)}"
-    cls = (
-        resolve_class(module.SerializableDataclass, name, recorded, "SerializableDataclass", where) if module else None
-    )
-    if cls is None:
+    plans: dict[tuple[str, str | None], _LoadPlan | None] | None = ctx.cache.get(LOAD_PLANS)
+    key = (name, recorded)
+    plan = plans[key] if plans is not None and key in plans else _load_plan(name, recorded, path, ctx)
+    if plan is None:
         described = repr(recorded) if recorded else f"{name!r} (module not recorded: a zanj 0.6 file)"
         return ctx.missing(
             tag,
@@ -78,27 +144,34 @@ def load_dataclass(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
             hint="import the module that defines it before reading (zanj never imports modules named in a file)",
             category=ZanjMissingClassWarning,
         )
-    loaded: dict[str, Any] = {FORMAT_KEY: tag}
-    for key, value in node.items():
-        if key not in (FORMAT_KEY, CLASS_KEY):
-            loaded[key] = ctx.load(value, (*path, key))
-    kwargs: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        if not field.init or field.name not in loaded:
+    # the fields as a plain dict: the walk loads each at (*path, key), in the node's order
+    fields = node.copy()
+    del fields[FORMAT_KEY]
+    fields.pop(CLASS_KEY, None)
+    loaded: dict[str, Any] = ctx.load(fields, path)
+    if plan.plain_names is not None:  # no field hooks: each field as loaded
+        return _construct(plan.cls, {n: loaded[n] for n in plan.plain_names if n in loaded}, loaded, path, ctx)
+    if plan.needs_whole:
+        loaded = {FORMAT_KEY: tag, **loaded}
+    kwargs = {}
+    for field_name, deserialize_fn, loading_fn in plan.fields:
+        if field_name not in loaded:
             continue
-        deserialize_fn = getattr(field, "deserialize_fn", None)
-        loading_fn = getattr(field, "loading_fn", None)
         if deserialize_fn is not None:
-            kwargs[field.name] = deserialize_fn(loaded[field.name])
+            kwargs[field_name] = deserialize_fn(loaded[field_name])
         elif loading_fn is not None:
-            kwargs[field.name] = loading_fn(loaded)  # muutils passes the whole dict to loading_fn
+            kwargs[field_name] = loading_fn(loaded)  # muutils passes the whole dict to loading_fn
         else:
-            kwargs[field.name] = loaded[field.name]
+            kwargs[field_name] = loaded[field_name]
+    return _construct(plan.cls, kwargs, loaded, path, ctx)
+
+
+def _construct(cls: type, kwargs: dict[str, Any], loaded: dict[str, Any], path: ObjectPath, ctx: LoadContext) -> Any:
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise ZanjFormatError(
-            f"{where}: cannot construct {class_key(cls)} from the file's fields "
+            f"{_where(path, ctx)}: cannot construct {class_key(cls)} from the file's fields "
             f"{sorted(k for k in loaded if k != FORMAT_KEY)}: {exc}. The class may have changed since the file was written"
         ) from exc
 

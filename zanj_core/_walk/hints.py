@@ -125,6 +125,7 @@ def pip_argument(requirement: str) -> str:
 
 def _installed_status(dist: str, registry: PluginRegistry) -> tuple[bool, str | None]:
     """Whether `dist` is installed here as a zanj plugin, and the error it failed with, if any."""
+    registry.ensure_discovered()  # `plugins` lists only what discovery found; it may not have run yet
     installed = [info for info in registry.plugins if canonical_name(info.source.distribution) == canonical_name(dist)]
     return bool(installed), next((info.error for info in installed if info.error), None)
 

@@ -257,11 +257,15 @@ class ZanjFile:
     def load_within(self, path: ItemPath, budget: ReadBudget | None) -> Any:
         """`load` charging an existing budget (`ZANJ.read` passes the one its open used)."""
         with collector_paused(self.zanj.pause_gc):
-            ctx = self.context(budget)
-            resolved, node = self._resolve(path, ctx)
-            loaded = self._load(node, resolved, ctx)
-            ctx.finish()
-            return loaded
+            return self.load_paused(path, budget)
+
+    def load_paused(self, path: ItemPath, budget: ReadBudget | None) -> Any:
+        """`load_within` for a caller that has paused the collector itself (`ZANJ.read`)."""
+        ctx = self.context(budget)
+        resolved, node = self._resolve(path, ctx)
+        loaded = self._load(node, resolved, ctx)
+        ctx.finish()
+        return loaded
 
     def __getitem__(self, path: ItemPath) -> Any:
         return self.load(path)

@@ -32,6 +32,9 @@ NODE_BATCH = 1024
 HINTS_KEPT = 256
 """Distinct tags whose install hint one read remembers."""
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""What a JSON parser makes of a leaf: loaded as it is."""
+
 MAX_WARNINGS_PER_READ = 20
 """A file of a million unknown nodes must not print a million warnings: past this many, one
 closing warning counts the rest."""
@@ -57,6 +60,7 @@ class LoadContext:
         budget: ReadBudget | None = None,
     ) -> None:
         self.zanj = zanj
+        self._max_depth = zanj.max_depth
         self.budget = (
             budget if budget is not None else (reader.new_budget() if reader is not None else unlimited_budget())
         )
@@ -85,10 +89,9 @@ class LoadContext:
 
     def load(self, node: Any, path: ObjectPath = ()) -> Any:
         """Load one JSON node found at `path`."""
-        if len(path) > self.zanj.max_depth:
+        if len(path) > self._max_depth:
             raise ZanjLimitError(
-                f"{self.label}: data at {format_path(path[:8])}/... is nested more than "
-                f"{self.zanj.max_depth} levels deep"
+                f"{self.label}: data at {format_path(path[:8])}/... is nested more than {self._max_depth} levels deep"
             )
         self._walked += 1
         if self._walked >= NODE_BATCH:
@@ -98,7 +101,7 @@ class LoadContext:
         if kind is dict:
             tag = node.get(FORMAT_KEY)
             if tag is None:
-                return {key: self.load(value, (*path, key)) for key, value in node.items()}
+                return self._load_dict(node, path)
             if not isinstance(tag, str):
                 raise ZanjFormatError(
                     f"{self.label}: at {format_path(path)}, {FORMAT_KEY} must be a string, got {type(tag).__name__}"
@@ -109,10 +112,52 @@ class LoadContext:
             ref = node.get(REF_KEY)
             if type(ref) is str:
                 return self._load_member_node(handler, tag, ref, node, path)
-            return self._run_loader(handler, tag, node, path)
+            try:  # what a loader raises by accident becomes a ZanjError naming the tag, path and plugin
+                return handler.load(node, path, self)
+            except ZanjError:
+                raise
+            except RecursionError as exc:
+                raise ZanjLimitError(f"{self.label}: data at {format_path(path)} is nested too deeply") from exc
+            except Exception as exc:
+                raise self._loader_failed(handler, tag, path, exc) from exc
         if kind is list:
-            return [self.load(value, (*path, index)) for index, value in enumerate(node)]
+            return self._load_list(node, path)
         return node
+
+    # A plain dict's or list's scalar items are counted and kept in the loop that meets them,
+    # in document order, exactly as `load` would count and return them: no call, no object
+    # path. Where the items would be too deep, each goes through `load`, which refuses it.
+
+    def _load_dict(self, node: JSONdict, path: ObjectPath) -> dict[str, Any]:
+        if len(path) >= self._max_depth:
+            return {key: self.load(value, (*path, key)) for key, value in node.items()}
+        loaded: dict[str, Any] = {}
+        for key, value in node.items():
+            if type(value) in _SCALARS:
+                self._walked += 1
+                if self._walked >= NODE_BATCH:
+                    self.walked(self._walked)
+                    self._walked = 0
+                loaded[key] = value
+            else:
+                loaded[key] = self.load(value, (*path, key))
+        return loaded
+
+    def _load_list(self, node: list[Any], path: ObjectPath) -> list[Any]:
+        if len(path) >= self._max_depth:
+            return [self.load(value, (*path, index)) for index, value in enumerate(node)]
+        loaded: list[Any] = []
+        append = loaded.append
+        for index, value in enumerate(node):
+            if type(value) in _SCALARS:
+                self._walked += 1
+                if self._walked >= NODE_BATCH:
+                    self.walked(self._walked)
+                    self._walked = 0
+                append(value)
+            else:
+                append(self.load(value, (*path, index)))
+        return loaded
 
     def _load_member_node(self, handler: LoaderHandler, tag: str, ref: str, node: JSONdict, path: ObjectPath) -> Any:
         """Load a node whose data is a member, refusing a member that (through the nodes it
@@ -123,25 +168,24 @@ class LoadContext:
                 "holds this very node: members referring to each other in a cycle are forged"
             )
         self._expanding.add(ref)
-        try:
-            return self._run_loader(handler, tag, node, path)
-        finally:
-            self._expanding.discard(ref)
-
-    def _run_loader(self, handler: LoaderHandler, tag: str, node: JSONdict, path: ObjectPath) -> Any:
-        """`handler.load`, with what a loader raises by accident turned into a `ZanjError`
-        naming the tag, the path and the plugin."""
-        try:
+        try:  # as in `load`
             return handler.load(node, path, self)
         except ZanjError:
             raise
         except RecursionError as exc:
             raise ZanjLimitError(f"{self.label}: data at {format_path(path)} is nested too deeply") from exc
         except Exception as exc:
-            raise ZanjFormatError(
-                f"{self.label}: loading {quoted(tag, 100)} at {format_path(path)} failed in the loader from "
-                f"{handler.source.distribution}: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise self._loader_failed(handler, tag, path, exc) from exc
+        finally:
+            self._expanding.discard(ref)
+
+    def _loader_failed(self, handler: LoaderHandler, tag: str, path: ObjectPath, exc: Exception) -> ZanjError:
+        """The error for `exc`, which a loader raised by accident, naming the tag, the path and
+        the plugin."""
+        return ZanjFormatError(
+            f"{self.label}: loading {quoted(tag, 100)} at {format_path(path)} failed in the loader from "
+            f"{handler.source.distribution}: {type(exc).__name__}: {exc}"
+        )
 
     def walked(self, nodes: int, cost: int = NODE_COST) -> None:
         """Charge the walk over `nodes` JSON nodes (each loaded, listed or checked): a tiny node

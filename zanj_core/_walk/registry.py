@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 
 from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
+from zanj_core._walk.class_cache import ClassCache
 from zanj_core._walk.conflicts import check_conflicts
 from zanj_core._walk.discovery import AnyHandler, PluginInfo, discover
 from zanj_core._walk.typenames import class_names, type_distance
@@ -68,7 +69,7 @@ class HandlerTable:
         # longest pattern first; a stable sort keeps precedence among equal lengths
         self.prefix.sort(key=lambda h: -len(h.tag))
         self.suffix.sort(key=lambda h: -len(h.tag))
-        self.by_type: dict[type, tuple[SerializerHandler, ...]] = {}
+        self.by_type = ClassCache()
         self.by_tag: dict[str, LoaderHandler | None] = {}
 
     def _add_loader(self, handler: LoaderHandler) -> None:
@@ -99,7 +100,7 @@ class HandlerTable:
                 ranked.append((-handler.priority, min(distances), order, handler))
         ranked.sort(key=lambda r: r[:3])
         result = tuple(r[3] for r in ranked)
-        self.by_type[cls] = result
+        self.by_type.put(cls, result)
         return result
 
     def find(self, tag: str) -> LoaderHandler | None:
@@ -202,11 +203,11 @@ class PluginRegistry:
 
     def serializers_for(self, cls: type) -> tuple[SerializerHandler, ...]:
         """Candidate handlers for objects of `cls`, in the order they should be tried."""
-        found = self._table.by_type.get(cls)
-        if found is None:
-            self.ensure_discovered()
-            found = self._table.rank(cls)
-        return found
+        entry = self._table.by_type.get(id(cls))  # `ClassCache.find`, inlined: once per object saved
+        if entry is not None and entry[0]() is cls:
+            return entry[1]
+        self.ensure_discovered()
+        return self._table.rank(cls)
 
     def loader_for(self, tag: str) -> LoaderHandler | None:
         """The loader for a format tag: exact match, else longest prefix, else longest suffix."""
@@ -290,7 +291,7 @@ class RegistryOverlay(PluginRegistry):
         self.label = label
         self._own = HandlerTable(self.handlers)
         self._last = HandlerTable(self.fallback)
-        self._combined: dict[type, tuple[SerializerHandler, ...]] = {}
+        self._combined = ClassCache()
         self._seen_generation = -1
 
     @property
@@ -311,11 +312,11 @@ class RegistryOverlay(PluginRegistry):
 
     def serializers_for(self, cls: type) -> tuple[SerializerHandler, ...]:
         if self._seen_generation != self.base.generation:
-            self._combined, self._seen_generation = {}, self.base.generation
-        found = self._combined.get(cls)
+            self._combined, self._seen_generation = ClassCache(), self.base.generation
+        found = self._combined.find(cls)
         if found is None:
             found = _ranked(self._own, cls) + self.base.serializers_for(cls) + _ranked(self._last, cls)
-            self._combined[cls] = found
+            self._combined.put(cls, found)
         return found
 
     def loader_for(self, tag: str) -> LoaderHandler | None:
@@ -344,7 +345,7 @@ class RegistryOverlay(PluginRegistry):
 def _ranked(table: HandlerTable, cls: type) -> tuple[SerializerHandler, ...]:
     if not table.serializers:
         return ()
-    found = table.by_type.get(cls)
+    found = table.by_type.find(cls)
     return found if found is not None else table.rank(cls)
 
 

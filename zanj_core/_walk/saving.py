@@ -32,6 +32,8 @@ class SaveContext:
         self.zanj = zanj
         self.registry: PluginRegistry = zanj.registry
         """The handlers this save dispatches through: the registry, with `zanj.handlers_pre` over it."""
+        self._serializers_for = self.registry.serializers_for
+        self._max_depth = zanj.max_depth
         self.members: list[PendingMember] = []
         self.externals_info: dict[str, JSONdict] = {}
         self.cache: dict[str, Any] = {}
@@ -45,9 +47,9 @@ class SaveContext:
 
     def serialize(self, obj: Any, path: ObjectPath = ()) -> JSONitem:
         """Serialize one object found at `path`, dispatching to the first handler that accepts it."""
-        if len(path) > self.zanj.max_depth:
+        if len(path) > self._max_depth:
             raise ZanjSerializationError(
-                f"object at {format_path(path[:8])}/... is nested more than {self.zanj.max_depth} "
+                f"object at {format_path(path[:8])}/... is nested more than {self._max_depth} "
                 "levels deep; flatten it or raise ZANJ(max_depth=...)"
             )
         cls = type(obj)
@@ -60,10 +62,11 @@ class SaveContext:
                     "zanj saves trees, break the cycle before saving"
                 )
             self._active.add(key)
-        handlers = self.registry.serializers_for(cls)
+        handlers = self._serializers_for(cls)
         try:
             for handler in handlers:
-                if handler.check is not None and not handler.check(obj, path, self):
+                check = handler.check
+                if check is not None and not check(obj, path, self):
                     continue
                 out = handler.serialize(obj, path, self)
                 if type(out) is dict and FORMAT_KEY in out:
