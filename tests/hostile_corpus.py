@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import pickle
+import re
 import struct
 import sys
 import zlib
@@ -595,6 +596,42 @@ CASES: list[Case] = [
     # arrow members
     Case("arrow_member_garbage", _arrow_garbage, "ZanjFormatError", "not a valid Arrow IPC", needs=("zanj_pandas",)),
 ]
+
+DIRECTORY_CASES = (
+    "directory_truncated",
+    "directory_bad_magic",
+    "directory_before_the_file",
+    "name_not_utf8",
+    "version_too_new",
+    "extra_field_cut",
+    "zip64_field_missing",
+    "zip64_multi_disk",
+    "zip64_locator_too_early",
+    "count_disagrees",
+    "name_with_nul",
+    "name_not_ascii_without_flag",
+    "name_unicode_path_field",
+    "data_before_the_archive",
+    "members_overlap",
+    "last_member_runs_into_directory",
+    "local_name",
+    "local_crc",
+    "local_zip64_sizes",
+    "local_extra_into_next_member",
+)
+"""Cases of `directory_cases.py` (each check of the zip directory and local headers, with its
+exact message) that the corpus reads every way too: those the cases above do not cover."""
+
+
+def _directory_case(name: str) -> Case:
+    from directory_cases import CASES as EXACT
+
+    exact = next(case for case in EXACT if case.name == name)
+    words = exact.message.split("{path}")[-1].lstrip(":").strip()
+    return Case(f"zip_{name}", lambda folder: exact.build(), exact.error, re.escape(words[:80]))
+
+
+CASES += [_directory_case(name) for name in DIRECTORY_CASES]
 
 
 def write_corpus(folder: Path) -> list[Path]:

@@ -402,8 +402,10 @@ def test_a_local_zip64_field_must_agree_with_the_directory() -> None:
         with zf.open("a.bin", "w", force_zip64=True) as fh:
             fh.write(b"hello")
     data = bytearray(buffer.getvalue())
-    assert ZANJ().read(io.BytesIO(bytes(data))) == {"a": b"hello"}
     local = _local_header_offset(bytes(data), "a.bin")
+    # sizes only in the zip64 field, as Python 3.11+ writes them (3.10 also left them in the header)
+    data[local + 18 : local + 26] = b"\xff" * 8
+    assert ZANJ().read(io.BytesIO(bytes(data))) == {"a": b"hello"}
     (name_len,) = struct.unpack_from("<H", data, local + 26)
     size_field = local + 30 + name_len + 4  # after the zip64 field's id and length
     data[size_field : size_field + 8] = struct.pack("<Q", 6)

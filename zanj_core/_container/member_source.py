@@ -7,7 +7,6 @@ buffer reads of one member, each charged to the read's budget, with the CRC chec
 
 from __future__ import annotations
 
-import zipfile
 from typing import TYPE_CHECKING
 
 from zanj_core._container.checksums import crc32_function
@@ -19,6 +18,7 @@ from zanj_core.errors import ZanjFormatError
 if TYPE_CHECKING:
     from zanj_core._container.limits import ReadLimits
     from zanj_core._container.reader import ArchiveReader
+    from zanj_core._container.zip_records import MemberInfo
 
 
 class MemberSource:
@@ -32,7 +32,7 @@ class MemberSource:
     """
 
     def __init__(
-        self, reader: ArchiveReader, info: zipfile.ZipInfo, path: ObjectPath, budget: ReadBudget | None = None
+        self, reader: ArchiveReader, info: MemberInfo, path: ObjectPath, budget: ReadBudget | None = None
     ) -> None:
         self.reader = reader
         self.info = info
@@ -62,7 +62,7 @@ class MemberSource:
 
     @property
     def compressed(self) -> bool:
-        return self.info.compress_type != zipfile.ZIP_STORED
+        return self.info.compress_type != 0  # not stored
 
     @property
     def want_mmap(self) -> bool:
@@ -104,34 +104,58 @@ class MemberSource:
         that have no read-only tensors. A map allocates nothing, so nothing is charged; with
         `verify_checksums` the whole member is checked first, which touches every page.
         """
-        if self.compressed or not self.reader.can_map:
+        info = self.info
+        reader = self.reader
+        if info.compress_type or not reader.can_map:
             return None
-        length = self.size - start if length is None else length
-        self._check_range(start, length)
-        offset = self.data_offset() + start
-        view = self.reader.mapped_view(copy_on_write)
-        if self.reader.verify_checksums:
-            self.reader.verify_member(self.info, self.budget)
+        size = info.file_size
+        if length is None:
+            length = size - start
+        if type(start) is not int or type(length) is not int or start < 0 or length < 0 or start + length > size:
+            self._bad_range(start, length)
+        offset = info.data_start
+        if offset < 0:  # its local header is checked from the map: its data starts in the same page
+            offset = reader.directory.data_offset(info, reader.mapped(copy_on_write))
+        view = reader.views.get(copy_on_write)
+        if view is None:
+            view = reader.mapped_view(copy_on_write)
+        if reader.verify_checksums:
+            reader.verify_member(info, self.budget)
+        offset += start
         return view[offset : offset + length]
 
     def _check_range(self, start: int, length: int) -> None:
         if type(start) is not int or type(length) is not int or start < 0 or length < 0 or start + length > self.size:
-            raise ZanjFormatError(
-                f"{self.reader.location}: member {self.name!r} holds {self.size} bytes; "
-                f"bytes {start}..{start + length} were asked for (at {format_path(self.path)})"
-            )
+            self._bad_range(start, length)
+
+    def _bad_range(self, start: int, length: int) -> None:
+        raise ZanjFormatError(
+            f"{self.reader.location}: member {self.name!r} holds {self.size} bytes; "
+            f"bytes {start}..{start + length} were asked for (at {format_path(self.path)})"
+        )
 
     def read_range(self, start: int, length: int) -> bytes:
         """`length` bytes from `start`: for headers and other small reads."""
-        self._check_range(start, length)
-        if self.reader.verify_checksums:
-            self.reader.verify_member(self.info, self.budget)
-        if not self.compressed:
-            self.data_offset()  # reads the member's head along with its local header
-            head = self.reader.member_head(self.info)
-            if start + length <= len(head):
+        info = self.info
+        if (
+            type(start) is not int
+            or type(length) is not int
+            or start < 0
+            or length < 0
+            or start + length > info.file_size
+        ):
+            self._bad_range(start, length)
+        reader = self.reader
+        if reader.verify_checksums:
+            reader.verify_member(info, self.budget)
+        if not info.compress_type:
+            directory = reader.directory
+            if info.data_start < 0:  # read with its local header (or from the map when mapped)
+                directory.data_offset(info, reader.current_mapping() if reader.use_mmap else None)
+            head = directory.head_bytes(info, start, length)
+            if head is not None:
                 self.budget.charge(length, self._describe)
-                return head[start : start + length]
+                return head
         self.reserve(length)
         buffer = bytearray(length)
         self.read_into(memoryview(buffer), start)
@@ -147,11 +171,16 @@ class MemberSource:
         """
         view = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
         length = view.nbytes
-        self._check_range(start, length)
-        unpaid = length - self._take_reserved(length)
-        if unpaid:
-            self.budget.charge(unpaid, self._describe)
-        if self.compressed:
+        info = self.info
+        if type(start) is not int or start < 0 or start + length > info.file_size:
+            self._bad_range(start, length)
+        reserved = self._reserved
+        if reserved >= length:
+            self._reserved = reserved - length
+        else:
+            self._reserved = 0
+            self.budget.charge(length - reserved, self._describe)
+        if info.compress_type:
             self._inflate_into(view, start)
         else:
             self._read_stored_into(view, start)
@@ -160,17 +189,20 @@ class MemberSource:
         """Read a stored member's bytes from `start` straight from the file into `view`; a read
         of the whole member checks its CRC on the way when `verify_checksums` asks for it."""
         reader = self.reader
+        info = self.info
         length = view.nbytes
-        whole = start == 0 and length == self.size
-        if reader.verify_checksums and not whole:
-            reader.verify_member(self.info, self.budget)
-        reader.pread_into(view, self.data_offset() + start, self.name)
-        if reader.verify_checksums and whole and not reader.is_verified(self.name):
-            if crc32_function()(view) != self.info.CRC:
+        whole = start == 0 and length == info.file_size
+        verify = reader.verify_checksums
+        if verify and not whole:
+            reader.verify_member(info, self.budget)
+        directory = reader.directory
+        directory.read_into(view, directory.data_offset(info) + start, info.filename)
+        if verify and whole and not reader.is_verified(info.filename):
+            if crc32_function()(view) != info.CRC:
                 raise ZanjFormatError(
-                    f"{reader.location}: member {self.name!r} fails its CRC check: the file is corrupt"
+                    f"{reader.location}: member {info.filename!r} fails its CRC check: the file is corrupt"
                 )
-            reader.mark_verified(self.name)
+            reader.mark_verified(info.filename)
 
     def _inflate_into(self, view: memoryview, start: int) -> None:
         """Inflate a compressed member from its start, dropping what comes before `start`, into

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from zanj_core._container.checksums import crc32_function
-from zanj_core._container.directory import ZipDirectory, read_exactly
+from zanj_core._container.directory import ZipDirectory
+from zanj_core._container.zip_records import MemberInfo
 from zanj_core._contract.budget import ReadBudget
 from zanj_core.errors import ZanjError, ZanjFormatError
 
@@ -43,14 +43,14 @@ class MemberData(io.RawIOBase):
     must end exactly at the declared size (zipfile stops there and never looks further, so a
     stream that goes on was accepted), hold no bytes after its end, and match the CRC."""
 
-    def __init__(self, directory: ZipDirectory, info: zipfile.ZipInfo) -> None:
+    def __init__(self, directory: ZipDirectory, info: MemberInfo) -> None:
         super().__init__()
         self._directory = directory
         self._info = info
         self._at = directory.data_offset(info)
         self._left_in = info.compress_size
         self._left_out = info.file_size
-        self._inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        self._inflater = zlib.decompressobj(-15) if info.compress_type == 8 else None  # deflate
         self._pending = b""
         self._crc = 0
         self._crc32 = crc32_function()
@@ -74,7 +74,7 @@ class MemberData(io.RawIOBase):
     def _next_input(self) -> bytes:
         size = min(INFLATE_CHUNK_BYTES, self._left_in)
         chunk = bytearray(size)
-        read_exactly(self._directory.source, memoryview(chunk), self._at, self._info.filename)
+        self._directory.read_into(memoryview(chunk), self._at, self._info.filename)
         self._at += size
         self._left_in -= size
         return bytes(chunk)
@@ -86,7 +86,7 @@ class MemberData(io.RawIOBase):
             self._finish()
             return 0
         if self._inflater is None:
-            read_exactly(self._directory.source, view[:want], self._at, self._info.filename)
+            self._directory.read_into(view[:want], self._at, self._info.filename)
             self._at += want
             self._left_in -= want
             data: bytes | memoryview = view[:want]

@@ -9,8 +9,6 @@ when a URL is opened.
 from __future__ import annotations
 
 import io
-import shutil
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,6 +43,9 @@ def _file_object_source(fh: IO[bytes]) -> ByteSource:
     if is_seekable(fh):
         return FileObjectSource(fh)
     # a pipe or a network stream: a zip is read from its end, so keep a copy
+    import shutil  # only for streams: not worth importing with the core
+    import tempfile
+
     spool = tempfile.TemporaryFile()
     try:
         shutil.copyfileobj(fh, spool, 1 << 20)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zanj_core._container.checksums import crc32_function
-from zanj_core._container.directory import ZipDirectory, read_exactly
+from zanj_core._container.directory import ZipDirectory
 from zanj_core._container.limits import ReadLimits
 from zanj_core._container.locations import Location
 from zanj_core._container.member_source import MemberSource
@@ -25,6 +25,7 @@ from zanj_core._container.opening import open_source
 from zanj_core._container.progress import ProgressBar
 from zanj_core._container.sources import ByteSource
 from zanj_core._container.spec import FORMAT_VERSION, JSON_MEMBERS, META_MEMBER
+from zanj_core._container.zip_records import MemberInfo
 from zanj_core._contract.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, ReadBudget
 from zanj_core._contract.nodes import ObjectPath, format_path, json_errors
 from zanj_core._contract.textsafe import quoted
@@ -55,7 +56,8 @@ class ArchiveReader:
         self.progress: ProgressBar | None = None
         """Told of each member handed to a loader; its bytes come through `source.on_read`."""
         self._mmaps: dict[bool, mmap_module.mmap] = {}
-        self._views: dict[bool, memoryview] = {}
+        self.views: dict[bool, memoryview] = {}
+        """The mapped file as a memoryview, by kind of mapping (copy-on-write or not), once made."""
         self.byte_source = location if isinstance(location, ByteSource) else open_source(location, storage_options)
         self.location: str | Path = self.byte_source.location
         """Where the file is, as messages name it: its local path or URL (a file object's name)."""
@@ -65,15 +67,14 @@ class ArchiveReader:
         self._verify_lock = threading.Lock()
         try:
             self._directory = ZipDirectory(self.byte_source, self.limits)
-        except ZanjError:
+            self.can_map = self.byte_source.fileno() is not None
+            """Whether the file can be memory-mapped: a local file, not a URL or an in-memory stream."""
+        except BaseException:
             self.byte_source.close()
             raise
+        self.directory = self._directory
+        """The checked zip directory: members, local headers, and the bytes kept from reads."""
         self._infos = self._directory.infos
-
-    @property
-    def can_map(self) -> bool:
-        """Whether the file can be memory-mapped: a local file, not a URL or an in-memory stream."""
-        return self.byte_source.fileno() is not None
 
     def __enter__(self) -> ArchiveReader:
         return self
@@ -91,13 +92,13 @@ class ArchiveReader:
     def has(self, name: str) -> bool:
         return name in self._infos
 
-    def info(self, name: str) -> zipfile.ZipInfo:
+    def info(self, name: str) -> MemberInfo:
         return self._infos[name]
 
-    def check_expansion(self, info: zipfile.ZipInfo) -> None:
+    def check_expansion(self, info: MemberInfo) -> None:
         """Refuse a compressed member that would expand past the ratio limit (a zip bomb),
         before anyone allocates its declared size."""
-        if info.compress_type == zipfile.ZIP_STORED:
+        if not info.compress_type:  # stored
             return
         ratio = info.file_size / max(info.compress_size, 1)
         if ratio > self.limits.max_compression_ratio and info.file_size > 1 << 20:
@@ -112,12 +113,36 @@ class ArchiveReader:
         """A fresh budget for one operation on this file (see `zanj_core._contract.budget`)."""
         return ReadBudget.for_file(self.limits, str(self.location), self._directory.file_size)
 
-    def open_member(self, info: zipfile.ZipInfo, budget: ReadBudget, charged_ahead: int = 0) -> MemberStream:
+    def open_member(self, info: MemberInfo, budget: ReadBudget, charged_ahead: int = 0) -> MemberStream:
         """A stream of the member's (decompressed) bytes, each charged to `budget` unless
         `charged_ahead` paid for it. Its local header is checked against the directory first."""
         self.check_expansion(info)
-        self.data_offset(info)
+        self._directory.data_offset(info)
         return MemberStream(MemberData(self._directory, info), self.location, info.filename, budget, charged_ahead)  # type: ignore[arg-type]
+
+    def _kept_member(self, info: MemberInfo) -> bytes | None:
+        """A whole member's bytes when its data is in memory already (a small file, the JSON
+        members), checked as its stream would check them: inflated to exactly its declared
+        size, nothing after its deflate stream, and its CRC. None when it is not kept or any
+        check fails: its stream then reads it and says what is wrong."""
+        self.check_expansion(info)
+        directory = self._directory
+        found = directory.kept(directory.data_offset(info), info.compress_size)
+        if found is None:
+            return None
+        data, at = found
+        packed = memoryview(data)[at : at + info.compress_size]
+        if info.compress_type:
+            inflater = zlib.decompressobj(-15)
+            try:
+                unpacked = inflater.decompress(packed, info.file_size + 1)
+            except zlib.error:
+                return None
+            if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail or len(unpacked) != info.file_size:
+                return None
+        else:
+            unpacked = bytes(packed)
+        return unpacked if crc32_function()(unpacked) == info.CRC else None
 
     def check_json_size(self, name: str, size: int) -> None:
         """Refuse a JSON or JSON-lines member larger than `ReadLimits.max_json_bytes`."""
@@ -135,8 +160,12 @@ class ArchiveReader:
             raise ZanjFormatError(f"{self.location} has no {name} member")
         self.check_json_size(name, info.file_size)
         budget.charge(info.file_size * JSON_OBJECT_FACTOR, f"JSON member {name!r}")
-        with json_errors(self.location, name), self.open_member(info, budget, info.file_size + 1) as stream:
-            return json.loads(stream.read(self.limits.max_json_bytes + 1).decode("utf-8"))
+        with json_errors(self.location, name):
+            text = self._kept_member(info)
+            if text is None:
+                with self.open_member(info, budget, info.file_size + 1) as stream:
+                    text = stream.read(self.limits.max_json_bytes + 1)
+            return json.loads(text.decode("utf-8"))
 
     def is_verified(self, name: str) -> bool:
         return name in self._verified
@@ -144,7 +173,7 @@ class ArchiveReader:
     def mark_verified(self, name: str) -> None:
         self._verified.add(name)
 
-    def verify_member(self, info: zipfile.ZipInfo, budget: ReadBudget) -> None:
+    def verify_member(self, info: MemberInfo, budget: ReadBudget) -> None:
         """Check a whole member's CRC once per open file (`verify_checksums`): stored members in
         bounded chunks (from the map when the file is mapped), compressed ones inflated to
         their end, each byte charged as it is decompressed."""
@@ -154,7 +183,7 @@ class ArchiveReader:
         with self._verify_lock:
             if name in self._verified:
                 return
-            if info.compress_type == zipfile.ZIP_STORED:
+            if not info.compress_type:  # stored
                 crc = self.stored_crc(info)
                 if crc != info.CRC:
                     raise ZanjFormatError(
@@ -167,12 +196,13 @@ class ArchiveReader:
                         pass  # the stream checks the CRC when it reaches the member's end
             self._verified.add(name)
 
-    def stored_crc(self, info: zipfile.ZipInfo) -> int:
+    def stored_crc(self, info: MemberInfo) -> int:
         """The CRC-32 of a stored member's bytes, read in bounded chunks (or from the map)."""
         crc32 = crc32_function()
-        offset = self.data_offset(info)
         if self.use_mmap and self.can_map:
+            offset = self._directory.data_offset(info, self.mapped())
             return int(crc32(self.mapped_view()[offset : offset + info.file_size]))
+        offset = self._directory.data_offset(info)
         crc = 0
         buffer = memoryview(bytearray(min(VERIFY_CHUNK_BYTES, info.file_size)))
         done = 0
@@ -208,24 +238,21 @@ class ArchiveReader:
             )
         return meta
 
-    def data_offset(self, info: zipfile.ZipInfo) -> int:
+    def data_offset(self, info: MemberInfo) -> int:
         """Offset in the file where a member's data starts, its local header checked first
         (see `ZipDirectory.data_offset`)."""
         return self._directory.data_offset(info)
 
-    def member_head(self, info: zipfile.ZipInfo) -> bytes:
-        """The first bytes of a stored member's data, when read with its local header, else b""."""
-        return self._directory.member_head(info)
-
     def pread_into(self, view: memoryview, offset: int, name: str) -> None:
-        """Read exactly `view.nbytes` bytes at `offset` of the file into `view`."""
-        read_exactly(self.byte_source, view, offset, name)
+        """Read exactly `view.nbytes` bytes at `offset` of the file into `view` (from memory
+        when the archive has kept them)."""
+        self._directory.read_into(view, offset, name)
 
     def mapped_view(self, copy_on_write: bool = False) -> memoryview:
         """A memoryview of the whole mapped file, made once per kind of mapping."""
-        view = self._views.get(copy_on_write)
+        view = self.views.get(copy_on_write)
         if view is None:
-            view = self._views[copy_on_write] = memoryview(self.mapped(copy_on_write))
+            view = self.views[copy_on_write] = memoryview(self.mapped(copy_on_write))
         return view
 
     def mapped(self, copy_on_write: bool = False) -> mmap_module.mmap:
@@ -239,15 +266,27 @@ class ArchiveReader:
             fd = self.byte_source.fileno()
             if fd is None:
                 raise ZanjError(f"{self.location} cannot be memory-mapped: it is not a local file")
-            mapping = self._mmaps[copy_on_write] = mmap_module.mmap(fd, 0, access=access)
+            mapping = mmap_module.mmap(fd, 0, access=access)
+            if len(mapping) < self._directory.file_size:
+                mapping.close()
+                raise ZanjFormatError(
+                    f"{self.location} is shorter than when it was opened: it changed while being read"
+                )
+            self._mmaps[copy_on_write] = mapping
         return mapping
+
+    def current_mapping(self) -> mmap_module.mmap | None:
+        """The file's map when the reader maps and has mapped it (either kind), else None."""
+        mapping = self._mmaps.get(True)
+        return mapping if mapping is not None else self._mmaps.get(False)
 
     def source(self, ref: Any, path: ObjectPath, budget: ReadBudget | None = None) -> MemberSource:
         """Validate a `$ref` and return access to its member, charging what it reads to `budget`
         (the operation's; a fresh one when omitted)."""
         info = self._infos.get(ref) if isinstance(ref, str) and ref not in JSON_MEMBERS else None
         if info is not None:
-            self.check_expansion(info)  # loaders allocate `size` before they read
+            if info.compress_type:
+                self.check_expansion(info)  # loaders allocate `size` before they read
             source = MemberSource(self, info, path, budget)
             source.budget.charge(MEMBER_USE_COST, source._describe)
             if self.progress is not None:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
-import tempfile
 import threading
 import warnings
 from collections import OrderedDict
@@ -247,6 +245,9 @@ class RemoteSource(ByteSource):
                 ZanjRemoteWarning,
                 stacklevel=2,
             )
+            import shutil  # only for servers without byte ranges: not worth importing with the core
+            import tempfile
+
             spool = tempfile.TemporaryFile()
             try:
                 if body is not None:
@@ -290,6 +291,8 @@ def upload(url: str, write: Callable[[BinaryIO], None], storage_options: dict[st
             f"cannot save to {url}: HTTP URLs are read-only here; save to an object store (s3://, gs://...) "
             "or a local path, and serve that"
         )
+    import tempfile
+
     fs, fs_location = filesystem(url, storage_options)
     with save_step(url, "creating a local temporary folder for the upload"):
         staging = tempfile.TemporaryDirectory(prefix="zanj-upload-")

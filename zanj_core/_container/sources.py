@@ -14,10 +14,10 @@ import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO
 
 from zanj_core._container.locations import describe_location
-from zanj_core.errors import ZanjFileNotFoundError
+from zanj_core.errors import ZanjFileNotFoundError, ZanjFormatError
 
 
 class ByteSource:
@@ -32,6 +32,8 @@ class ByteSource:
     """Told the size of every fetch: progress bars hook in here."""
     hint: str = ""
     """Added to the messages for a file that is not a zip at all (where a file object starts)."""
+    sequential: bool = False
+    """Whether the whole file is being read in order (`read_ahead` was called)."""
 
     def read_at(self, view: memoryview, offset: int) -> int:
         """Fill as much of `view` as the file holds from `offset`; the count (0 at the end)."""
@@ -41,8 +43,17 @@ class ByteSource:
         """A descriptor of a regular file that can be memory-mapped, else None."""
         return None
 
+    def read_bytes(self, offset: int, length: int, name: str) -> bytes:
+        """Exactly `length` bytes at `offset`; running out of file means member `name` is
+        truncated."""
+        buffer = bytearray(length)
+        read_exactly(self, memoryview(buffer), offset, name)
+        return bytes(buffer)
+
     def read_ahead(self) -> None:
-        """A hint that the whole file is about to be read in order (remote sources fetch ahead)."""
+        """A hint that the whole file is about to be read in order: the archive then reads
+        runs of small members in one read (and remote sources fetch ahead)."""
+        self.sequential = True
 
     def close(self) -> None:
         pass
@@ -54,38 +65,90 @@ class ByteSource:
         return count
 
 
+def read_exactly(source: ByteSource, view: memoryview, offset: int, name: str) -> None:
+    """Read exactly `view.nbytes` bytes at `offset` of the file into `view`; running out of
+    file means member `name` is truncated."""
+    filled = 0
+    length = view.nbytes
+    while filled < length:
+        got = source.read_at(view[filled:], offset + filled)
+        if not got:
+            raise ZanjFormatError(f"{source.location}: member {name!r} is truncated")
+        filled += got
+
+
 class LocalFileSource(ByteSource):
     """A local file, read with `preadv` (no shared position, so threads need no lock). `fh`,
     when given, is an already open file holding the bytes (a spooled copy) named `location`."""
 
-    def __init__(self, location: Path, fh: BinaryIO | None = None) -> None:
+    def __init__(self, location: Path, fh: IO[bytes] | None = None) -> None:
         self.location = location
-        if fh is None:
-            if not location.exists():
-                raise ZanjFileNotFoundError(f"no such file: {location}")
-            if location.is_dir():
-                raise ZanjFileNotFoundError(f"{location} is a folder, not a .zanj file")
-            if not location.is_file():
-                raise ZanjFileNotFoundError(f"not a regular file: {location}")
-            fh = open(location, "rb")
         self._fh = fh
         self._lock = threading.Lock()
-        self.size = os.fstat(fh.fileno()).st_size
+        if fh is None:
+            self._fd, self.size = _open_regular_file(location)
+        else:
+            self._fd = fh.fileno()
+            self.size = os.fstat(self._fd).st_size
 
     def read_at(self, view: memoryview, offset: int) -> int:
-        if hasattr(os, "preadv"):
-            got = os.preadv(self._fh.fileno(), [view], offset)
+        if _HAS_PREADV:
+            got = os.preadv(self._fd, [view], offset)
         else:  # pragma: no cover - platforms without preadv
             with self._lock:
-                self._fh.seek(offset)
-                got = self._fh.readinto(view)  # type: ignore[attr-defined]
+                os.lseek(self._fd, offset, os.SEEK_SET)
+                data = os.read(self._fd, view.nbytes)
+                got = len(data)
+                view[:got] = data
         return self._count(got)
 
+    def read_bytes(self, offset: int, length: int, name: str) -> bytes:
+        if not _HAS_PREAD:  # pragma: no cover - platforms without pread
+            return super().read_bytes(offset, length, name)
+        data = os.pread(self._fd, length, offset)
+        self._count(len(data))
+        if len(data) < length:  # interrupted, or the end of the file: the rest (or the error)
+            data += super().read_bytes(offset + len(data), length - len(data), name)
+        return data
+
     def fileno(self) -> int:
-        return self._fh.fileno()
+        return self._fd
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
+        elif self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+
+_HAS_PREADV = hasattr(os, "preadv")
+_HAS_PREAD = hasattr(os, "pread")
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""Non-blocking, so that opening a named pipe by mistake returns at once (and is then refused)."""
+
+
+def _open_regular_file(location: Path) -> tuple[int, int]:
+    """A descriptor of `location` and its size, once it is known to be a regular file: one
+    open and one stat, where asking first (exists, is it a folder, is it a file) took three."""
+    try:
+        fd = os.open(location, _OPEN_FLAGS)
+    except OSError:
+        fd = -1
+    facts = os.fstat(fd) if fd >= 0 else None
+    if facts is not None and stat.S_ISREG(facts.st_mode):
+        return fd, facts.st_size
+    if fd >= 0:
+        os.close(fd)
+    # the slow way, for the exact reason (or the error that opening it gives)
+    if not location.exists():
+        raise ZanjFileNotFoundError(f"no such file: {location}")
+    if location.is_dir():
+        raise ZanjFileNotFoundError(f"{location} is a folder, not a .zanj file")
+    if not location.is_file():
+        raise ZanjFileNotFoundError(f"not a regular file: {location}")
+    fd = os.open(location, _OPEN_FLAGS)
+    return fd, os.fstat(fd).st_size
 
 
 class FileObjectSource(ByteSource):
@@ -133,40 +196,3 @@ class FileObjectSource(ByteSource):
             self._fh.seek(self._start)
         except (OSError, ValueError):  # closed by its owner meanwhile
             pass
-
-
-class SourceFile(io.RawIOBase):
-    """A read-only, seekable file object over a `ByteSource`, for zipfile."""
-
-    def __init__(self, source: ByteSource) -> None:
-        super().__init__()
-        self._source = source
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._source.size}[whence]
-        if base + offset < 0:
-            raise OSError(f"seek to {base + offset}, before the start of the file")
-        self._pos = base + offset
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        length = min(view.nbytes, max(self._source.size - self._pos, 0))
-        filled = 0
-        while filled < length:
-            got = self._source.read_at(view[filled:length], self._pos + filled)
-            if not got:
-                break
-            filled += got
-        self._pos += filled
-        return filled

@@ -8,8 +8,6 @@ memory; everything else is deflated. docs/format.md describes the format in full
 
 from __future__ import annotations
 
-import zipfile
-
 FORMAT_VERSION = "1.0"
 """The file format this version writes (`zanj_format` in the metadata); it reads any 1.x."""
 MAIN_MEMBER = "__zanj__.json"
@@ -17,7 +15,9 @@ META_MEMBER = "__zanj_meta__.json"
 JSON_MEMBERS = frozenset({MAIN_MEMBER, META_MEMBER})
 ALIGNMENT = 64
 """Where a stored binary member's data starts: a multiple of this many bytes into the file."""
-READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+STORED, DEFLATED = 0, 8
+"""The zip compression methods zanj writes (zipfile's `ZIP_STORED`, `ZIP_DEFLATED`)."""
+READABLE_METHODS = frozenset({STORED, DEFLATED})
 """Stored and deflate: what zanj (and zanj 0.6) write. zipfile inflates deflate in bounded steps;
 its bzip2 and lzma readers expand a whole compressed chunk at once, so a 1 KB member could
 allocate gigabytes before any size is compared. Other methods are refused."""

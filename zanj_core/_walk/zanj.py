@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
@@ -12,13 +10,15 @@ from zanj_core._container.limits import ReadLimits
 from zanj_core._container.locations import Location, describe_location, is_file_object, location_text
 from zanj_core._container.progress import ProgressBar, require_tqdm
 from zanj_core._container.publishing import publish
-from zanj_core._container.spec import FORMAT_VERSION, MAIN_MEMBER, META_MEMBER
+from zanj_core._container.spec import DEFLATED, FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, STORED
 from zanj_core._container.writer import write_zip
 from zanj_core._contract.nodes import JSONdict
 from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
 from zanj_core._version import __version__
 from zanj_core._walk.compat import COMPAT_VERSIONS
 from zanj_core._walk.gcpause import collector_paused
+from zanj_core._walk.json_text import PRETTY_JSON_MAX_BYTES as PRETTY_JSON_MAX_BYTES  # tests read it here
+from zanj_core._walk.json_text import encode_json
 from zanj_core._walk.lazy import ZanjFile
 from zanj_core._walk.plain_json import not_json_error
 from zanj_core._walk.registry import REGISTRY, PluginRegistry
@@ -29,18 +29,9 @@ ERROR_MODES = ("except", "warn", "ignore")
 
 Handler = Union[SerializerHandler, LoaderHandler, MemberFormat]
 
-
-PRETTY_JSON_MAX_BYTES = 1 << 20
-"""JSON members up to this size are indented for a person reading the file; larger ones (trees of
-thousands of tensors) are written compact, by the C encoder, about ten times faster."""
-
-
-def encode_json(value: Any) -> bytes:
-    """A JSON member's bytes: strict JSON (no NaN), UTF-8, indented when small."""
-    compact = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    if len(compact) > PRETTY_JSON_MAX_BYTES:
-        return compact.encode("utf-8")
-    return json.dumps(value, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+MEMBER_OVERHEAD = 512
+"""About what a member adds to an archive besides its data (headers, alignment), for sizing
+the buffer of a save."""
 
 
 def _normalize_error_mode(error_mode: Any) -> str:
@@ -128,9 +119,9 @@ class ZANJ:
         self.external_array_threshold = external_array_threshold
         self.external_list_threshold = external_list_threshold
         self.max_depth = max_depth
-        if isinstance(compress, bool) or compress in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        if isinstance(compress, bool) or compress in (STORED, DEFLATED):
             # zanj 0.6 accepted a zipfile method constant; stored and deflate are the two we write
-            self.compress: bool = compress == zipfile.ZIP_DEFLATED or compress is True
+            self.compress: bool = compress == DEFLATED or compress is True
         else:
             raise ZanjError(
                 f"compress must be a bool, zipfile.ZIP_STORED or zipfile.ZIP_DEFLATED, got {compress!r} "
@@ -255,7 +246,13 @@ class ZANJ:
             with ProgressBar(self.progress, f"saving {label}", total, len(ctx.members)) as bar:
                 write_zip(fh, json_members, ctx.members, self.compress, bar if self.progress else None)
 
-        return publish(file_path, write, storage_options, self.progress, self.durable)
+        # about the archive's size (each member adds its headers), when every member's is known
+        size = (
+            None
+            if total is None
+            else total + len(main_bytes) + len(meta_bytes) + MEMBER_OVERHEAD * (len(ctx.members) + 2)
+        )
+        return publish(file_path, write, storage_options, self.progress, self.durable, size)
 
     def open(
         self,
@@ -297,7 +294,7 @@ class ZANJ:
         ):
             opened.reader.byte_source.read_ahead()
             if not self.progress:
-                return opened.load_within(None, opened.open_budget)
+                return opened.load_paused(None, opened.open_budget)
             reader = opened.reader
             members = len([name for name in reader.names() if name not in (MAIN_MEMBER, META_MEMBER)])
             source = reader.byte_source
@@ -305,6 +302,6 @@ class ZANJ:
                 bar.update(source.bytes_read)  # the directory and JSON members, read by open
                 reader.progress, source.on_read = bar, bar.update
                 try:
-                    return opened.load_within(None, opened.open_budget)
+                    return opened.load_paused(None, opened.open_budget)
                 finally:
                     reader.progress, source.on_read = None, None

@@ -1,0 +1,274 @@
+"""Layer 2, the container: local headers, checked against the directory before a member is used.
+
+Each member's local header must say what its directory entry says (name, method, flags, CRC
+and sizes), or tools that walk local headers would see another file. The check runs once per
+member, before any of its data is handed out, on the header's bytes from wherever they are
+cheapest to get:
+
+- bytes already read and kept: the whole file when it is small, the file's tail, the JSON
+  members (read in one piece, with their headers, when the first of them is used);
+- the memory map, when the member is being mapped anyway (its data starts in the same page);
+- a read-ahead window while the whole file is read in order (`ByteSource.read_ahead`): one
+  read takes the headers and data of the small members that follow, growing while the reads
+  stay in order and shrinking to the header alone when they do not;
+- else one small read that takes the header and the first `MEMBER_HEAD_BYTES` of the
+  member's data (a .npy header, say), which `head_bytes` then serves.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Union
+
+from zanj_core._container.sources import ByteSource, read_exactly
+from zanj_core._container.zip_records import LOCAL_HEADER_LEN, MemberInfo
+from zanj_core.errors import ZanjFormatError
+
+MEMBER_HEAD_BYTES = 256
+"""How much of a stored member's data is read along with its local header: enough for the
+header of a member format (a .npy header, say), which then costs no read of its own."""
+FIRST_READ_AHEAD = 64 << 10
+READ_AHEAD_MAX = 1 << 20
+"""A read-ahead window starts at `FIRST_READ_AHEAD` bytes and doubles up to this while the
+members are read in file order."""
+_LOCAL_EXTRA_GUESS = 96  # room for the zip64 and alignment extra fields zanj writes
+_HEADER_WANT_FIXED = LOCAL_HEADER_LEN + _LOCAL_EXTRA_GUESS + MEMBER_HEAD_BYTES
+_NAME_GUESS = 64
+"""Room for a name when reading ahead to a header whose name's length is not at hand."""
+_LOCAL_HEADER = struct.Struct("<4s2xHH4xLLLHH")
+"""A local header's signature, flags, method, CRC, sizes and name and extra lengths."""
+_ZIP64_FIELD = struct.Struct("<HH")
+_DESCRIPTOR_MIN_LEN = 12
+"""A data descriptor (CRC and sizes after the data) takes at least this many bytes."""
+
+if TYPE_CHECKING:
+    import mmap
+
+    Buffer = Union[bytes, bytearray, mmap.mmap]
+    """Bytes of the file kept in memory, or the file's map."""
+
+
+class LocalHeaders:
+    """The local-header checks and the bytes of the file kept for them (see the module)."""
+
+    def __init__(self, source: ByteSource) -> None:
+        self.source = source
+        self.location = source.location
+        self.file_size = source.size
+        self.starts: list[int] = []
+        """Where each member's local header starts, in file order (`MemberInfo.order`)."""
+        self.directory_start = 0
+        """Where the zip directory starts: the last member's data must end before."""
+        self._kept: list[tuple[int, Buffer]] = []
+        self._window: tuple[int, bytes] | None = None
+        self._ahead = 0
+        self._last_order = -2
+        """The file-order position of the member whose header was checked last."""
+        self._head: tuple[MemberInfo, Buffer, int, int] | None = None
+        """(member, buffer, where its data starts in it, how many of its bytes it holds)."""
+        self._json_span: tuple[int, int] | None = None
+
+    def close(self) -> None:
+        self._kept, self._window, self._head = [], None, None
+
+    def _fetch(self, offset: int, length: int, name: str) -> bytes:
+        return self.source.read_bytes(offset, length, name)
+
+    def keep(self, start: int, data: bytes) -> None:
+        """Keep `data`, the file's bytes from `start`, to serve later reads."""
+        self._kept.append((start, data))
+
+    def kept(self, start: int, length: int) -> tuple[Buffer, int] | None:
+        """A kept buffer holding the file's bytes `start..start+length`, and where they begin in it."""
+        window = self._window
+        if window is not None and window[0] <= start and start + length <= window[0] + len(window[1]):
+            return window[1], start - window[0]
+        for base, data in self._kept:
+            if base <= start and start + length <= base + len(data):
+                return data, start - base
+        return None
+
+    def read_into(self, view: memoryview, offset: int, name: str) -> None:
+        """Fill `view` (bytes) with the file's bytes at `offset`, from memory when kept."""
+        found = self.kept(offset, view.nbytes)
+        if found is None:
+            read_exactly(self.source, view, offset, name)
+        else:
+            data, at = found
+            view[:] = memoryview(data)[at : at + view.nbytes]
+
+    @staticmethod
+    def header_want(info: MemberInfo) -> int:
+        """The bytes read for a member's local header: the header, room for its extra field,
+        and the head of its data."""
+        return _HEADER_WANT_FIXED + len(info.raw_name)
+
+    # -- checking a local header ------------------------------------------------------------
+
+    def data_offset(self, info: MemberInfo, mapped: mmap.mmap | None = None) -> int:
+        """Offset in the file where a member's data starts (after its local header), once the
+        local header is checked against the directory; `mapped`, the file's map, when the
+        member is being mapped (its header is then read from the map)."""
+        offset = info.data_start
+        if offset < 0:
+            offset = self._check_local_header(info, mapped)
+        return offset
+
+    def head_bytes(self, info: MemberInfo, start: int, length: int) -> bytes | None:
+        """Bytes `start..start+length` of a stored member's data when they came with its local
+        header (from the last header checked), else None."""
+        head = self._head
+        if head is None or head[0] is not info or start + length > head[3]:
+            return None
+        at = head[2] + start
+        return bytes(head[1][at : at + length])
+
+    def _check_local_header(self, info: MemberInfo, mapped: mmap.mmap | None) -> int:
+        start = info.header_offset
+        size = self.file_size
+        if start + LOCAL_HEADER_LEN > size:
+            raise ZanjFormatError(f"{self.location}: local header of member {info.filename!r} is truncated")
+        raw_name = info.raw_name
+        want = _HEADER_WANT_FIXED + len(raw_name)  # `header_want`
+        if want > size - start:
+            want = size - start
+        if mapped is not None and len(mapped) >= size:
+            buffer: Buffer = mapped
+            at = start
+        else:
+            found = self.kept(start, want)
+            buffer, at = found if found is not None else self._read_header(info, start, want)
+        signature, flags, method, crc, compressed, size_field, name_len, extra_len = _LOCAL_HEADER.unpack_from(
+            buffer, at
+        )
+        if signature != b"PK\x03\x04":
+            raise ZanjFormatError(f"{self.location}: bad local header for member {info.filename!r}")
+        # what a header read of `want` bytes gives: the name (and extra) may be cut at its end
+        extra_at = LOCAL_HEADER_LEN + name_len
+        name = buffer[at + LOCAL_HEADER_LEN : at + (extra_at if extra_at < want else want)]
+        # the local header must say what the directory says (name, method, flags, and sizes and
+        # CRC unless they follow the data): tools that walk local headers would see another file
+        if (
+            name != raw_name
+            or method != info.compress_type
+            or (flags ^ info.flag_bits) & 0x809
+            or (
+                not flags & 0x8
+                and (
+                    crc != info.CRC
+                    or (compressed != info.compress_size and compressed != 0xFFFFFFFF)
+                    or (size_field != info.file_size and size_field != 0xFFFFFFFF)
+                )
+            )
+        ):
+            self._local_header_mismatch(info, bytes(name), flags, method, crc, compressed, size_field)
+        if not flags & 0x8 and (compressed == 0xFFFFFFFF or size_field == 0xFFFFFFFF):
+            extra = bytes(buffer[at + extra_at : at + min(extra_at + extra_len, want)])
+            if len(extra) < extra_len:  # longer than what a header read takes
+                extra = self._fetch(start + extra_at, extra_len, info.filename)
+            self._check_local_zip64(info, extra, compressed, size_field)
+        offset: int = start + extra_at + extra_len
+        # its data must end inside the file and before the next member (or the directory)
+        end = offset + info.compress_size + (_DESCRIPTOR_MIN_LEN if info.flag_bits & 0x8 else 0)
+        following = info.order + 1
+        starts = self.starts
+        if end > (starts[following] if following < len(starts) else self.directory_start):
+            self._bad_extent(info, end)
+        info.data_start = offset
+        self._last_order = following - 1
+        if not info.compress_type:  # stored: what of its data came with the header
+            first = at + extra_at + extra_len
+            held = (size if buffer is mapped else len(buffer)) - first
+            self._head = (info, buffer, first, held if held < info.compress_size else info.compress_size)
+        return offset
+
+    def _read_header(self, info: MemberInfo, start: int, want: int) -> tuple[Buffer, int]:
+        """Read a member's local header (and what comes with it): the JSON members in one
+        piece, a read-ahead window when the file is read in order, else `want` bytes."""
+        span = self._json_span
+        if span is not None and span[0] <= start < span[1]:
+            self._json_span = None
+            data = self._fetch(span[0], span[1] - span[0], info.filename)
+            self.keep(span[0], data)
+            if start + want <= span[1]:
+                return data, start - span[0]
+        if self.source.sequential:
+            return self._read_ahead(info, start, want)
+        buffer = bytearray(want)
+        read_exactly(self.source, memoryview(buffer), start, info.filename)
+        return buffer, 0
+
+    def _read_ahead(self, info: MemberInfo, start: int, want: int) -> tuple[Buffer, int]:
+        """A window from `start` holding this member's header and as many whole members after
+        it as fit: larger while reads follow the previous window, the header alone otherwise."""
+        if self._window is None:
+            self._ahead = FIRST_READ_AHEAD
+        elif info.order == self._last_order + 1:
+            self._ahead = min(max(2 * self._ahead, FIRST_READ_AHEAD), READ_AHEAD_MAX)
+        else:
+            self._ahead = 0
+        import bisect  # only when a whole file is read: not worth importing with the core
+
+        limit = start + self._ahead
+        starts = self.starts
+        # the members after this one that start in the window: all but the last lie in it whole,
+        # and the last's header comes with it (the last of the file: whole, if it ends in time)
+        last = bisect.bisect_right(starts, limit, info.order + 1) - 1
+        end = start + want
+        if last == len(starts) - 1 and self.directory_start <= limit:
+            end = max(end, self.directory_start)
+        elif last > info.order:
+            end = max(end, starts[last] + _HEADER_WANT_FIXED + _NAME_GUESS)
+        window = self.source.read_bytes(start, min(max(end, start + want), self.file_size) - start, info.filename)
+        self._window = (start, window)
+        return window, 0
+
+    def _bad_extent(self, info: MemberInfo, end: int) -> None:
+        """Raise the error for a member whose data, ending at `end`, runs past the file's end or
+        into the next member (or the directory)."""
+        if end > self.file_size:
+            raise ZanjFormatError(f"{self.location}: member {info.filename!r} extends past the end of the file")
+        raise ZanjFormatError(
+            f"{self.location}: member {info.filename!r} runs into the member after it; overlapping members are forged"
+        )
+
+    def _check_local_zip64(self, info: MemberInfo, extra: bytes, compressed: int, size: int) -> None:
+        """Sizes too large for the local header sit in its zip64 field: they must be there and
+        agree with the directory's, as the 32-bit ones must."""
+        wanted = [
+            value for value, field in ((info.file_size, size), (info.compress_size, compressed)) if field == 0xFFFFFFFF
+        ]
+        found: list[int] | None = None
+        pos = 0
+        while pos + 4 <= len(extra):
+            kind, length = _ZIP64_FIELD.unpack_from(extra, pos)
+            if kind == 0x0001 and length >= 8 * len(wanted):
+                found = list(struct.unpack_from(f"<{len(wanted)}Q", extra, pos + 4))
+                break
+            pos += 4 + length
+        if found != wanted:
+            raise ZanjFormatError(
+                f"{self.location}: the local header of member {info.filename!r} gives sizes {found} in its zip64 "
+                f"field, the directory {wanted}; zip readers would disagree on this file, so it is refused"
+            )
+
+    def _local_header_mismatch(
+        self, info: MemberInfo, name: bytes, flags: int, method: int, crc: int, compressed: int, size: int
+    ) -> None:
+        """Raise the error naming the first field where the local header and directory differ."""
+        if name != info.raw_name:
+            problem = f"names {name!r}"
+        elif method != info.compress_type:
+            problem = f"says compression method {method}, the directory {info.compress_type}"
+        elif (flags ^ info.flag_bits) & 0x809:
+            problem = f"has flags {flags:#06x}, the directory {info.flag_bits:#06x}"
+        elif crc != info.CRC:
+            problem = f"has CRC {crc:08x}, the directory {info.CRC:08x}"
+        elif compressed != info.compress_size:
+            problem = f"says {compressed} stored bytes, the directory {info.compress_size}"
+        else:
+            problem = f"says {size} bytes, the directory {info.file_size}"
+        raise ZanjFormatError(
+            f"{self.location}: the local header of member {info.filename!r} {problem}; "
+            "zip readers would disagree on this file, so it is refused"
+        )
