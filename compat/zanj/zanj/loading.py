@@ -188,6 +188,7 @@ _CORE_FAMILIES: tuple[LoaderHandler, ...] = (
 )
 
 LOADER_MAP_LOCK = threading.Lock()
+"""Held while the loader registry changes, as in zanj 0.6."""
 LOADER_MAP: dict[str, LoaderHandler] = {handler.uid: handler for handler in _CORE_FAMILIES}
 """Every 0.6 loader by uid: zanj 0.6's built-in ones, muutils' dataclass loaders, yours."""
 _IN_CORE: dict[str, CoreLoaderHandler] = {}

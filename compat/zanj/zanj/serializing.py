@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 KW_ONLY_KWARGS: dict[str, Any] = {"kw_only": True}
+"""Keyword arguments making a dataclass keyword-only, as zanj 0.6 passed them."""
 
 MEMBER_FORMATS = {"npy": "npy", "jsonl": "jsonl"}
 """zanj 0.6's external item types -> zanj-core's member formats of the same layout."""
@@ -84,6 +85,7 @@ def store_jsonl(self: Any, fp: IO[bytes], data: Sequence[JSONitem]) -> None:
 
 
 EXTERNAL_STORE_FUNCS: dict[str, Callable[[Any, IO[bytes], Any], None]] = {"npy": store_npy, "jsonl": store_jsonl}
+"""The writer of each kind of data member, by `ExternalItemType`."""
 
 
 @dataclass(kw_only=True)

@@ -27,8 +27,10 @@ from zanj.zanj import ZANJ
 from zanj_core.plugin import FORMAT_KEY, ObjectPath
 
 KWArgs = Any
+"""Keyword arguments, as zanj 0.6 annotated them."""
 _FORMAT_KEY: str = FORMAT_KEY
 T_config = TypeVar("T_config", bound=SerializableDataclass)
+"""A `ConfiguredModel`'s configuration class."""
 
 __all__ = [
     "ConfigMismatchException",

@@ -54,6 +54,7 @@ class _ZANJ_GLOBAL_DEFAULTS_CLASS:
 
 
 ZANJ_GLOBAL_DEFAULTS: _ZANJ_GLOBAL_DEFAULTS_CLASS = _ZANJ_GLOBAL_DEFAULTS_CLASS()
+"""The defaults of `ZANJ`'s parameters, as in zanj 0.6 (read once, when this module is imported)."""
 
 
 _DEFAULT_RECORDS: dict[int, CoreSerializerHandler] = {}

@@ -201,6 +201,8 @@ def set_config_class(config_class: type[SerializableDataclass]) -> typing.Callab
 
 
 class ConfigMismatchException(ValueError):
+    """Two models' configurations differ (`assert_model_cfg_equality`); `diff` says where."""
+
     def __init__(self, msg: str, diff: Any) -> None:
         super().__init__(msg)
         self.diff = diff
