@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import struct
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from zanj_core import REGISTRY, ZANJ
+
+# plugin discovery keeps a per-user cache (zanj_core._walk.entry_point_cache): tests, and the
+# processes they start, keep theirs in a folder of their own instead of the user's ~/.cache
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="zanj-tests-cache-")
 
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=200, deadline=None)

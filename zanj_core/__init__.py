@@ -9,27 +9,7 @@ versioned plugin API; every module whose name starts with an underscore is priva
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from zanj_core._container.limits import ReadLimits
-from zanj_core._contract.hookspecs import hookimpl
-from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY
-from zanj_core._contract.records import (
-    LoaderHandler,
-    MemberFormat,
-    PluginSource,
-    SerializerHandler,
-    ZanjUnloaded,
-    deferred,
-)
 from zanj_core._version import __version__
-from zanj_core._walk.registry import (
-    REGISTRY,
-    register_loader_handler,
-    register_member_format,
-    register_serializer_handler,
-)
-from zanj_core._walk.zanj import ZANJ
 from zanj_core.errors import (
     ZanjBrokenPluginWarning,
     ZanjError,
@@ -47,6 +27,30 @@ from zanj_core.errors import (
     ZanjSaveError,
     ZanjSerializationError,
 )
+
+TYPE_CHECKING = False  # typing's, known by name to type checkers and pdoc; importing typing costs ~2 ms
+if TYPE_CHECKING:  # the names below load on first use (`__getattr__`); type checkers and pdoc see them here
+    from typing import Any
+
+    from zanj_core._container.limits import ReadLimits
+    from zanj_core._contract.hookspecs import hookimpl
+    from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY
+    from zanj_core._contract.records import (
+        LoaderHandler,
+        MemberFormat,
+        PluginSource,
+        SerializerHandler,
+        ZanjUnloaded,
+        deferred,
+    )
+    from zanj_core._tools.verify import VerifyReport, verify_file
+    from zanj_core._walk.registry import (
+        REGISTRY,
+        register_loader_handler,
+        register_member_format,
+        register_serializer_handler,
+    )
+    from zanj_core._walk.zanj import ZANJ
 
 __all__ = [
     "FORMAT_KEY",
@@ -84,14 +88,39 @@ __all__ = [
     "verify_file",
 ]
 
-if TYPE_CHECKING:
-    from zanj_core._tools.verify import VerifyReport, verify_file
+_LAZY = {
+    "ReadLimits": "zanj_core._container.limits",
+    "hookimpl": "zanj_core._contract.hookspecs",  # pluggy: needed by plugins, not by reading plain JSON
+    "FORMAT_KEY": "zanj_core._contract.nodes",
+    "REF_KEY": "zanj_core._contract.nodes",
+    "LoaderHandler": "zanj_core._contract.records",
+    "MemberFormat": "zanj_core._contract.records",
+    "PluginSource": "zanj_core._contract.records",
+    "SerializerHandler": "zanj_core._contract.records",
+    "ZanjUnloaded": "zanj_core._contract.records",
+    "deferred": "zanj_core._contract.records",
+    "VerifyReport": "zanj_core._tools.verify",  # the verifier, a tool, with the core's own plugins
+    "verify_file": "zanj_core._tools.verify",
+    "REGISTRY": "zanj_core._walk.registry",
+    "register_loader_handler": "zanj_core._walk.registry",
+    "register_member_format": "zanj_core._walk.registry",
+    "register_serializer_handler": "zanj_core._walk.registry",
+    "ZANJ": "zanj_core._walk.zanj",
+}
+"""Public names imported on first use, and the module each comes from: `import zanj_core` then
+costs about nothing, and each use loads only the layers it needs."""
 
 
 def __getattr__(name: str) -> Any:
-    # the verifier (a tool, with the core's own plugins it checks members with) loads on first use
-    if name in ("VerifyReport", "verify_file"):
-        from zanj_core._tools import verify
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zanj_core' has no attribute {name!r}")
+    import importlib
 
-        return getattr(verify, name)
-    raise AttributeError(f"module 'zanj_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups find it without coming here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -5,7 +5,9 @@ Discovery order is the precedence order, and it is fixed by names alone, never b
 distributions by normalized name, then each distribution's entry points by name. Each plugin
 is checked on its own (plugin API version, hook markers, hook results); a plugin that fails a
 check is named in a `ZanjBrokenPluginWarning` that says how to fix it, and the others keep
-working. Clashes between plugins are `zanj_core._walk.conflicts`' concern.
+working. Clashes between plugins are `zanj_core._walk.conflicts`' concern. The entry points
+come from `zanj_core._walk.entry_point_cache` (importlib.metadata's answer, kept per user while
+the installed distributions do not change); pluggy loads with the first discovery.
 """
 
 from __future__ import annotations
@@ -15,12 +17,8 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
-import pluggy
-
-from zanj_core._contract import hookspecs
-from zanj_core._contract.commands import CommandHandler, LocationLister
 from zanj_core._contract.records import (
     LoaderHandler,
     MemberFormat,
@@ -29,9 +27,15 @@ from zanj_core._contract.records import (
     canonical_name,
 )
 from zanj_core._version import __version__ as CORE_VERSION
+from zanj_core._walk.entry_point_cache import find_entry_points, load_entry_point
 from zanj_core.errors import ZanjBrokenPluginWarning
 
-AnyHandler = Union[SerializerHandler, LoaderHandler, MemberFormat, CommandHandler, LocationLister]
+if TYPE_CHECKING:  # pluggy, the hook specifications and the command-line records load with the first discovery
+    import pluggy
+
+    from zanj_core._contract.commands import CommandHandler, LocationLister
+
+AnyHandler = Union[SerializerHandler, LoaderHandler, MemberFormat, "CommandHandler", "LocationLister"]
 """Any record a hook returns: the dispatch handlers, and the command-line records (API 1.1)."""
 
 CORE_DISTRIBUTION = "zanj-core"
@@ -43,18 +47,18 @@ CORE_PLUGIN_MODULES: dict[str, str] = {
     "dataclasses": "zanj_core._plugins.serializable_dataclass",
 }
 
-HOOKS: dict[str, type] = {
-    "zanj_serializer_handlers": SerializerHandler,
-    "zanj_loader_handlers": LoaderHandler,
-    "zanj_member_formats": MemberFormat,
-    "zanj_commands": CommandHandler,
-    "zanj_location_listers": LocationLister,
-}
-"""Every hook, in the order it is asked, with the record type its results must have."""
+HOOKS = (
+    "zanj_serializer_handlers",
+    "zanj_loader_handlers",
+    "zanj_member_formats",
+    "zanj_commands",
+    "zanj_location_listers",
+)
+"""Every hook, in the order it is asked (`record_types` gives the records each returns)."""
 
 API_DECLARATION = "ZANJ_PLUGIN_API"
 """The attribute of a plugin's entry-point object that names the plugin API it was written for."""
-_API_TEXT = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
+_API_TEXT = r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})"  # compiled on first use, by discovery
 
 
 @dataclass
@@ -78,12 +82,13 @@ class PluginInfo:
     """The plugin API the plugin declares (`ZANJ_PLUGIN_API`); None when it declares none."""
 
 
-@dataclass(frozen=True)
 class _Candidate:
-    name: str
-    value: str
-    source: PluginSource
-    load: Callable[[], Any]
+    """One entry point found, not yet loaded."""
+
+    __slots__ = ("load", "name", "source", "value")
+
+    def __init__(self, name: str, value: str, source: PluginSource, load: Callable[[], Any]) -> None:
+        self.name, self.value, self.source, self.load = name, value, source, load
 
     @property
     def order(self) -> tuple[bool, str, str]:
@@ -92,14 +97,25 @@ class _Candidate:
         return (dist != CORE_DISTRIBUTION, canonical_name(dist), self.name)
 
 
+def record_types() -> dict[str, type]:
+    """Each hook and the record type its results must have. The command-line records are
+    imported here, with the first discovery: reading a file of plain JSON values needs none."""
+    from zanj_core._contract.commands import CommandHandler, LocationLister
+
+    return dict(
+        zip(HOOKS, (SerializerHandler, LoaderHandler, MemberFormat, CommandHandler, LocationLister), strict=True)
+    )
+
+
 def discover() -> tuple[list[PluginInfo], list[AnyHandler]]:
     """Every plugin of the `zanj` group, in discovery order, and the handlers they provide
     (stamped with their source, in the same order)."""
-    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
+    from zanj_core._contract import hookspecs
+
+    manager = _plugin_manager()
     plugins: list[PluginInfo] = []
     loaded: list[tuple[PluginInfo, str]] = []
-    for candidate in sorted(_candidates(), key=lambda c: c.order):
+    for candidate in sorted(_candidates(hookspecs.ENTRY_POINT_GROUP), key=lambda c: c.order):
         info = PluginInfo(name=candidate.name, value=candidate.value, source=candidate.source)
         plugins.append(info)
         key = f"{candidate.source.distribution}:{candidate.name}"
@@ -112,29 +128,49 @@ def discover() -> tuple[list[PluginInfo], list[AnyHandler]]:
     }
     handlers: list[AnyHandler] = []
     for info, key in loaded:
-        for hook, record_type in HOOKS.items():
+        for hook, record_type in record_types().items():
             function = impls[hook].get(key)
             if function is not None:
                 handlers.extend(_ask(info, hook, record_type, function))
     return plugins, handlers
 
 
-def _candidates() -> list[_Candidate]:
-    import importlib
-    import importlib.metadata  # deferred: it costs more to import than the rest of the core
+def _plugin_manager() -> pluggy.PluginManager:
+    """A pluggy manager with zanj's hooks that inspects each plugin attribute once: the check
+    for plugin mistakes (`_hook_functions`) and pluggy's registration ask the same question."""
+    import pluggy
 
+    from zanj_core._contract import hookspecs
+
+    class Manager(pluggy.PluginManager):
+        def __init__(self) -> None:
+            super().__init__(hookspecs.PROJECT_NAME)
+            # keyed by id, holding the plugin so that no other object takes its id meanwhile
+            self.answers: dict[tuple[int, str], tuple[object, Any]] = {}
+
+        def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+            known = self.answers.get((id(plugin), name))
+            if known is None or known[0] is not plugin:
+                known = (plugin, super().parse_hookimpl_opts(plugin, name))
+                self.answers[(id(plugin), name)] = known
+            return known[1]
+
+    manager = Manager()
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+def _candidates(group: str) -> list[_Candidate]:
     found: list[_Candidate] = []
-    for ep in importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
-        dist = getattr(ep, "dist", None)
-        dist_name = dist.metadata["Name"] if dist is not None else "<unknown>"
-        version = dist.version if dist is not None else ""
+    for ep in find_entry_points(group):
+        dist_name = ep.distribution
         if canonical_name(dist_name) == CORE_DISTRIBUTION:
             dist_name = CORE_DISTRIBUTION
-        found.append(_Candidate(ep.name, ep.value, PluginSource(dist_name, version, ep.name), ep.load))
+        found.append(_Candidate(ep.name, ep.value, PluginSource(dist_name, ep.version, ep.name), ep.load))
     if not any(c.source.distribution == CORE_DISTRIBUTION for c in found):
         for name, module in CORE_PLUGIN_MODULES.items():
             source = PluginSource(CORE_DISTRIBUTION, CORE_VERSION, name)
-            found.append(_Candidate(name, module, source, functools.partial(importlib.import_module, module)))
+            found.append(_Candidate(name, module, source, functools.partial(load_entry_point, module)))
     return found
 
 
@@ -199,11 +235,13 @@ def api_version_problem(plugin: object, info: PluginInfo) -> tuple[str | None, s
 
     A plugin that declares nothing is accepted: it is taken to target major version 1, the
     API that existed before declarations did."""
+    from zanj_core._contract import hookspecs
+
     declared = getattr(plugin, API_DECLARATION, None)
     if declared is None:
         return None, ""
     dist = info.source.distribution
-    parsed = _API_TEXT.fullmatch(declared) if isinstance(declared, str) else None
+    parsed = re.fullmatch(_API_TEXT, declared) if isinstance(declared, str) else None
     if parsed is None:
         shown = repr(declared)[:60]
         return (
@@ -266,7 +304,7 @@ def _ask(info: PluginInfo, hook: str, record_type: type, function: Callable[[], 
     except Exception as exc:
         _broken(info, f"failed in {hook}", f"{hook}: {type(exc).__name__}: {exc}")
         return []
-    if isinstance(result, (*HOOKS.values(), str, bytes, dict)) or not hasattr(result, "__iter__"):
+    if isinstance(result, (*record_types().values(), str, bytes, dict)) or not hasattr(result, "__iter__"):
         _broken(info, f"failed in {hook}", f"{hook} returned a {type(result).__name__}, not a list", author_fix)
         return []
     try:
@@ -288,7 +326,7 @@ def _ask(info: PluginInfo, hook: str, record_type: type, function: Callable[[], 
             info.read_options.extend(o for o in handler.options if o not in info.read_options)
         elif isinstance(handler, MemberFormat):
             info.member_formats.append(handler.name)
-        elif isinstance(handler, CommandHandler):
+        elif isinstance(handler, record_types()["zanj_commands"]):
             info.commands.append(handler.name)
         else:
             info.location_listers.append(handler.name)
