@@ -298,6 +298,16 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         ZANJ().read(tmp_path)
 
 
+def test_a_missing_name_whose_zanj_file_exists_is_suggested(tmp_path: Path) -> None:
+    """`save("run")` writes run.zanj; `read("run")` names the file it meant."""
+    saved = ZANJ().save({"a": 1}, tmp_path / "run")
+    assert saved == str(tmp_path / "run.zanj")
+    with pytest.raises(ZanjFileNotFoundError, match=r"no such file: .*run; did you mean .*run\.zanj\?"):
+        ZANJ().read(tmp_path / "run")
+    with pytest.raises(ZanjFileNotFoundError, match=r"no such file: \S*other$"):  # nothing to suggest
+        ZANJ().read(tmp_path / "other")
+
+
 def test_json_size_limit_is_checked_before_reading(zpath: Path) -> None:
     ZANJ().save(list(range(100)), zpath)
     with pytest.raises(ZanjLimitError, match="max_json_bytes"):

@@ -23,6 +23,7 @@ from zanj06_corpus import CORPUS  # noqa: E402
 from zanj_torch import (  # noqa: E402
     ConfigMismatchException,
     ConfiguredModel,
+    ZanjDeviceError,
     assert_model_cfg_equality,
     assert_model_exact_equality,
     get_module_device,
@@ -340,6 +341,11 @@ def test_map_location(zpath: Path) -> None:
     assert ZANJ().read(zpath, map_location={"cuda:0": "cpu"})["t"].device.type == "cpu"
     with pytest.raises(ZanjFormatError, match="not a torch device"):
         ZANJ().read(zpath, map_location="nonsense-device")
+    if not torch.cuda.is_available():  # the file is fine: a clear device error, not a format error
+        for cuda in ("cuda", "cuda:0", torch.device("cuda"), {"cpu": "cuda:0"}):
+            with pytest.raises(ZanjDeviceError, match="CUDA is not available") as caught:
+                ZANJ().read(zpath, map_location=cuda)
+            assert not isinstance(caught.value, ZanjFormatError)
     with pytest.raises(ZanjError, match="unknown read option"):
         ZANJ().read(zpath, map_locaton="cpu")
 

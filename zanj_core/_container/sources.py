@@ -142,7 +142,9 @@ def _open_regular_file(location: Path) -> tuple[int, int]:
         os.close(fd)
     # the slow way, for the exact reason (or the error that opening it gives)
     if not location.exists():
-        raise ZanjFileNotFoundError(f"no such file: {location}")
+        suffixed = location.with_name(location.name + ".zanj")
+        hint = f"; did you mean {suffixed}? (save adds the .zanj suffix)" if suffixed.is_file() else ""
+        raise ZanjFileNotFoundError(f"no such file: {location}{hint}")
     if location.is_dir():
         raise ZanjFileNotFoundError(f"{location} is a folder, not a .zanj file")
     if not location.is_file():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from zanj_torch.errors import ZanjDeviceError
+
 if TYPE_CHECKING:  # the real objects, for type checkers; at run time they load on first access
     from zanj_torch.model import (
         ConfigMismatchException,
@@ -37,6 +39,7 @@ __all__ = [
     "__version__",
     "ConfigMismatchException",
     "ConfiguredModel",
+    "ZanjDeviceError",
     "assert_model_cfg_equality",
     "assert_model_exact_equality",
     "get_module_device",

@@ -47,6 +47,7 @@ from zanj_core.plugin import (
     format_path,
 )
 from zanj_torch import dtypes
+from zanj_torch.errors import ZanjDeviceError
 
 LOAD_CACHE = "zanj_torch.storages"
 
@@ -70,11 +71,18 @@ def _device(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> torch.device 
         if option is None:
             return None
     try:
-        return torch.device(option)
+        device = torch.device(option)
     except (TypeError, RuntimeError, ValueError) as exc:
         raise ZanjFormatError(
             f"{ctx.label}: map_location {shown(option)} is not a torch device ({shown_error(exc)})"
         ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ZanjDeviceError(
+            f"{ctx.label}: map_location asks for {device}, but CUDA is not available in this process "
+            "(torch was built without it, or no GPU is visible); the file is fine: read it with "
+            'map_location="cpu" or without map_location'
+        )
+    return device
 
 
 def _nbytes(shape: tuple[int, ...], itemsize: int, limit: int, path: ObjectPath, ctx: LoadContext) -> int | None:
