@@ -68,6 +68,7 @@ class Site:
             capture_output=True,
             text=True,
             check=True,
+            timeout=120,  # discovery that waits (on a FIFO, say) fails the test instead of hanging it
         )
         out: dict[str, Any] = json.loads(result.stdout)
         return out
@@ -205,6 +206,21 @@ def test_an_unwritable_cache_folder_only_costs_the_cache(site: Site, tmp_path: P
             assert site.run()["found"] == expected and site.run()["asked"] == 1
         finally:
             site.cache.chmod(0o700)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX thing")
+def test_a_fifo_at_the_cache_path_is_ignored_not_waited_on(site: Site) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: one planted where the cache
+    file goes must cost the cache, not hang every process that discovers plugins."""
+    site.install("zanj-cachetest", "1.0", {"one": "cachetest_one"})
+    expected = site.fresh()
+    site.run()
+    (cache_file,) = site.cache_files()
+    cache_file.unlink()
+    os.mkfifo(cache_file, 0o600)
+    result = site.run()
+    assert result["asked"] == 1 and result["found"] == expected
+    assert site.run()["asked"] == 0, "the FIFO was replaced by a cache file"
 
 
 def test_the_cache_can_be_turned_off(site: Site) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import time
 import zlib
@@ -253,14 +254,15 @@ def _read_cache(cache_file: str) -> Any:
     """The cache file's content, or None when it is missing, unreadable, too big, corrupt, not
     this user's or writable by others."""
     try:
-        fd = os.open(cache_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # non-blocking: opening a FIFO planted at the cache's path must not wait for a writer
+        fd = os.open(cache_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except (OSError, ValueError):
         return None
     try:
         with os.fdopen(fd, "rb") as handle:
             st = os.fstat(handle.fileno())
             foreign = hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022)
-            if foreign or st.st_size > MAX_CACHE_BYTES:
+            if foreign or not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CACHE_BYTES:
                 return None
             return json.loads(handle.read(MAX_CACHE_BYTES + 1))
     except (OSError, ValueError, RecursionError):
