@@ -11,6 +11,7 @@ files that read, and must still. Standard library only.
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,6 +64,21 @@ def _zip64_record_elsewhere() -> bytes:
     return forge(parts, zip64={"record_offset": placed.index(record)})
 
 
+SATURATED_END = {"count": 0xFFFF, "size": 0xFFFFFFFF, "offset": 0xFFFFFFFF}
+"""A 32-bit end record whose fields all say: see the zip64 end record."""
+
+
+def _zip64_two_records() -> bytes:
+    """The locator points to a zip64 end record (inside a member) placing the directory one
+    byte further on than the record right before the locator does."""
+    parts = [*base_parts(), Part("copy.bin", bytes(56))]
+    record = bytearray(forge(parts, zip64={})[-98:-42])
+    struct.pack_into("<Q", record, 48, struct.unpack_from("<Q", record, 48)[0] + 1)
+    parts[3].content = bytes(record)
+    placed = forge(parts, zip64={})
+    return forge(parts, zip64={"record_offset": placed.index(record)}, end=SATURATED_END)
+
+
 def _zip64_locator_too_early() -> bytes:
     """A zip64 locator 20 bytes into the file: no zip64 end record fits before it (the one it
     points to is in the archive's comment)."""
@@ -104,6 +120,67 @@ def _blob_extra_into_next_member() -> bytes:
     return forge(parts)
 
 
+def _blob_with_descriptor(**local: object) -> Callable[[], bytes]:
+    """The base archive with `blob.bin` (the last member) flagged as followed by a data
+    descriptor, which it is, and its local header's fields overridden by `local`."""
+
+    def build() -> bytes:
+        parts = base_parts()
+        parts[2].local.update(flags=0x8, **local)
+        parts[2].central.update(flags=0x8)
+        raw = forge(parts)
+        count, size, offset = struct.unpack_from("<HLL", raw, len(raw) - 12)
+        blob = parts[2].content
+        wide = "<4sLQQ" if local.get("csize") == 0xFFFFFFFF else "<4sLLL"  # zip64 sizes after a zip64 header
+        descriptor = struct.pack(wide, b"PK\x07\x08", zlib.crc32(blob), len(blob), len(blob))
+        directory = raw[offset : offset + size]
+        end = struct.pack("<4sHHHHLLH", b"PK\x05\x06", 0, 0, count, count, size, offset + len(descriptor), 0)
+        return raw[:offset] + descriptor + directory + end
+
+    return build
+
+
+def _gap_before(index: int, gap: bytes = b"hidden") -> Callable[[], bytes]:
+    """The base archive with `gap` inserted before member `index` (file order; the number of
+    members: before the directory), the directory's offsets moved to match."""
+
+    def build() -> bytes:
+        raw = forge(base_parts())
+        count, size, offset = struct.unpack_from("<HLL", raw, len(raw) - 12)
+        directory = bytearray(raw[offset : offset + size])
+        entries = []
+        pos = 0
+        while pos < size:
+            entries.append((pos, struct.unpack_from("<L", directory, pos + 42)[0]))
+            pos += 46 + sum(struct.unpack_from("<HHH", directory, pos + 28))
+        cut = sorted(start for _, start in entries)[index] if index < len(entries) else offset
+        for at, start in entries:
+            if start >= cut:
+                struct.pack_into("<L", directory, at + 42, start + len(gap))
+        end = struct.pack("<4sHHHHLLH", b"PK\x05\x06", 0, 0, count, count, size, offset + len(gap), 0)
+        return raw[:cut] + gap + raw[cut:offset] + bytes(directory) + end
+
+    return build
+
+
+def _descriptor_forged(descriptor: bytes, **local: object) -> Callable[[], bytes]:
+    """`blob.bin` flagged as followed by a data descriptor, and followed by `descriptor`;
+    its local header's fields are 0, or overridden by `local`."""
+
+    def build() -> bytes:
+        raw = _blob_with_descriptor(**{"crc": 0, "csize": 0, "size": 0, **local})()
+        count, size, offset = struct.unpack_from("<HLL", raw, len(raw) - 12)
+        body = raw[: offset - (24 if local.get("csize") == 0xFFFFFFFF else 16)] + descriptor
+        end = struct.pack("<4sHHHHLLH", b"PK\x05\x06", 0, 0, count, count, size, len(body), 0)
+        return body + raw[offset : offset + size] + end
+
+    return build
+
+
+_BLOB_CRC = zlib.crc32(bytes(range(256)) * 2)
+_DEFERRED_ZIP64 = {"csize": 0xFFFFFFFF, "size": 0xFFFFFFFF, "crc": 0}
+
+
 def _no_main() -> bytes:
     return forge(base_parts()[1:])
 
@@ -119,6 +196,11 @@ BUILDERS: dict[str, tuple[Callable[[], bytes], bool, int | None]] = {
     "zip64_multi_disk": (lambda: forge(base_parts(), zip64={"disks": 2}), True, None),
     "zip64_record_elsewhere": (_zip64_record_elsewhere, True, None),
     "zip64_locator_too_early": (_zip64_locator_too_early, True, None),
+    "zip64_two_records": (_zip64_two_records, True, None),
+    "zip64_end_record_saturated": (lambda: forge(base_parts(), zip64={}, end=SATURATED_END), True, None),
+    "zip64_end_record_count_disagrees": (lambda: forge(base_parts(), zip64={}, end={"count": 7}), True, None),
+    "zip64_end_record_size_disagrees": (lambda: forge(base_parts(), zip64={}, end={"size": 5}), True, None),
+    "zip64_end_record_offset_disagrees": (lambda: forge(base_parts(), zip64={}, end={"offset": 5}), True, None),
     "declares_too_many_members": (lambda: forge(base_parts(), end={"count": 5}), True, 4),
     "directory_larger_than_file": (lambda: forge(base_parts(), end={"size": 10**6}), True, None),
     "directory_before_the_file": (_end(size_from_record=1), True, None),
@@ -139,6 +221,11 @@ BUILDERS: dict[str, tuple[Callable[[], bytes], bool, int | None]] = {
     "name_drive_letter": (_plus(b"C:/evil.bin"), True, None),
     "name_empty": (_plus(b""), True, None),
     "name_backslash": (_plus(b"a\\b.bin"), True, None),
+    "name_dot_slash": (_plus(b"./blob.bin"), True, None),
+    "name_dot_component": (_plus(b"a/./b.bin"), True, None),
+    "name_dot_alone": (_plus(b"."), True, None),
+    "name_double_slash": (_plus(b"a//b.bin"), True, None),
+    "name_trailing_slash": (_plus(b"blob.bin/"), True, None),
     "name_control_character": (_plus(b"a\x1b[2Jb.bin"), True, None),
     "name_with_nul": (_plus(b"a.bin\x00.exe"), True, None),
     "name_not_ascii_without_flag": (_plus(b"caf\xe9.bin", flags=0), True, None),
@@ -169,6 +256,46 @@ BUILDERS: dict[str, tuple[Callable[[], bytes], bool, int | None]] = {
     ),
     "local_zip64_missing": (lambda: _blob(local={"csize": 0xFFFFFFFF, "size": 0xFFFFFFFF}), False, None),
     "local_extra_into_next_member": (_blob_extra_into_next_member, False, None),
+    "descriptor_local_zeros": (_blob_with_descriptor(crc=0, csize=0, size=0), False, None),
+    "descriptor_local_agrees": (_blob_with_descriptor(), False, None),
+    "descriptor_local_zip64_zeros": (
+        _blob_with_descriptor(**_DEFERRED_ZIP64, extra=struct.pack("<HH2Q", 1, 16, 0, 0)),
+        False,
+        None,
+    ),
+    "descriptor_local_crc_lies": (_blob_with_descriptor(crc=1, csize=0, size=0), False, None),
+    "descriptor_local_sizes_lie": (_blob_with_descriptor(crc=0, csize=16, size=16), False, None),
+    "descriptor_local_zip64_sizes_lie": (
+        _blob_with_descriptor(**_DEFERRED_ZIP64, extra=struct.pack("<HH2Q", 1, 16, 16, 16)),
+        False,
+        None,
+    ),
+    "gap_before_first_member": (_gap_before(0), True, None),
+    "gap_after_main_member": (_gap_before(1), True, None),
+    "gap_after_meta_member": (_gap_before(2), True, None),
+    "gap_before_directory": (_gap_before(3), False, None),
+    "descriptor_without_signature": (_descriptor_forged(struct.pack("<LLL", _BLOB_CRC, 512, 512)), False, None),
+    "descriptor_zip64_sizes": (
+        _descriptor_forged(
+            b"PK\x07\x08" + struct.pack("<LQQ", _BLOB_CRC, 512, 512),
+            **_DEFERRED_ZIP64,
+            extra=struct.pack("<HH2Q", 1, 16, 0, 0),
+        ),
+        False,
+        None,
+    ),
+    "descriptor_zip64_sizes_without_zip64_header": (
+        _descriptor_forged(b"PK\x07\x08" + struct.pack("<LQQ", _BLOB_CRC, 512, 512)),
+        False,
+        None,
+    ),
+    "descriptor_crc_lies": (_descriptor_forged(b"PK\x07\x08" + struct.pack("<LLL", 1, 512, 512)), False, None),
+    "descriptor_signature_missing": (_descriptor_forged(struct.pack("<LLLL", 1, _BLOB_CRC, 512, 512)), False, None),
+    "descriptor_then_gap": (
+        _descriptor_forged(b"PK\x07\x08" + struct.pack("<LLL", _BLOB_CRC, 512, 512) + bytes(3)),
+        False,
+        None,
+    ),
     "local_extra_past_the_end": (lambda: _blob(local={"extra_len": 60_000}), False, None),
 }
 
@@ -192,7 +319,27 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "ZanjFormatError",
         "{path} is not a readable .zanj file (not a zip archive, or truncated): zipfiles that span multiple disks are not supported",
     ),
-    "zip64_record_elsewhere": ("ok", ""),
+    "zip64_record_elsewhere": (
+        "ZanjFormatError",
+        "{path}: its zip64 locator points to a zip64 end record at byte 802, not to the one right before the locator, after the zip directory (byte 1089); zip readers would disagree on this file, so it is refused",
+    ),
+    "zip64_two_records": (
+        "ZanjFormatError",
+        "{path}: its zip64 locator points to a zip64 end record at byte 802, not to the one right before the locator, after the zip directory (byte 1089); zip readers would disagree on this file, so it is refused",
+    ),
+    "zip64_end_record_saturated": ("ok", ""),
+    "zip64_end_record_count_disagrees": (
+        "ZanjFormatError",
+        "{path}: its zip end record gives member count 7, its zip64 end record 3; zip readers would disagree on this file, so it is refused",
+    ),
+    "zip64_end_record_size_disagrees": (
+        "ZanjFormatError",
+        "{path}: its zip end record gives directory size 5, its zip64 end record 177; zip readers would disagree on this file, so it is refused",
+    ),
+    "zip64_end_record_offset_disagrees": (
+        "ZanjFormatError",
+        "{path}: its zip end record gives directory offset 5, its zip64 end record 764; zip readers would disagree on this file, so it is refused",
+    ),
     "zip64_locator_too_early": (
         "ZanjFormatError",
         "{path} is not a readable .zanj file (not a zip archive, or truncated): File is not a zip file",
@@ -256,6 +403,26 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "{path}: unsafe member name 'C:/evil.bin' (empty, absolute, or climbing with '..')",
     ),
     "name_empty": ("ZanjFormatError", "{path}: unsafe member name '' (empty, absolute, or climbing with '..')"),
+    "name_dot_slash": (
+        "ZanjFormatError",
+        "{path}: member name './blob.bin' has an empty or '.' path component (or ends with '/'); zip tools would read it as another member's name, so the file is refused",
+    ),
+    "name_dot_component": (
+        "ZanjFormatError",
+        "{path}: member name 'a/./b.bin' has an empty or '.' path component (or ends with '/'); zip tools would read it as another member's name, so the file is refused",
+    ),
+    "name_dot_alone": (
+        "ZanjFormatError",
+        "{path}: member name '.' has an empty or '.' path component (or ends with '/'); zip tools would read it as another member's name, so the file is refused",
+    ),
+    "name_double_slash": (
+        "ZanjFormatError",
+        "{path}: member name 'a//b.bin' has an empty or '.' path component (or ends with '/'); zip tools would read it as another member's name, so the file is refused",
+    ),
+    "name_trailing_slash": (
+        "ZanjFormatError",
+        "{path}: member name 'blob.bin/' has an empty or '.' path component (or ends with '/'); zip tools would read it as another member's name, so the file is refused",
+    ),
     "name_backslash": (
         "ZanjFormatError",
         "{path}: member name 'a\\\\b.bin' holds a backslash; zip readers would disagree on it, so the file is refused",
@@ -350,6 +517,55 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "local_extra_into_next_member": (
         "ZanjFormatError",
         "{path}: member 'blob.bin' runs into the member after it; overlapping members are forged",
+    ),
+    "descriptor_local_zeros": ("ok", ""),
+    "descriptor_local_agrees": ("ok", ""),
+    "descriptor_local_zip64_zeros": ("ok", ""),
+    "descriptor_local_crc_lies": (
+        "ZanjFormatError",
+        "{path}: the local header of member 'blob.bin' has CRC 00000001, the directory 1c613576; zip readers would disagree on this file, so it is refused",
+    ),
+    "descriptor_local_sizes_lie": (
+        "ZanjFormatError",
+        "{path}: the local header of member 'blob.bin' says 16 stored bytes, the directory 512; zip readers would disagree on this file, so it is refused",
+    ),
+    "descriptor_local_zip64_sizes_lie": (
+        "ZanjFormatError",
+        "{path}: the local header of member 'blob.bin' gives sizes [16, 16] in its zip64 field, the directory [512, 512]; zip readers would disagree on this file, so it is refused",
+    ),
+    "descriptor_without_signature": ("ok", ""),
+    "descriptor_zip64_sizes": ("ok", ""),
+    "descriptor_zip64_sizes_without_zip64_header": (
+        "ZanjFormatError",
+        "{path}: member 'blob.bin' is followed by bytes of no member (after its data descriptor, 24 bytes in all) before the next member or the zip directory; zip tools that read the members in sequence would find something else there, so the file is refused",
+    ),
+    "gap_before_first_member": (
+        "ZanjFormatError",
+        "{path}: member '__zanj__.json', the first in the file, starts at byte 6, not 0; zip tools that read the members in sequence would find something else before it, so the file is refused",
+    ),
+    "gap_after_main_member": (
+        "ZanjFormatError",
+        "{path}: member '__zanj__.json' is followed by bytes of no member (6 bytes) before the next member or the zip directory; zip tools that read the members in sequence would find something else there, so the file is refused",
+    ),
+    "gap_after_meta_member": (
+        "ZanjFormatError",
+        "{path}: member '__zanj_meta__.json' is followed by bytes of no member (6 bytes) before the next member or the zip directory; zip tools that read the members in sequence would find something else there, so the file is refused",
+    ),
+    "gap_before_directory": (
+        "ZanjFormatError",
+        "{path}: member 'blob.bin' is followed by bytes of no member (6 bytes) before the next member or the zip directory; zip tools that read the members in sequence would find something else there, so the file is refused",
+    ),
+    "descriptor_crc_lies": (
+        "ZanjFormatError",
+        "{path}: the data descriptor of member 'blob.bin' (16 bytes) says CRC 00000001 and sizes [512, 512], the directory 1c613576 and [512, 512]; zip readers would disagree on this file, so it is refused",
+    ),
+    "descriptor_signature_missing": (
+        "ZanjFormatError",
+        "{path}: the data descriptor of member 'blob.bin' (16 bytes) lacks its signature; zip readers would disagree on this file, so it is refused",
+    ),
+    "descriptor_then_gap": (
+        "ZanjFormatError",
+        "{path}: member 'blob.bin' is followed by bytes of no member (after its data descriptor, 19 bytes in all) before the next member or the zip directory; zip tools that read the members in sequence would find something else there, so the file is refused",
     ),
     "local_extra_past_the_end": ("ZanjFormatError", "{path}: member 'blob.bin' extends past the end of the file"),
 }

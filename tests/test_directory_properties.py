@@ -22,7 +22,7 @@ from zanj_core import ZANJ, ZanjError
 from zanj_core._container import end_records, local_headers
 from zanj_core._container.reader import ArchiveReader
 
-SEGMENT = st.text(alphabet="abcXYZ019_-. üé漢", min_size=1, max_size=12).filter(lambda s: s != "..")
+SEGMENT = st.text(alphabet="abcXYZ019_-. üé漢", min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))
 NAME = st.lists(SEGMENT, min_size=1, max_size=3).map("/".join)
 
 

@@ -100,6 +100,13 @@ class ZipDirectory(LocalHeaders):
                 f"before the archive, which zip readers handle differently; {where}"
             )
         ordered = sorted(infos, key=lambda info: info.header_offset)
+        first = ordered[0] if ordered else None
+        if first is not None and first.header_offset:
+            raise ZanjFormatError(
+                f"{self.location}: member {first.filename!r}, the first in the file, starts at byte "
+                f"{first.header_offset}, not 0; zip tools that read the members in sequence would find something "
+                "else before it, so the file is refused"
+            )
         boundary = 0
         for index, info in enumerate(ordered):
             if info.header_offset < boundary:
@@ -138,6 +145,11 @@ class ZipDirectory(LocalHeaders):
         if not name or name.startswith(("/", "\\")) or name[1:2] == ":" or ".." in parts or "\0" in name:
             raise ZanjFormatError(
                 f"{self.location}: unsafe member name {name!r} (empty, absolute, or climbing with '..')"
+            )
+        if "" in parts or "." in parts:  # 'a//b', './a', 'a/': what unzip and others make 'a/b', 'a'
+            raise ZanjFormatError(
+                f"{self.location}: member name {quoted(name, 100)} has an empty or '.' path component (or ends "
+                "with '/'); zip tools would read it as another member's name, so the file is refused"
             )
         self._check_unambiguous_name(info)
         if info.flag_bits & 0x1:

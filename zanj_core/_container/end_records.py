@@ -104,6 +104,7 @@ def find_directory(source: ByteSource, limits: ReadLimits, fetch: Fetch) -> Foun
 
     locator = read(record_at - ZIP64_LOCATOR_LEN, ZIP64_LOCATOR_LEN, "<zip64 locator>") if record_at >= 20 else b""
     zip64 = locator[:4] == b"PK\x06\x07"
+    classic = (entries, directory_bytes, directory_offset)
     parsed_bytes, parsed_offset = directory_bytes, directory_offset
     if zip64:
         disk, record_offset, disks = _LOCATOR_FIELDS.unpack_from(locator, 4)
@@ -113,6 +114,7 @@ def find_directory(source: ByteSource, limits: ReadLimits, fetch: Fetch) -> Foun
         if record[:4] != b"PK\x06\x06":
             raise ZanjFormatError(f"{location}: bad zip64 end record; the file is corrupt")
         entries, directory_bytes, directory_offset = _ZIP64_FIELDS.unpack_from(record, 32)
+        _check_end_record_agrees(location, classic, (entries, directory_bytes, directory_offset))
     if entries > limits.max_members:
         raise ZanjLimitError(
             f"{location} declares {entries} members, over the limit of {limits.max_members} "
@@ -123,9 +125,8 @@ def find_directory(source: ByteSource, limits: ReadLimits, fetch: Fetch) -> Foun
             f"{location}: its zip directory claims {directory_bytes} bytes in a file of {size}; "
             "the file is truncated or forged"
         )
-    # where the directory is parsed from, as zipfile found it: a zip64 end record is read right
-    # before its locator (zanj writes it there, and the locator's offset, checked above, points
-    # there too; where they differ, the directory must be where both sets of numbers say)
+    # where the directory is parsed from, as zipfile found it: before the end record, or before
+    # the zip64 end record, which must be right before its locator (zanj writes it there)
     start = record_at - parsed_bytes
     if zip64:
         if disk != 0 or disks > 1:
@@ -133,16 +134,43 @@ def find_directory(source: ByteSource, limits: ReadLimits, fetch: Fetch) -> Foun
         before = record_at - ZIP64_LOCATOR_LEN - ZIP64_RECORD_LEN
         if before < 0:
             raise ZipStructureError("File is not a zip file")
-        record = read(before, ZIP64_RECORD_LEN, "<zip64 end record>")
-        if record[:4] == b"PK\x06\x06":
-            _, parsed_bytes, parsed_offset = _ZIP64_FIELDS.unpack_from(record, 32)
-            start = before - parsed_bytes
+        # the record the locator points to must be the one right before the locator, and sit
+        # right after the directory as it places it (shifted alike when bytes come before the
+        # archive, which is refused later): else readers that follow the locator and readers
+        # that look before it would read different directories
+        located = read(before, ZIP64_RECORD_LEN, "<zip64 end record>")
+        if located != record or record_offset != directory_offset + directory_bytes:
+            raise ZanjFormatError(
+                f"{location}: its zip64 locator points to a zip64 end record at byte {record_offset}, not to the "
+                f"one right before the locator, after the zip directory (byte {before}); zip readers would "
+                "disagree on this file, so it is refused"
+            )
+        parsed_bytes, parsed_offset = directory_bytes, directory_offset
+        start = before - parsed_bytes
     if start < 0:
         raise ZipStructureError("Bad offset for central directory")
     data = read(start, parsed_bytes, "<zip directory>")
     return FoundDirectory(
         entries, directory_offset, start - parsed_offset, start - directory_offset, data, tail_start, tail
     )
+
+
+def _check_end_record_agrees(location: object, classic: tuple[int, int, int], zip64: tuple[int, int, int]) -> None:
+    """In a zip64 archive each field of the 32-bit end record (member count, directory size
+    and offset) must be saturated or equal the zip64 record's: readers that use either then
+    find the same directory."""
+    for label, value, wide, saturated in zip(
+        ("member count", "directory size", "directory offset"),
+        classic,
+        zip64,
+        (0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF),
+        strict=True,
+    ):
+        if value != wide and value != saturated:
+            raise ZanjFormatError(
+                f"{location}: its zip end record gives {label} {value}, its zip64 end record {wide}; zip "
+                "readers would disagree on this file, so it is refused"
+            )
 
 
 def _end_record_at(tail: bytes) -> int:

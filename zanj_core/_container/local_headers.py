@@ -40,6 +40,10 @@ _LOCAL_HEADER = struct.Struct("<4s2xHH4xLLLHH")
 _ZIP64_FIELD = struct.Struct("<HH")
 _DESCRIPTOR_MIN_LEN = 12
 """A data descriptor (CRC and sizes after the data) takes at least this many bytes."""
+_DESCRIPTOR_LENS = ((12, 16), (20, 24))
+"""A data descriptor's lengths without and with its signature: with 32-bit sizes, and with zip64
+sizes (where the local header has a zip64 field)."""
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
 
 if TYPE_CHECKING:
     import mmap
@@ -146,34 +150,36 @@ class LocalHeaders:
         # what a header read of `want` bytes gives: the name (and extra) may be cut at its end
         extra_at = LOCAL_HEADER_LEN + name_len
         name = buffer[at + LOCAL_HEADER_LEN : at + (extra_at if extra_at < want else want)]
-        # the local header must say what the directory says (name, method, flags, and sizes and
-        # CRC unless they follow the data): tools that walk local headers would see another file
+        # the local header must say what the directory says (name, method, flags, sizes and
+        # CRC; the last three may be 0 when they follow the data, flag 0x8): tools that walk
+        # local headers would see another file
         if (
             name != raw_name
             or method != info.compress_type
             or (flags ^ info.flag_bits) & 0x809
-            or (
-                not flags & 0x8
-                and (
-                    crc != info.CRC
-                    or (compressed != info.compress_size and compressed != 0xFFFFFFFF)
-                    or (size_field != info.file_size and size_field != 0xFFFFFFFF)
-                )
-            )
+            or (crc != info.CRC and (crc or not flags & 0x8))
+            or (compressed != info.compress_size and compressed != 0xFFFFFFFF and (compressed or not flags & 0x8))
+            or (size_field != info.file_size and size_field != 0xFFFFFFFF and (size_field or not flags & 0x8))
         ):
             self._local_header_mismatch(info, bytes(name), flags, method, crc, compressed, size_field)
-        if not flags & 0x8 and (compressed == 0xFFFFFFFF or size_field == 0xFFFFFFFF):
+        if compressed == 0xFFFFFFFF or size_field == 0xFFFFFFFF:
             extra = bytes(buffer[at + extra_at : at + min(extra_at + extra_len, want)])
             if len(extra) < extra_len:  # longer than what a header read takes
                 extra = self._fetch(start + extra_at, extra_len, info.filename)
-            self._check_local_zip64(info, extra, compressed, size_field)
+            self._check_local_zip64(info, extra, compressed, size_field, flags & 0x8 != 0)
         offset: int = start + extra_at + extra_len
-        # its data must end inside the file and before the next member (or the directory)
-        end = offset + info.compress_size + (_DESCRIPTOR_MIN_LEN if info.flag_bits & 0x8 else 0)
+        # its data (and data descriptor) must end inside the file, exactly where the next member
+        # (or the directory) starts: tools that read the members in sequence would find what
+        # lies in a gap
+        end = offset + info.compress_size
         following = info.order + 1
         starts = self.starts
-        if end > (starts[following] if following < len(starts) else self.directory_start):
-            self._bad_extent(info, end)
+        gap = (starts[following] if following < len(starts) else self.directory_start) - end
+        wide = compressed == 0xFFFFFFFF or size_field == 0xFFFFFFFF  # a descriptor then has zip64 sizes
+        if gap if not flags & 0x8 else gap not in _DESCRIPTOR_LENS[wide]:
+            self._bad_extent(info, end, gap, flags & 0x8)
+        if flags & 0x8:
+            self._check_descriptor(info, end, gap)
         info.data_start = offset
         self._last_order = following - 1
         if not info.compress_type:  # stored: what of its data came with the header
@@ -223,18 +229,54 @@ class LocalHeaders:
         self._window = (start, window)
         return window, 0
 
-    def _bad_extent(self, info: MemberInfo, end: int) -> None:
-        """Raise the error for a member whose data, ending at `end`, runs past the file's end or
-        into the next member (or the directory)."""
-        if end > self.file_size:
+    def _bad_extent(self, info: MemberInfo, end: int, gap: int, descriptor: int) -> None:
+        """Raise the error for a member whose data, ending at `end`, `gap` bytes before the next
+        member (or the directory), runs past the file's end or into what follows, or leaves
+        bytes that are no part of it (`descriptor`: it is followed by a data descriptor)."""
+        least = _DESCRIPTOR_MIN_LEN if descriptor else 0
+        if end + least > self.file_size:
             raise ZanjFormatError(f"{self.location}: member {info.filename!r} extends past the end of the file")
+        if gap < least:
+            raise ZanjFormatError(
+                f"{self.location}: member {info.filename!r} runs into the member after it; overlapping members are forged"
+            )
+        what = f"after its data descriptor, {gap} bytes in all" if descriptor else f"{gap} bytes"
         raise ZanjFormatError(
-            f"{self.location}: member {info.filename!r} runs into the member after it; overlapping members are forged"
+            f"{self.location}: member {info.filename!r} is followed by bytes of no member ({what}) before the next "
+            "member or the zip directory; zip tools that read the members in sequence would find something else "
+            "there, so the file is refused"
         )
 
-    def _check_local_zip64(self, info: MemberInfo, extra: bytes, compressed: int, size: int) -> None:
+    def _check_descriptor(self, info: MemberInfo, at: int, length: int) -> None:
+        """The data descriptor at `at` (`length` bytes, one of `_DESCRIPTOR_LENS`) must have its
+        signature exactly when its length says so, and repeat the directory's CRC and sizes."""
+        found = self.kept(at, length)
+        data = (
+            bytes(found[0][found[1] : found[1] + length])
+            if found is not None
+            else self._fetch(at, length, info.filename)
+        )
+        signed = data[:4] == _DESCRIPTOR_SIGNATURE
+        body = data[4:] if length in (16, 24) else data
+        values = struct.unpack("<LLL" if len(body) == 12 else "<LQQ", body)
+        if signed != (length in (16, 24)):
+            problem = "lacks its signature" if length in (16, 24) else "starts with a signature it has no room for"
+        elif values != (info.CRC, info.compress_size, info.file_size):
+            problem = (
+                f"says CRC {values[0]:08x} and sizes {list(values[1:])}, the directory {info.CRC:08x} and "
+                f"{[info.compress_size, info.file_size]}"
+            )
+        else:
+            return
+        raise ZanjFormatError(
+            f"{self.location}: the data descriptor of member {info.filename!r} ({length} bytes) {problem}; zip "
+            "readers would disagree on this file, so it is refused"
+        )
+
+    def _check_local_zip64(self, info: MemberInfo, extra: bytes, compressed: int, size: int, deferred: bool) -> None:
         """Sizes too large for the local header sit in its zip64 field: they must be there and
-        agree with the directory's, as the 32-bit ones must."""
+        agree with the directory's, as the 32-bit ones must (or be 0 when they follow the
+        data, `deferred`)."""
         wanted = [
             value for value, field in ((info.file_size, size), (info.compress_size, compressed)) if field == 0xFFFFFFFF
         ]
@@ -246,7 +288,7 @@ class LocalHeaders:
                 found = list(struct.unpack_from(f"<{len(wanted)}Q", extra, pos + 4))
                 break
             pos += 4 + length
-        if found != wanted:
+        if found != wanted and not (deferred and found is not None and not any(found)):
             raise ZanjFormatError(
                 f"{self.location}: the local header of member {info.filename!r} gives sizes {found} in its zip64 "
                 f"field, the directory {wanted}; zip readers would disagree on this file, so it is refused"
@@ -262,9 +304,9 @@ class LocalHeaders:
             problem = f"says compression method {method}, the directory {info.compress_type}"
         elif (flags ^ info.flag_bits) & 0x809:
             problem = f"has flags {flags:#06x}, the directory {info.flag_bits:#06x}"
-        elif crc != info.CRC:
+        elif crc != info.CRC and (crc or not flags & 0x8):
             problem = f"has CRC {crc:08x}, the directory {info.CRC:08x}"
-        elif compressed != info.compress_size:
+        elif compressed != info.compress_size and (compressed or not flags & 0x8):
             problem = f"says {compressed} stored bytes, the directory {info.compress_size}"
         else:
             problem = f"says {size} bytes, the directory {info.file_size}"

@@ -137,8 +137,8 @@ def plain_directory(data: bytes, directory_offset: int) -> tuple[Members, list[i
 
     Plainly fine: printable ASCII names that are safe and unique, no extra field, no
     encryption, stored (occupying its size) or deflate, a version zipfile reads, and the
-    members in directory order one after another from offset 0 without overlapping, the last
-    ending before the directory."""
+    members in directory order one after another from offset 0 (the first there) without
+    overlapping, the last ending before the directory."""
     unpack = _ENTRY.unpack_from
     end = len(data)
     table: dict[str, MemberInfo | Entry] = {}
@@ -168,7 +168,7 @@ def plain_directory(data: bytes, directory_offset: int) -> tuple[Members, list[i
         append(offset)
         boundary = offset + LOCAL_HEADER_LEN + name_len + compressed
         pos += comment_len
-    if pos != end or boundary > directory_offset or len(table) != count or not _plain_names(table):
+    if pos != end or boundary > directory_offset or len(table) != count or starts[:1] != [0] or not _plain_names(table):
         return None
     return Members(table), starts
 
@@ -206,18 +206,18 @@ def parse_directory(data: bytes, concat: int) -> list[MemberInfo]:
 def _plain_names(names: dict[str, MemberInfo | Entry]) -> bool:
     """Whether every name is surely safe and unambiguous, checked on all of them at once:
     printable ASCII (no control character, no NUL), no backslash, no '..', no ':' (a drive
-    letter), none empty or starting with '/'. (A name this refuses may still be fine; the full
-    checks decide.)"""
+    letter), no empty or '.' path component (so none empty, starting or ending with '/').
+    (A name this refuses may still be fine; the full checks decide.)"""
     joined = "/".join(names)
+    wrapped = f"/{joined}/"
     return (
         joined.isascii()
         and joined.isprintable()
         and ".." not in joined
         and "\\" not in joined
         and ":" not in joined
-        and "//" not in joined
-        and joined[:1] not in ("/", "")
-        and joined[-1] != "/"
+        and "//" not in wrapped
+        and "/./" not in wrapped
     )
 
 
