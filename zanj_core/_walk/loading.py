@@ -116,8 +116,6 @@ class LoadContext:
                 return handler.load(node, path, self)
             except ZanjError:
                 raise
-            except RecursionError as exc:
-                raise ZanjLimitError(f"{self.label}: data at {format_path(path)} is nested too deeply") from exc
             except Exception as exc:
                 raise self._loader_failed(handler, tag, path, exc) from exc
         if kind is list:
@@ -172,8 +170,6 @@ class LoadContext:
             return handler.load(node, path, self)
         except ZanjError:
             raise
-        except RecursionError as exc:
-            raise ZanjLimitError(f"{self.label}: data at {format_path(path)} is nested too deeply") from exc
         except Exception as exc:
             raise self._loader_failed(handler, tag, path, exc) from exc
         finally:
@@ -181,7 +177,9 @@ class LoadContext:
 
     def _loader_failed(self, handler: LoaderHandler, tag: str, path: ObjectPath, exc: Exception) -> ZanjError:
         """The error for `exc`, which a loader raised by accident, naming the tag, the path and
-        the plugin."""
+        the plugin (a RecursionError: data nested too deeply for this interpreter)."""
+        if isinstance(exc, RecursionError):
+            return ZanjLimitError(f"{self.label}: data at {format_path(path)} is nested too deeply")
         return ZanjFormatError(
             f"{self.label}: loading {quoted(tag, 100)} at {format_path(path)} failed in the loader from "
             f"{handler.source.distribution}: {type(exc).__name__}: {exc}"
