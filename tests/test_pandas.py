@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 import sys
@@ -279,3 +280,19 @@ def test_hypothesis_frames(tmp_path_factory: pytest.TempPathFactory, rows: list[
     )
     path = tmp_path_factory.mktemp("h") / "f.zanj"
     pd.testing.assert_frame_equal(frame, roundtrip(frame, path), check_exact=True)
+
+
+def test_a_fixed_offset_zone_read_back_in_another_spelling_is_put_back() -> None:
+    """pandas 2 with pytz reads `UTC-03:00` back as `pytz.FixedOffset(-180)`: the column gets
+    the recorded `datetime.timezone` again, and only when the offsets are the same."""
+    from zanj_pandas.frames import _fixed_offset_zone
+
+    minus_three = datetime.timezone(datetime.timedelta(hours=-3))
+    read_back = pd.DatetimeTZDtype("ns", minus_three)
+    assert _fixed_offset_zone("datetime64[ns, UTC-03:00]", read_back) == minus_three
+    plus_half = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+    assert _fixed_offset_zone("datetime64[us, UTC+05:30]", pd.DatetimeTZDtype("us", plus_half)) == plus_half
+    assert _fixed_offset_zone("datetime64[ns, UTC-04:00]", read_back) is None  # another offset: left alone
+    assert _fixed_offset_zone("datetime64[ns, UTC]", read_back) is None
+    assert _fixed_offset_zone("datetime64[ns, UTC-03:00]", np.dtype("datetime64[ns]")) is None
+    assert _fixed_offset_zone("datetime64[ns, UTC-99:00]", read_back) is None

@@ -11,7 +11,9 @@ named; nothing is pickled.
 
 from __future__ import annotations
 
+import datetime
 import functools
+import re
 import warnings
 from typing import Any
 
@@ -167,6 +169,23 @@ def _as_object(table: pa.Table, field: str) -> Any:
     return table.column(field).to_numpy(zero_copy_only=False)
 
 
+_FIXED_OFFSET = re.compile(r"datetime64\[(?:s|ms|us|ns), UTC([+-])(\d\d):(\d\d)\]")
+
+
+def _fixed_offset_zone(recorded: str, current: Any) -> datetime.timezone | None:
+    """The `datetime.timezone` a column recorded as `datetime64[unit, UTC+HH:MM]` had, when it
+    reads back with another spelling of that same offset (pandas 2 with pytz installed gives
+    `pytz.FixedOffset`); the instants are the same, only the zone object is put back."""
+    found = _FIXED_OFFSET.fullmatch(recorded)
+    if found is None or not isinstance(current, pd.DatetimeTZDtype):
+        return None
+    sign, hours, minutes = found.groups()
+    offset = datetime.timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if sign == "-" else 1)
+    if abs(offset) >= datetime.timedelta(days=1) or current.tz.utcoffset(None) != offset:
+        return None
+    return datetime.timezone(offset)
+
+
 def _restore(
     frame: pd.DataFrame, table: pa.Table, node: JSONdict, path: ObjectPath, ctx: LoadContext, layout: FrameLayout
 ) -> pd.DataFrame:
@@ -184,6 +203,10 @@ def _restore(
             values = _as_object(table, columns_meta[position]["field_name"])
             # a Series, so pandas keeps object dtype instead of inferring its string dtype again
             frame.isetitem(position, pd.Series(values, index=frame.index, dtype=object, copy=False))
+        elif isinstance(recorded, str) and recorded != str(current[position]):
+            zone = _fixed_offset_zone(recorded, current[position])
+            if zone is not None:
+                frame.isetitem(position, frame.iloc[:, position].dt.tz_convert(zone))
     index_dtypes = layout.index_dtypes
     index_fields = layout.metadata["index_columns"]
     if isinstance(index_dtypes, list) and "object" in index_dtypes and len(index_fields) == len(index_dtypes):
