@@ -6,10 +6,17 @@ starts and the modules it imports end with it, so no page changes what a later t
 zanj 0.6 file naming `MyNN` would otherwise resolve to a page's `MyNN` too). Prints one JSON
 line, {"ran": N, "skipped": {reason: [lines]}}, then exits 0; a block that fails ends the
 process with its traceback, which names the page and line.
+
+A page's hidden setup calls `serve_over_http(folder)` for a block that reads an `http(s)://`
+URL: it starts tests/remote_servers.py's `RangeHTTPServer` (the one tests/test_remote.py reads
+through, honouring `Range` and counting what it sends) on a free port of 127.0.0.1, in a thread
+of this process, and stops it when the page ends, however it ends; a page that hangs is killed
+with its server by the test's timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import re
@@ -19,6 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from remote_servers import RangeHTTPServer
 from sybil import Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
@@ -44,16 +52,22 @@ def is_invisible(example: Any) -> bool:
 def run_page(page: Path, name: str) -> dict[str, Any]:
     """Evaluates every example of `page` in order in one namespace whose module is `name`."""
     document = SYBIL.parse(page)
-    # classes the blocks define get a module of their own page, as in a script of that name
-    document.namespace.update(__name__=name, missing=missing)
     ran, skipped = 0, dict[str, list[int]]()
-    for example in document.examples():
-        try:
-            example.evaluate()
-        except unittest.SkipTest as skip:
-            skipped.setdefault(str(skip), []).append(example.line)
-            continue
-        ran += is_code(example)
+    with contextlib.ExitStack() as page_servers:
+
+        def serve_over_http(folder: str | Path) -> RangeHTTPServer:
+            """Serves `folder` over HTTP on loopback until the page ends; `.url` is its address."""
+            return page_servers.enter_context(RangeHTTPServer(Path(folder)))
+
+        # classes the blocks define get a module of their own page, as in a script of that name
+        document.namespace.update(__name__=name, missing=missing, serve_over_http=serve_over_http)
+        for example in document.examples():
+            try:
+                example.evaluate()
+            except unittest.SkipTest as skip:
+                skipped.setdefault(str(skip), []).append(example.line)
+                continue
+            ran += is_code(example)
     return {"ran": ran, "skipped": skipped}
 
 

@@ -6,11 +6,14 @@ namespace as a reader running them top to bottom would, and nothing a page defin
 The markup is Sybil's, in HTML comments that GitHub and the site do not show:
 `<!-- skip: next missing("zanj_torch", "s3fs") -->` skips a block (and `skip: start` /
 `skip: end` a run of blocks) when a module it needs is not installed, so the core-only session
-(`nox -s core`) skips what needs a plugin; `<!-- skip: next "needs the network" -->` marks a
-block that reaches outside this machine; `<!-- invisible-code-block: python ... -->` holds setup
+(`nox -s core`) skips what needs a plugin, and that is the only reason a block may be skipped:
+no block reaches outside this machine. `<!-- invisible-code-block: python ... -->` holds setup
 a page does not show (a file to open). `s3://` URLs go to moto's S3 server on 127.0.0.1
-(tests/remote_servers.py), found through the AWS environment variables s3fs reads;
-torch.distributed finds a one-process group on loopback, as torchrun would set it up.
+(tests/remote_servers.py), found through the AWS environment variables s3fs reads; a block
+reading an `https://example.org/...` file reads `url`, which its hidden setup points at that
+file served by tests/remote_servers.py's HTTP server on 127.0.0.1 (`serve_over_http`,
+tests/docs_page_runner.py); torch.distributed finds a one-process group on loopback, as torchrun
+would set it up.
 """
 
 from __future__ import annotations
@@ -113,6 +116,20 @@ def test_every_python_block_is_one_sybil_runs() -> None:
         fences = len(_PYTHON_FENCE.findall(text))
         visible = [example for example in SYBIL.parse(page) if is_code(example) and not is_invisible(example)]
         assert len(visible) == fences, f"{page_id(page)}: {fences} Python blocks, Sybil runs {len(visible)}"
+
+
+def test_blocks_are_skipped_only_for_a_missing_module() -> None:
+    """A block that needs the network runs against a loopback server instead of being skipped."""
+    for page in PAGES:
+        for example in SYBIL.parse(page):
+            if is_code(example):
+                continue
+            action, condition = example.region.parsed
+            if action in ("next", "start"):
+                assert (condition or "").startswith("missing("), (
+                    f"{page_id(page)}, line {example.line}: `skip: {action} {condition or ''}` skips "
+                    "unconditionally; skip only with missing(...), and serve files on loopback"
+                )
 
 
 def test_the_pages_hold_python_blocks() -> None:
