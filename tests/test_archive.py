@@ -148,7 +148,7 @@ def test_settings_are_recorded_in_meta(zpath: Path) -> None:
     meta = json.loads(zipfile.ZipFile(zpath).read("__zanj_meta__.json"))
     assert meta["zanj_cfg"]["external_list_threshold"] == 7
     assert "secret" not in json.dumps(meta)
-    assert meta["writer"]["dist"] == "zanj-core" and meta["zanj_format"] == "1.0"
+    assert meta["writer"]["dist"] == "zanj-core" and meta["zanj_format"] == "1.1"
 
 
 def test_member_names_are_safe_and_unique() -> None:
@@ -363,8 +363,9 @@ def test_many_members_use_zip64_end_records(tmp_path: Path) -> None:
     path = Path(ZANJ(external_array_threshold=1).save(obj, tmp_path / "many"))
     assert b"PK\x06\x06" in path.read_bytes()[-200:]
     assert ZANJ().read(path) == obj
-    # the member count is read from the zip64 end record, before zipfile parses the directory
-    with pytest.raises(ZanjLimitError, match="declares 70002 members"):
+    # the member count (70,000 data members, the two JSON members and their description) is read
+    # from the zip64 end record, before the directory is parsed
+    with pytest.raises(ZanjLimitError, match="declares 70003 members"):
         ZANJ(read_limits=ReadLimits(max_members=1000)).read(path)
 
 

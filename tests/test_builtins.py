@@ -132,11 +132,11 @@ def test_long_lists_and_tuples_go_to_jsonl(zpath: Path) -> None:
     assert_identical(back, value)
     with zipfile.ZipFile(zpath) as zf:
         names = set(zf.namelist())
-        meta = json.loads(zf.read("__zanj_meta__.json"))
+        described = json.loads(zf.read("__zanj_externals__.json"))
         assert zf.read("l.jsonl").splitlines()[:2] == [b"0", b"1"]
     assert {"l.jsonl", "t.jsonl", "nested.jsonl"} <= names
     assert "short.jsonl" not in names
-    assert meta["externals_info"]["l.jsonl"] == {
+    assert described["l.jsonl"] == {
         "item_type": "jsonl",
         "path": ["l"],
         "format": "list:external",

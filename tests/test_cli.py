@@ -168,10 +168,10 @@ def test_missing_paths_and_files_exit_1(sample: str, tmp_path: Path, capsys: pyt
 def test_meta(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "meta", sample)
     assert code == 0
-    assert "format" in out and "1.0" in out and "zanj-core" in out and "external_array_threshold=256" in out
+    assert "format" in out and "1.1" in out and "zanj-core" in out and "external_array_threshold=256" in out
     assert "list:external" in out and "installed" in out
     code, out, _ = run(capsys, "meta", sample, "--json")
-    assert code == 0 and json.loads(out)["zanj_format"] == "1.0"
+    assert code == 0 and json.loads(out)["zanj_format"] == "1.1"
 
 
 def test_meta_of_a_zanj_06_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -187,7 +187,7 @@ def test_verify_ok(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "8 items loaded" in out
     code, out, _ = run(capsys, "verify", sample, "--json")
     report = json.loads(out)
-    assert code == 0 and report["ok"] and report["members_checked"] == 4 and report["problems"] == []
+    assert code == 0 and report["ok"] and report["members_checked"] == 5 and report["problems"] == []
 
 
 @pytest.mark.parametrize("member", ["blob.bin", "long.jsonl", "__zanj__.json"])

@@ -38,7 +38,7 @@ def test_basic_zanj_file_is_small_and_compact(zpath: Path) -> None:
         "q": 42,
         "c": [1, 2, 3],
     }
-    assert set(meta) == {"zanj_format", "writer", "zanj_cfg", "plugins", "externals_info"}
+    assert set(meta) == {"zanj_format", "writer", "zanj_cfg", "plugins"}  # no data members: no externals
     assert meta["plugins"]["BasicZanj(SerializableDataclass)"]["dist"] == "zanj-core"
     assert "code" not in json.dumps(meta) and "pip" not in json.dumps(meta)
 

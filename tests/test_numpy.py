@@ -160,8 +160,9 @@ def test_external_node_carries_shape_dtype_and_meta_info(zpath: Path) -> None:
         "shape": [16, 32],
         "n_elements": 512,
     }
-    assert meta["externals_info"]["layers/0/w.npy"]["item_type"] == "npy"
-    assert meta["externals_info"]["layers/0/w.npy"]["shape"] == [16, 32]
+    described = json.loads(zipfile.ZipFile(zpath).read("__zanj_externals__.json"))
+    assert described["layers/0/w.npy"]["item_type"] == "npy"
+    assert described["layers/0/w.npy"]["shape"] == [16, 32]
     assert meta["plugins"]["numpy.ndarray:external"]["dist"] == "zanj-numpy"
     assert info.compress_type == zipfile.ZIP_STORED
 

@@ -176,11 +176,11 @@ def test_node_describes_the_frame_without_reading_the_member(zpath: Path) -> Non
     ZANJ().save({"df": frame}, zpath)
     with zipfile.ZipFile(zpath) as zf:
         node = json.loads(zf.read("__zanj__.json"))["df"]
-        meta = json.loads(zf.read("__zanj_meta__.json"))
+        described = json.loads(zf.read("__zanj_externals__.json"))
         info = zf.getinfo("df.arrow")
     assert node["n_rows"] == 3 and node["columns"] == ["a", "t"]
     assert node["dtypes"] == [str(frame["a"].dtype), str(frame["t"].dtype)]
-    assert meta["externals_info"]["df.arrow"]["item_type"] == "arrow"
+    assert described["df.arrow"]["item_type"] == "arrow"
     assert info.compress_type == zipfile.ZIP_STORED
 
 

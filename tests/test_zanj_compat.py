@@ -181,7 +181,7 @@ def test_meta_zanj_cfg_is_what_a_save_writes(tmp_path: Path) -> None:
     cfg = z.meta()["zanj_cfg"]
     assert cfg.pop("serialization_handlers") and cfg == written["zanj_cfg"]
     assert "code" not in json.dumps(cfg["load_handlers"])
-    assert set(written) == {"zanj_format", "writer", "zanj_cfg", "plugins", "externals_info"}
+    assert set(written) == {"zanj_format", "writer", "zanj_cfg", "plugins"}  # format 1.1: no inline externals
 
 
 def test_files_record_the_loaders_registered_through_zanj(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from zanj_core._container.member_streams import MemberData, MemberStream
 from zanj_core._container.opening import open_source
 from zanj_core._container.progress import ProgressBar
 from zanj_core._container.sources import ByteSource
-from zanj_core._container.spec import FORMAT_VERSION, JSON_MEMBERS, META_MEMBER
+from zanj_core._container.spec import EXTERNALS_MEMBER, FORMAT_VERSION, JSON_MEMBERS, META_MEMBER
 from zanj_core._container.zip_records import MemberInfo
 from zanj_core._contract.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, ReadBudget
 from zanj_core._contract.nodes import ObjectPath, format_path, json_errors
@@ -237,6 +237,21 @@ class ArchiveReader:
                 "upgrade zanj-core (pip install -U zanj-core)"
             )
         return meta
+
+    def read_externals_info(self, meta: dict[str, Any], budget: ReadBudget) -> Any:
+        """The description of the data members: the metadata's `externals_info` (format 1.0,
+        zanj 0.6), else the `EXTERNALS_MEMBER` (format 1.1), else `{}` (a file without data
+        members). Like the metadata's other fields, it describes; it is read defensively."""
+        if "externals_info" in meta:
+            return meta["externals_info"]
+        if EXTERNALS_MEMBER not in self._infos:
+            return {}
+        externals = self.read_json(EXTERNALS_MEMBER, budget)
+        if not isinstance(externals, dict):
+            raise ZanjFormatError(
+                f"{self.location}: {EXTERNALS_MEMBER} must hold a JSON object, got {type(externals).__name__}"
+            )
+        return externals
 
     def data_offset(self, info: MemberInfo) -> int:
         """Offset in the file where a member's data starts, its local header checked first

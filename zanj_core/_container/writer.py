@@ -63,9 +63,11 @@ def write_zip(
     members: Iterable[PendingMember],
     compress: bool,
     progress: ProgressBar | None = None,
+    trailing_json: Iterable[tuple[str, bytes]] = (),
 ) -> None:
     """Write a complete archive to the seekable file `fh`. JSON and other text members are
     always deflated; binary members are stored and aligned unless `compress` is set.
+    `trailing_json` comes after the data members, away from what opening a file reads first.
     `progress` counts the bytes and members written."""
     writer = ZipWriter(fh, on_write=progress.update if progress is not None else None)
     try:
@@ -78,6 +80,8 @@ def write_zip(
                 member.member_format.write(member.data, stream)  # type: ignore[arg-type]
             if progress is not None:
                 progress.member_done()
+        for name, data in trailing_json:
+            writer.writestr(name, data, compress=True)
     except BaseException:
         writer.abandon()
         raise

@@ -1,10 +1,10 @@
 """Layer 5, the tools: checking a whole file without trusting it (`verify_file`, `zanj verify`).
 
 Checks, in order: the zip directory (as every read does), each member's local header and
-CRC-32 (stored members read in bounded chunks, compressed ones inflated), the two JSON
-members, every `$ref` (names a data member that exists), that every format tag met has a
-loader installed, and optionally (`load=True`) that every item loads, with warnings as errors.
-Each problem names the member or object path it concerns; nothing stops at the first one, and
+CRC-32 (stored members read in bounded chunks, compressed ones inflated), the JSON members
+(the tree, the metadata, format 1.1's description of the data members), every `$ref` (names a
+data member that exists), that every format tag met has a loader installed, and optionally
+(`load=True`) that every item loads, with warnings as errors. Each problem names the member or object path it concerns; nothing stops at the first one, and
 the tree's problems come in document order (the order of `walk_nodes`).
 
 Each problem is of one kind, and the report's `status` is the worst kind found:
@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from zanj_core._container.locations import Location, describe_location
 from zanj_core._container.reader import ArchiveReader
-from zanj_core._container.spec import JSON_MEMBERS, MAIN_MEMBER, META_MEMBER
+from zanj_core._container.spec import EXTERNALS_MEMBER, JSON_MEMBERS, MAIN_MEMBER, META_MEMBER
 from zanj_core._contract.budget import ReadBudget
 from zanj_core._contract.nodes import FORMAT_KEY, REF_KEY, ObjectPath, format_path, walk_nodes
 from zanj_core._contract.textsafe import quoted
@@ -374,6 +374,11 @@ def verify_file(
                 report.problems.append(Problem(str(exc), member=META_MEMBER))
         if not reader.has(META_MEMBER):
             report.notes.append(f"no {META_MEMBER} member: plugin hints for missing formats are guesses")
+        if reader.has(EXTERNALS_MEMBER) and EXTERNALS_MEMBER not in bad:
+            try:
+                reader.read_externals_info({}, budget)
+            except ZanjError as exc:
+                report.problems.append(Problem(str(exc), member=EXTERNALS_MEMBER))
         if MAIN_MEMBER in bad:
             return report
         try:

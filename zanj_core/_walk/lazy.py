@@ -82,8 +82,9 @@ class ZanjFile:
         self.open_budget: ReadBudget = reader.new_budget()
         """The budget of opening; `ZANJ.read` loads under it too, so a read has one budget."""
         try:
-            self.meta: JSONdict = reader.read_meta(self.open_budget)
-            """The file's metadata: format version, writer, settings, plugins used."""
+            self._meta: JSONdict = reader.read_meta(self.open_budget)
+            """The metadata member as parsed: what loading needs (the plugins' tag table)."""
+            self._described: JSONdict | None = None
             self.root: Any = reader.read_json(MAIN_MEMBER, self.open_budget)
             """The parsed JSON tree of the whole file (data members not read)."""
         except BaseException:
@@ -94,6 +95,16 @@ class ZanjFile:
         """The file's path, URL or file object's name, as messages name it."""
         self._children_cache: OrderedDict[int, tuple[Any, list[tuple[str | int, Any]]]] = OrderedDict()
         self._children_lock = threading.Lock()
+
+    @property
+    def meta(self) -> JSONdict:
+        """The file's metadata: format version, writer, settings, plugins used, and
+        `externals_info` (each data member's object path, member format and shape or length),
+        which format 1.1 keeps in a member of its own, read the first time this is asked for."""
+        if self._described is None:
+            externals = self.reader.read_externals_info(self._meta, self.open_budget)
+            self._described = {**self._meta, "externals_info": externals}
+        return self._described
 
     @property
     def path(self) -> str | Path:
@@ -131,7 +142,7 @@ class ZanjFile:
     def context(self, budget: ReadBudget | None = None) -> LoadContext:
         """A fresh load context: each load shares storage within itself, not with earlier loads,
         and has a budget of its own (see `zanj_core._contract.budget`) unless one is given."""
-        return LoadContext(self.zanj, self.reader, self.meta, self.options, budget)
+        return LoadContext(self.zanj, self.reader, self._meta, self.options, budget)
 
     # -- finding items ---------------------------------------------------------------------
 

@@ -10,7 +10,16 @@ from zanj_core._container.limits import ReadLimits
 from zanj_core._container.locations import Location, describe_location, is_file_object, location_text
 from zanj_core._container.progress import ProgressBar, require_tqdm
 from zanj_core._container.publishing import publish
-from zanj_core._container.spec import DEFLATED, FORMAT_VERSION, MAIN_MEMBER, META_MEMBER, STORED
+from zanj_core._container.spec import (
+    DEFLATED,
+    EXTERNALS_MEMBER,
+    FORMAT_VERSION,
+    INLINE_EXTERNALS_FORMAT,
+    JSON_MEMBERS,
+    MAIN_MEMBER,
+    META_MEMBER,
+    STORED,
+)
 from zanj_core._container.writer import write_zip
 from zanj_core._contract.nodes import JSONdict
 from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerHandler
@@ -183,13 +192,19 @@ class ZANJ:
         }
 
     def _meta(self, ctx: SaveContext) -> dict[str, Any]:
-        return {
-            "zanj_format": FORMAT_VERSION,
+        """The metadata member. zanj 0.6 finds the members through the metadata's
+        `externals_info`, so a `compat` file keeps format 1.0's inline copy; otherwise the
+        description of the members goes to `EXTERNALS_MEMBER` (format 1.1), which opening a
+        file does not read."""
+        meta: dict[str, Any] = {
+            "zanj_format": INLINE_EXTERNALS_FORMAT if self.compat else FORMAT_VERSION,
             "writer": {"dist": "zanj-core", "version": __version__, "python": ".".join(map(str, sys.version_info[:3]))},
             "zanj_cfg": self.settings(),
             "plugins": ctx.tag_table(),
-            "externals_info": ctx.externals_info,
         }
+        if self.compat:
+            meta["externals_info"] = ctx.externals_info
+        return meta
 
     def check_read_options(self, options: dict[str, Any]) -> None:
         """Refuse read options that no installed loader declares (typos, missing plugins)."""
@@ -229,10 +244,12 @@ class ZANJ:
             tree = ctx.serialize(obj)
             ctx.finish_walk()
             meta = self._meta(ctx)
+            externals = ctx.externals_info if "externals_info" not in meta else {}
             try:
                 main_bytes, meta_bytes = encode_json(tree), encode_json(meta)
+                trailing = [(EXTERNALS_MEMBER, encode_json(externals))] if externals else []
             except (TypeError, ValueError) as exc:
-                raise not_json_error(label, tree, meta, ctx, exc) from exc
+                raise not_json_error(label, tree, {**meta, "externals_info": ctx.externals_info}, ctx, exc) from exc
         except ZanjError:
             raise
         except RecursionError as exc:
@@ -244,13 +261,15 @@ class ZANJ:
 
         def write(fh: Any) -> None:
             with ProgressBar(self.progress, f"saving {label}", total, len(ctx.members)) as bar:
-                write_zip(fh, json_members, ctx.members, self.compress, bar if self.progress else None)
+                write_zip(fh, json_members, ctx.members, self.compress, bar if self.progress else None, trailing)
 
         # about the archive's size (each member adds its headers), when every member's is known
         size = (
             None
             if total is None
-            else total + len(main_bytes) + len(meta_bytes) + MEMBER_OVERHEAD * (len(ctx.members) + 2)
+            else total
+            + sum(len(data) for _, data in (*json_members, *trailing))
+            + MEMBER_OVERHEAD * (len(ctx.members) + len(json_members) + len(trailing))
         )
         return publish(file_path, write, storage_options, self.progress, self.durable, size)
 
@@ -296,7 +315,7 @@ class ZANJ:
             if not self.progress:
                 return opened.load_paused(None, opened.open_budget)
             reader = opened.reader
-            members = len([name for name in reader.names() if name not in (MAIN_MEMBER, META_MEMBER)])
+            members = len([name for name in reader.names() if name not in JSON_MEMBERS])
             source = reader.byte_source
             with ProgressBar(True, f"reading {opened.path}", source.size, members) as bar:
                 bar.update(source.bytes_read)  # the directory and JSON members, read by open
