@@ -464,11 +464,13 @@ def test_expanding_files_stay_bounded_in_the_sandbox(name: str, tmp_path: Path, 
     one operation with one budget. (The sandbox's `open` op runs an operation per item, each
     with a budget of its own, so on these files it costs items x budget by design.)"""
     from sandbox import assert_safe
+    from sandbox_worker import CLI_COMMANDS
 
     path = _write(tmp_path, EXPANDING[name]())
     for op in ("read", "verify", "cli"):
-        outcome = hostile_reader.run(path, op, cpu_seconds=SECONDS * 2)
-        assert_safe(outcome, max_cpu_seconds=SECONDS, max_rss_bytes=1 << 30)
+        operations = len(CLI_COMMANDS) if op == "cli" else 1  # each command is one operation, one budget
+        outcome = hostile_reader.run(path, op, cpu_seconds=SECONDS * operations * 2)
+        assert_safe(outcome, max_cpu_seconds=SECONDS * operations, max_rss_bytes=1 << 30)
 
 
 def _deep_then_wide() -> bytes:
