@@ -103,6 +103,46 @@ def test_a_class_defined_after_a_read_is_found_by_the_next(tmp_path: Path) -> No
     assert type(back) is again and back.v == 4
 
 
+def test_what_reading_remembers_of_a_class_does_not_keep_it_alive(tmp_path: Path) -> None:
+    """A class's fields are worked out once and kept across reads, weakly: a dropped class goes."""
+
+    def define() -> type:
+        @serializable_dataclass(register_handler=False)
+        class Kept(SerializableDataclass):
+            v: int
+            w: list[int] = serializable_field(default_factory=list)
+
+        return Kept
+
+    kept = define()
+    path = ZANJ().save([kept(1, [2]), kept(3)], tmp_path / "kept")
+    for _ in range(2):  # the second read uses what the first remembered
+        back = ZANJ().read(path)
+        assert [type(k) for k in back] == [kept, kept] and [(k.v, k.w) for k in back] == [(1, [2]), (3, [])]
+    gone = weakref.ref(kept)
+    del kept, back
+    gc.collect()
+    assert gone() is None
+
+
+def test_fields_that_are_not_init_fields_are_left_out(tmp_path: Path) -> None:
+    """A node may carry keys its class does not take (a serialized property, a field a newer
+    version dropped): the class is built from its init fields alone, every read."""
+
+    @serializable_dataclass(properties_to_serialize=["double"])
+    class WithProperty(SerializableDataclass):
+        v: int
+
+        @property
+        def double(self) -> int:
+            return 2 * self.v
+
+    path = ZANJ().save([WithProperty(2), WithProperty(5)], tmp_path / "prop")
+    assert "double" in _tree(path)[0]
+    for _ in range(2):
+        assert ZANJ().read(path) == [WithProperty(2), WithProperty(5)]
+
+
 def test_a_redefined_enum_is_found_anew_by_each_read(tmp_path: Path) -> None:
     def define() -> Any:
         class Colour(enum.Enum):

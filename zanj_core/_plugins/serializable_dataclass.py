@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import weakref
 from typing import Any
 
 from zanj_core._plugins.compat import same_in_zanj06
@@ -39,6 +40,7 @@ SDC_MODULE = "muutils.json_serialize.serializable_dataclass"
 SDC_TYPE = f"{SDC_MODULE}.SerializableDataclass"
 TAG_SUFFIX = "(SerializableDataclass)"
 CLASS_KEY = "__zanj_class__"
+_TAG_KEYS = (FORMAT_KEY, CLASS_KEY)
 
 
 SAVE_PLANS = "zanj_core.serializable_dataclass.save_plans"
@@ -86,15 +88,14 @@ def serialize_dataclass(obj: Any, path: ObjectPath, ctx: SaveContext) -> JSONdic
     return node
 
 
-class _LoadPlan:
-    """The class a read's nodes of one name (and recorded class key) resolve to, and its
-    init fields with their `deserialize_fn` and `loading_fn`, found once per read: the classes
-    a read sees are those defined when it first meets the name."""
+class _LoadFields:
+    """What loading a class's instances needs from its definition: its init fields with their
+    `deserialize_fn` and `loading_fn`. A class's fields are fixed once it is defined, so this is
+    worked out once per class and kept, weakly, across reads (`_FIELDS`)."""
 
-    __slots__ = ("cls", "fields", "needs_whole", "plain_names")
+    __slots__ = ("fields", "needs_whole", "plain_names")
 
     def __init__(self, cls: type) -> None:
-        self.cls = cls
         self.fields = [
             (field.name, getattr(field, "deserialize_fn", None), getattr(field, "loading_fn", None))
             for field in dataclasses.fields(cls)
@@ -103,8 +104,34 @@ class _LoadPlan:
         self.needs_whole = any(deserialize is None and loading is not None for _, deserialize, loading in self.fields)
         """Whether a `loading_fn` is called: muutils hands it the whole node, tag included."""
         plain = all(deserialize is None and loading is None for _, deserialize, loading in self.fields)
-        self.plain_names = tuple(name for name, _, _ in self.fields) if plain else None
+        self.plain_names = frozenset(name for name, _, _ in self.fields) if plain else None
         """The init fields, when none has a hook: each is passed as loaded."""
+
+
+_FIELDS: weakref.WeakKeyDictionary[type, _LoadFields] = weakref.WeakKeyDictionary()
+"""`_LoadFields` by class, for as long as the class lives."""
+
+
+def _fields_of(cls: type) -> _LoadFields:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = _LoadFields(cls)
+    return found
+
+
+class _LoadPlan:
+    """The class a read's nodes of one name (and recorded class key) resolve to, and its
+    fields, found once per read: the classes a read sees are those defined when it first meets
+    the name."""
+
+    __slots__ = ("cls", "fields", "needs_whole", "plain_names")
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        found = _fields_of(cls)
+        self.fields = found.fields
+        self.needs_whole = found.needs_whole
+        self.plain_names = found.plain_names
 
 
 def _load_plan(name: str, recorded: str | None, path: ObjectPath, ctx: LoadContext) -> _LoadPlan | None:
@@ -145,12 +172,12 @@ def load_dataclass(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
             category=ZanjMissingClassWarning,
         )
     # the fields as a plain dict: the walk loads each at (*path, key), in the node's order
-    fields = node.copy()
-    del fields[FORMAT_KEY]
-    fields.pop(CLASS_KEY, None)
-    loaded: dict[str, Any] = ctx.load(fields, path)
-    if plan.plain_names is not None:  # no field hooks: each field as loaded
-        return _construct(plan.cls, {n: loaded[n] for n in plan.plain_names if n in loaded}, loaded, path, ctx)
+    loaded: dict[str, Any] = ctx._load_fields(node, path, _TAG_KEYS)
+    plain = plan.plain_names
+    if plain is not None:  # no field hooks: each field as loaded; keys that are no init field are left out
+        if plain.issuperset(loaded):
+            return _construct(plan.cls, loaded, loaded, path, ctx)
+        return _construct(plan.cls, {n: v for n, v in loaded.items() if n in plain}, loaded, path, ctx)
     if plan.needs_whole:
         loaded = {FORMAT_KEY: tag, **loaded}
     kwargs = {}

@@ -141,6 +141,27 @@ class LoadContext:
                 loaded[key] = self.load(value, (*path, key))
         return loaded
 
+    def _load_fields(self, node: JSONdict, path: ObjectPath, skipped: tuple[str, str]) -> dict[str, Any]:
+        """A typed node's fields (its items but the `skipped` keys, such as its tag) loaded as
+        `load` would load them as a plain dict at `path`, counted the same, without copying
+        the node first (the core's dataclass loader; one call per dataclass node)."""
+        if len(path) >= self._max_depth:
+            return {key: self.load(value, (*path, key)) for key, value in node.items() if key not in skipped}
+        self._walked += 1  # the fields' dict, as `load` counts it
+        loaded: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in skipped:
+                continue
+            if type(value) in _SCALARS:
+                self._walked += 1
+                loaded[key] = value
+            else:
+                loaded[key] = self.load(value, (*path, key))
+        if self._walked >= NODE_BATCH:
+            self.walked(self._walked)
+            self._walked = 0
+        return loaded
+
     def _load_list(self, node: list[Any], path: ObjectPath) -> list[Any]:
         if len(path) >= self._max_depth:
             return [self.load(value, (*path, index)) for index, value in enumerate(node)]
