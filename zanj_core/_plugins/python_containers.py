@@ -12,6 +12,7 @@ import json
 from collections import Counter, OrderedDict
 from typing import Any
 
+from zanj_core._plugins.direct_scalars import direct_scalars, write_item
 from zanj_core.plugin import (
     FORMAT_KEY,
     REF_KEY,
@@ -28,7 +29,11 @@ _RESERVED_KEYS = frozenset({FORMAT_KEY, REF_KEY})
 
 
 def serialize_list(obj: list[Any], path: ObjectPath, ctx: SaveContext) -> JSONitem:
-    return [ctx.serialize(item, (*path, index)) for index, item in enumerate(obj)]
+    direct = direct_scalars(ctx, path)
+    plain = direct.plain
+    return [
+        item if type(item) in plain else write_item(direct, item, path, index, ctx) for index, item in enumerate(obj)
+    ]
 
 
 def serialize_tuple(obj: tuple[Any, ...], path: ObjectPath, ctx: SaveContext) -> JSONdict:
@@ -45,7 +50,12 @@ def serialize_set(obj: set[Any] | frozenset[Any], path: ObjectPath, ctx: SaveCon
 
 def serialize_dict(obj: dict[Any, Any], path: ObjectPath, ctx: SaveContext) -> JSONitem:
     if all(type(key) is str for key in obj) and not _RESERVED_KEYS.intersection(obj):
-        return {key: ctx.serialize(value, (*path, key)) for key, value in obj.items()}
+        direct = direct_scalars(ctx, path)
+        plain = direct.plain
+        return {
+            key: value if type(value) in plain else write_item(direct, value, path, key, ctx)
+            for key, value in obj.items()
+        }
     # non-string keys (or keys that would read as zanj markers): a list of pairs keeps them exact
     return {
         FORMAT_KEY: "dict",

@@ -21,14 +21,13 @@ from typing import Any
 from zanj_core._plugins import python_containers as containers
 from zanj_core._plugins import python_scalars as scalars
 from zanj_core._plugins.compat import same_in_zanj06
+from zanj_core._plugins.direct_scalars import same_value
 from zanj_core.plugin import (
     UNSERIALIZABLE_TAG,
     JSONdict,
-    JSONitem,
     LoadContext,
     LoaderHandler,
     ObjectPath,
-    SaveContext,
     SerializerHandler,
     hookimpl,
 )
@@ -39,10 +38,6 @@ ZANJ_PLUGIN_API = "1.0"
 
 def _exact(kind: type):  # type: ignore[no-untyped-def]
     return lambda obj, path, ctx: type(obj) is kind
-
-
-def _same(obj: Any, path: ObjectPath, ctx: SaveContext) -> JSONitem:
-    return obj  # type: ignore[no-any-return]
 
 
 def _load_unserializable(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> str:
@@ -57,9 +52,9 @@ def zanj_serializer_handlers() -> list[SerializerHandler]:
         )
 
     return [
-        exact(str, _same),
-        exact(bool, _same),
-        exact(type(None), _same, "None"),
+        exact(str, same_value),
+        exact(bool, same_value),
+        exact(type(None), same_value, "None"),
         exact(int, scalars.serialize_int),
         exact(float, scalars.serialize_float),
         exact(complex, scalars.serialize_complex),

@@ -16,6 +16,7 @@ from typing import Any
 
 from zanj_core._plugins.compat import same_in_zanj06
 from zanj_core._plugins.defined_classes import defined_by_name
+from zanj_core._plugins.direct_scalars import direct_scalars, write_item
 from zanj_core.plugin import (
     FORMAT_KEY,
     JSONdict,
@@ -76,15 +77,16 @@ def serialize_dataclass(obj: Any, path: ObjectPath, ctx: SaveContext) -> JSONdic
         plan = plans[cls] = _SavePlan(cls)
     node: JSONdict = {FORMAT_KEY: plan.tag, CLASS_KEY: plan.class_key}
     base = sys.modules[SDC_MODULE].SerializableDataclass
-    serialize = ctx.serialize
+    direct = direct_scalars(ctx, path)
+    plain = direct.plain
     for name, serialization_fn in plan.fields:
         value = getattr(obj, name)
         # as in muutils: a nested serializable dataclass ignores the field's serialization_fn
         if serialization_fn is not None and not isinstance(value, base):
             value = serialization_fn(value)
-        node[name] = serialize(value, (*path, name))
+        node[name] = value if type(value) in plain else write_item(direct, value, path, name, ctx)
     for prop in plan.properties:
-        node[prop] = serialize(getattr(obj, prop), (*path, prop))
+        node[prop] = ctx.serialize(getattr(obj, prop), (*path, prop))
     return node
 
 
