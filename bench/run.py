@@ -230,6 +230,9 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], dict[str, object]]] = {
 }
 
 
+GOAL_RUNS = "goal_runs"
+"""Where a group's run of a scenario goes when a full run of it is kept (see `main`)."""
+
 # A group runs its scenarios with only the contenders named here (None: all of them), so a rerun
 # of what an issue's goals measure stays short; `--only SCENARIO` always runs every contender.
 GROUPS: dict[str, dict[str, list[str] | None]] = {
@@ -324,8 +327,15 @@ def main() -> int:
         started, clock = time.strftime("%Y-%m-%d %H:%M:%S"), time.perf_counter()
         result = SCENARIOS[name](args)
         run = {"started": started, "elapsed_s": round(time.perf_counter() - clock, 1), "settings": settings}
-        report[name] = {**result, "run": {**run, "group": group, "contenders": subset}}
-        print(json.dumps(report[name], indent=2), flush=True)
+        measured = {**result, "run": {**run, "group": group, "contenders": subset}}
+        goal_runs = report.setdefault(GOAL_RUNS, {})
+        if group and name in report and not report[name].get("run", {}).get("group"):
+            # the full run's tables stay; the goals table takes this newer, shorter run
+            goal_runs[name] = measured
+        else:
+            report[name] = measured
+            goal_runs.pop(name, None)  # a newer run of the scenario supersedes an older group run
+        print(json.dumps(measured, indent=2), flush=True)
         # written after every scenario, so a failure late in a long run keeps what was measured
         latest.write_text(json.dumps({"machine": machine_facts(), "results": report}, indent=2) + "\n")
     return 0
