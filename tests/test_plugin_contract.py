@@ -545,6 +545,28 @@ def test_a_hook_returning_something_else_than_a_list_of_records_tells_the_author
     assert registry.loader_for("test.one") is None
 
 
+def test_a_plugin_with_one_failing_hook_is_skipped_whole(discover: Discover, zpath: Path) -> None:
+    """Its serializer would write members of the format its failed hook never provided: nothing
+    of it is used, as the warning says, and `zanj plugins` lists nothing it would save or load."""
+
+    @hookimpl
+    def zanj_member_formats() -> Any:
+        raise TypeError("MemberFormat 'blobfmt': extension must start with '.'")
+
+    plugin = _module(
+        "partly",
+        zanj_serializer_handlers=_serializers(_saver("test.partly", Celsius)),
+        zanj_loader_handlers=_loaders(_loader("test.partly", "x", "prefix")),
+        zanj_member_formats=zanj_member_formats,
+    )
+    with pytest.warns(ZanjBrokenPluginWarning, match=r"failed in zanj_member_formats and is skipped"):
+        registry = discover([_EntryPoint("zanj-partly", "p", plugin)])
+    assert registry.loader_for("test.partly") is None
+    assert all(h.source.distribution != "zanj-partly" for h in registry.serializers_for(Celsius))
+    (info,) = [i for i in registry.plugins if i.source.distribution == "zanj-partly"]
+    assert info.error and not info.serializer_tags and not info.loader_tags
+
+
 def test_zanj_plugins_shows_a_used_plugins_problems_and_exits_1(
     discover: Discover, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

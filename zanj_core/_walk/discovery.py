@@ -81,6 +81,18 @@ class PluginInfo:
     api_version: str | None = None
     """The plugin API the plugin declares (`ZANJ_PLUGIN_API`); None when it declares none."""
 
+    def drop_records(self) -> None:
+        """Forget what the plugin's hooks returned: it is skipped, so it provides nothing."""
+        for listed in (
+            self.serializer_tags,
+            self.loader_tags,
+            self.member_formats,
+            self.read_options,
+            self.commands,
+            self.location_listers,
+        ):
+            listed.clear()
+
 
 class _Candidate:
     """One entry point found, not yet loaded."""
@@ -128,10 +140,15 @@ def discover() -> tuple[list[PluginInfo], list[AnyHandler]]:
     }
     handlers: list[AnyHandler] = []
     for info, key in loaded:
+        provided: list[AnyHandler] = []
         for hook, record_type in record_types().items():
             function = impls[hook].get(key)
             if function is not None:
-                handlers.extend(_ask(info, hook, record_type, function))
+                provided.extend(_ask(info, hook, record_type, function))
+        if info.error is None:
+            handlers.extend(provided)
+        else:  # one failed hook skips the whole plugin, as its warning says: the rest may rely on it
+            info.drop_records()
     return plugins, handlers
 
 
