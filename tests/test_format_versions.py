@@ -164,3 +164,66 @@ def test_a_huge_description_is_refused_by_the_json_limit(tmp_path: Path) -> None
         pytest.raises(ZanjLimitError, match=EXTERNALS),
     ):
         f.meta  # noqa: B018
+
+
+def _forged_description(tmp_path: Path, described: Any, inline: Any = None) -> Path:
+    """A 1.1 file holding a real `blob.bin` member, described by `described` (written as the
+    externals member, unless None) and, when given, by an inline `externals_info` too."""
+    good = tmp_path / "good.zanj"
+    ZANJ().save({"blob": bytes(range(256)) * 4}, good)
+    bad = tmp_path / "forged.zanj"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "__zanj_meta__.json" and inline is not None:
+                data = json.dumps({**json.loads(data), "externals_info": inline}).encode()
+            if info.filename == EXTERNALS:
+                if described is None:
+                    continue
+                data = json.dumps(described).encode()
+            dst.writestr(info.filename, data)
+    return bad
+
+
+ENTRY = {"item_type": "bin", "path": ["blob"]}
+
+
+@pytest.mark.parametrize(
+    ("described", "problem"),
+    [
+        ({"blob.bin": {**ENTRY, "item_type": ["bin"]}}, "no item_type string"),
+        ({"blob.bin": {**ENTRY, "item_type": {"a": 1}}}, "no item_type string"),
+        ({"blob.bin": 7}, "is a int, not an object"),
+        ({"blob.bin": {**ENTRY, "path": 7}}, "no path list"),
+        ({"blob.bin": {**ENTRY, "path": [["x"]]}}, "no path list"),
+        ({"blob.bin": {"path": ["blob"]}}, "no item_type string"),
+    ],
+)
+def test_a_description_of_the_wrong_shape_is_a_format_error_everywhere(
+    tmp_path: Path, described: Any, problem: str
+) -> None:
+    """`meta`, `zanj verify` and the compat package's `LoadedZANJ` (which loads members through
+    the description) all say what is wrong, as a ZanjFormatError; reading is unaffected."""
+    loading = pytest.importorskip("zanj.loading")
+    from zanj import ZANJ as CompatZANJ
+
+    bad = _forged_description(tmp_path, described)
+    assert ZANJ().read(bad) == {"blob": bytes(range(256)) * 4}
+    with ZANJ().open(bad) as f, pytest.raises(ZanjFormatError, match=problem):
+        f.meta  # noqa: B018
+    report = verify_file(bad)
+    assert any(p.member == EXTERNALS and problem in p.message for p in report.problems)
+    with pytest.raises(ZanjFormatError, match=problem):
+        loading.LoadedZANJ(bad, CompatZANJ())
+
+
+def test_the_member_takes_precedence_over_an_inline_copy_and_verify_checks_what_meta_shows(tmp_path: Path) -> None:
+    both = _forged_description(tmp_path, {"blob.bin": ENTRY}, inline={"blob.bin": {**ENTRY, "item_type": "x\x1b"}})
+    with ZANJ().open(both) as f:
+        assert f.meta["externals_info"] == {"blob.bin": ENTRY}
+    assert verify_file(both).ok
+    inline_only = _forged_description(tmp_path, None, inline={"blob.bin": 7})
+    with ZANJ().open(inline_only) as f, pytest.raises(ZanjFormatError, match="externals_info is not a description"):
+        f.meta  # noqa: B018
+    report = verify_file(inline_only)
+    assert any(p.member == "__zanj_meta__.json" for p in report.problems)

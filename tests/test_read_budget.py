@@ -24,7 +24,7 @@ import pytest
 from hostile_corpus import DEFLATED, FORMAT_KEY, Entry, zanj_bytes, zip_bytes
 
 from zanj_core import ZANJ, ReadLimits, ZanjError, ZanjFormatError, ZanjLimitError, verify_file
-from zanj_core._contract.budget import JSON_OBJECT_FACTOR, ReadBudget
+from zanj_core._contract.budget import JSON_OBJECT_FACTOR, ReadBudget, json_structure_cost
 
 SECONDS = 10.0
 """Generous on a loaded 2-core machine; the expansions below would take hours unbounded."""
@@ -160,6 +160,71 @@ def test_json_is_charged_before_it_is_parsed(tmp_path: Path) -> None:
     with pytest.raises(ZanjLimitError, match=r"JSON member '__zanj__\.json'"):
         ZANJ(read_limits=limit).open(path)
     assert len(ZANJ().read(path)) == 100_001
+
+
+def test_the_containers_in_json_are_charged_before_it_is_parsed(tmp_path: Path) -> None:
+    """Charged only per byte, `[{},{},...]` built about 5x its charge (a 298 KiB file parsed to
+    about 1 GiB within a 202 MiB budget); each dict, list and string is charged as well."""
+    text = b"[" + b"{}," * 100_000 + b"{}]"
+    path = _write(tmp_path, zanj_bytes(None, raw_main=text))
+    size = path.stat().st_size
+    per_byte_only = len(text) * JSON_OBJECT_FACTOR + 1_000_000  # enough, were bytes all it cost
+    limit = ReadLimits(read_budget_floor=per_byte_only - size, read_budget_ratio=1)
+    with pytest.raises(ZanjLimitError, match=r"the objects of JSON member '__zanj__\.json'"):
+        ZANJ(read_limits=limit).open(path)
+    walk = 100_001 * 64  # and the load walks every node
+    enough = ReadLimits(read_budget_floor=per_byte_only + json_structure_cost(text) + walk - size, read_budget_ratio=1)
+    assert len(ZANJ(read_limits=enough).read(path)) == 100_001
+
+
+def test_the_containers_in_a_jsonl_member_are_charged_before_it_is_parsed(tmp_path: Path) -> None:
+    line = b"[" + b"{}," * 10_000 + b"{}]\n"
+    text = line * 10
+    path = _write(tmp_path, zanj_bytes({FORMAT_KEY: "list:external", "$ref": "l.jsonl"}, [Entry.of("l.jsonl", text)]))
+    size = path.stat().st_size
+    per_byte_only = len(text) * (JSON_OBJECT_FACTOR + 1) + 1_000_000
+    limit = ReadLimits(read_budget_floor=per_byte_only - size, read_budget_ratio=1)
+    with pytest.raises(ZanjLimitError, match=r"the objects of member 'l\.jsonl'"):
+        ZANJ(read_limits=limit).read(path)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [b"{}", b"[]", b'""', b'"ab"', b"[{}]", b'{"a":{}}', b'{"a":1}', b"1.5", b"123456", b"null", b'"\\""'],
+    ids=lambda item: item.decode(),
+)
+def test_parsed_json_builds_at_most_about_twice_its_charge(item: bytes) -> None:
+    """The charge (per byte plus per container and string) against what `json.loads` allocates,
+    measured, for lists of each kind of item: the budget bounds real memory."""
+    import tracemalloc
+
+    text = b"[" + b",".join([item] * 50_000) + b"]"
+    charge = len(text) * JSON_OBJECT_FACTOR + json_structure_cost(text)
+    tracemalloc.start()
+    try:
+        parsed = json.loads(text)
+        built = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(parsed) == 50_000
+    assert built <= 2.2 * charge, f"{item!r}: built {built} bytes for a charge of {charge}"
+
+
+@pytest.mark.parametrize("typed", [False, True], ids=["dict", "dataclass"])
+def test_a_wide_node_is_charged_as_it_is_walked(typed: bool, tmp_path: Path) -> None:
+    """A dataclass node's fields are charged every NODE_BATCH fields, as a plain dict's are, not
+    once the whole node is built."""
+    from dataclass_defs import BasicZanj  # noqa: F401  (defined: the node's class resolves)
+
+    fields = {f"k{i}": 0 for i in range(20_000)}
+    tags = {FORMAT_KEY: "BasicZanj(SerializableDataclass)", "__zanj_class__": "dataclass_defs:BasicZanj"}
+    node = {**(tags if typed else {}), "a": "x", **fields}
+    path = _write(tmp_path, zanj_bytes({"d": node}))
+    text = json.dumps({"d": node}).encode()
+    parse = len(text) * JSON_OBJECT_FACTOR + json_structure_cost(text)
+    limit = ReadLimits(read_budget_floor=parse + 64 * 3000 - path.stat().st_size, read_budget_ratio=1)
+    with pytest.raises(ZanjLimitError, match="the walk over 1024 more items"):
+        ZANJ(read_limits=limit).read(path)
 
 
 def test_each_item_access_of_an_open_file_has_its_own_budget(tmp_path: Path) -> None:

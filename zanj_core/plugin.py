@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from zanj_core._container.member_source import MemberSource
 from zanj_core._container.spec import ALIGNMENT
-from zanj_core._contract.budget import ITEM_COST, JSON_OBJECT_FACTOR, ReadBudget
+from zanj_core._contract.budget import ITEM_COST, JSON_OBJECT_FACTOR, ReadBudget, json_structure_cost
 from zanj_core._contract.classes import class_key, defined_subclasses, resolve_class
 from zanj_core._contract.commands import CommandHandler, ListedItem, LocationLister
 from zanj_core._contract.hookspecs import PLUGIN_API_VERSION, hookimpl
@@ -87,6 +87,7 @@ __all__ = [
     "ALIGNMENT",
     "ITEM_COST",
     "JSON_OBJECT_FACTOR",
+    "json_structure_cost",
     # classes named in files, found among those the program defined (never imported)
     "class_key",
     "defined_subclasses",

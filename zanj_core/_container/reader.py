@@ -26,7 +26,7 @@ from zanj_core._container.progress import ProgressBar
 from zanj_core._container.sources import ByteSource
 from zanj_core._container.spec import EXTERNALS_MEMBER, FORMAT_VERSION, JSON_MEMBERS, META_MEMBER
 from zanj_core._container.zip_records import MemberInfo
-from zanj_core._contract.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, ReadBudget
+from zanj_core._contract.budget import JSON_OBJECT_FACTOR, MEMBER_USE_COST, ReadBudget, json_structure_cost
 from zanj_core._contract.nodes import ObjectPath, format_path, json_errors
 from zanj_core._contract.textsafe import quoted
 from zanj_core.errors import ZanjError, ZanjFormatError, ZanjLimitError
@@ -165,6 +165,7 @@ class ArchiveReader:
             if text is None:
                 with self.open_member(info, budget, info.file_size + 1) as stream:
                     text = stream.read(self.limits.max_json_bytes + 1)
+            budget.charge(json_structure_cost(text), f"the objects of JSON member {name!r}")
             return json.loads(text.decode("utf-8"))
 
     def is_verified(self, name: str) -> bool:
@@ -238,20 +239,23 @@ class ArchiveReader:
             )
         return meta
 
-    def read_externals_info(self, meta: dict[str, Any], budget: ReadBudget) -> Any:
-        """The description of the data members: the metadata's `externals_info` (format 1.0,
-        zanj 0.6), else the `EXTERNALS_MEMBER` (format 1.1), else `{}` (a file without data
-        members). Like the metadata's other fields, it describes; it is read defensively."""
-        if "externals_info" in meta:
-            return meta["externals_info"]
-        if EXTERNALS_MEMBER not in self._infos:
+    def read_externals_info(self, meta: dict[str, Any], budget: ReadBudget) -> dict[str, Any]:
+        """The description of the data members: the `EXTERNALS_MEMBER` (format 1.1), else the
+        metadata's `externals_info` (format 1.0, zanj 0.6), else `{}` (a file without data
+        members); checked to have the shape every consumer relies on (each member's entry an
+        object with an `item_type` string and a `path` list of keys and indices)."""
+        if EXTERNALS_MEMBER in self._infos:
+            where = EXTERNALS_MEMBER
+            externals = self.read_json(EXTERNALS_MEMBER, budget)
+        elif "externals_info" in meta:
+            where = f"{META_MEMBER}'s externals_info"
+            externals = meta["externals_info"]
+        else:
             return {}
-        externals = self.read_json(EXTERNALS_MEMBER, budget)
-        if not isinstance(externals, dict):
-            raise ZanjFormatError(
-                f"{self.location}: {EXTERNALS_MEMBER} must hold a JSON object, got {type(externals).__name__}"
-            )
-        return externals
+        problem = _description_problem(externals)
+        if problem is not None:
+            raise ZanjFormatError(f"{self.location}: {where} is not a description of the members: {problem}")
+        return externals  # type: ignore[no-any-return]
 
     def data_offset(self, info: MemberInfo) -> int:
         """Offset in the file where a member's data starts, its local header checked first
@@ -315,3 +319,19 @@ class ArchiveReader:
         if ref in JSON_MEMBERS:
             raise ZanjFormatError(f"{self.location}: at {where}, $ref points at the JSON member {ref!r}")
         raise ZanjFormatError(f"{self.location}: at {where}, $ref names member {ref!r}, which the archive lacks")
+
+
+def _description_problem(externals: Any) -> str | None:
+    """What is wrong with a description of the members (None: nothing), in words that quote
+    nothing from the file but its member names, cut and escaped."""
+    if not isinstance(externals, dict):
+        return f"a JSON {type(externals).__name__}, not an object"
+    for name, entry in externals.items():
+        if not isinstance(entry, dict):
+            return f"the entry of {quoted(name, 100)} is a {type(entry).__name__}, not an object"
+        if not isinstance(entry.get("item_type"), str):
+            return f"the entry of {quoted(name, 100)} has no item_type string"
+        path = entry.get("path")
+        if not isinstance(path, list) or not all(type(key) in (str, int) for key in path):
+            return f"the entry of {quoted(name, 100)} has no path list of keys and indices"
+    return None

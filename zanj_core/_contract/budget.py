@@ -23,8 +23,22 @@ if TYPE_CHECKING:
 
 JSON_OBJECT_FACTOR = 4
 """Bytes charged per byte of JSON text parsed: Python objects take a few times the text they
-came from (`0.25,` becomes an 8-byte list slot and a 24-byte float). The worst text (`{},`:
-a 64-byte dict) takes about 24x; the budget floor keeps even that within a few hundred MiB."""
+came from (`0.25,` becomes an 8-byte list slot and a 24-byte float). Containers and strings
+take more than that (`{},` builds a 64-byte dict, about 21 bytes per byte of text): each is
+charged on top, by `json_structure_cost`."""
+
+JSON_STRUCTURE_COSTS = ((b"{", 64), (b"[", 56), (b'"', 25))
+"""Bytes charged per `{` (an empty dict's size), per `[` (an empty list's) and per `"` (half a
+short string's), on top of `JSON_OBJECT_FACTOR` per byte."""
+
+
+def json_structure_cost(text: bytes) -> int:
+    """What parsing `text` builds beyond `JSON_OBJECT_FACTOR` per byte: a dict per `{`, a list
+    per `[`, a string per pair of `"`. Counted in C, in a few passes over the text; braces and
+    quotes inside strings are counted too, which errs towards charging more, never less. With
+    it, no JSON text builds more than about 2x what it is charged (`[1.5, 2.5, ...]`)."""
+    return sum(text.count(char) * cost for char, cost in JSON_STRUCTURE_COSTS)
+
 
 ITEM_COST = 64
 """Charged per item of a `.jsonl` member each time it is read: short lines are cheap to store

@@ -27,11 +27,11 @@ from zanj_core._contract.records import LoaderHandler, MemberFormat, SerializerH
 
 PROJECT_NAME = "zanj"
 
-PLUGIN_API_VERSION = "1.2"
+PLUGIN_API_VERSION = "1.3"
 """The version of the plugin API (`zanj_core.plugin`): `major.minor`. A minor release adds
 to the API; a major one changes or removes something. 1.1 added the command-line hooks
-(`zanj_commands`, `zanj_location_listers`); 1.2 the keyword `among=` of `resolve_class`. A plugin declares the version it was
-written for as `ZANJ_PLUGIN_API = "1.0"`, an attribute of its entry-point object (module).
+(`zanj_commands`, `zanj_location_listers`); 1.2 the keyword `among=` of `resolve_class`; 1.3
+`json_structure_cost`. A plugin declares the version it was written for as `ZANJ_PLUGIN_API = "1.0"`, an attribute of its entry-point object (module).
 Discovery skips, with a `ZanjBrokenPluginWarning` naming both versions and what to upgrade, a
 plugin that needs another major version or a newer minor one than this core provides, or whose
 declaration is not a `"major.minor"` string. A plugin that declares nothing is accepted and

@@ -28,6 +28,7 @@ from zanj_core.plugin import (
     SerializerHandler,
     hookimpl,
     json_errors,
+    json_structure_cost,
 )
 
 ZANJ_PLUGIN_API = "1.0"
@@ -48,7 +49,9 @@ def _read_jsonl(source: MemberSource) -> list[Any]:
     # what parsing builds, charged before reading; each reference to the member pays again
     source.reserve(source.size * JSON_OBJECT_FACTOR)
     with json_errors(source.location, source.name), source.open() as stream:
-        text = stream.read(source.size + 1).decode("utf-8")
+        raw = stream.read(source.size + 1)
+        source.charge(json_structure_cost(raw), f"the objects of member {source.name!r}")
+        text = raw.decode("utf-8")
         lines = [line for line in text.split("\n") if line.strip()]
         # each item costs a walk and a loader call, however short its line: a member of a
         # thousand one-character lines used a thousand times must not be nearly free

@@ -374,11 +374,12 @@ def verify_file(
                 report.problems.append(Problem(str(exc), member=META_MEMBER))
         if not reader.has(META_MEMBER):
             report.notes.append(f"no {META_MEMBER} member: plugin hints for missing formats are guesses")
-        if reader.has(EXTERNALS_MEMBER) and EXTERNALS_MEMBER not in bad:
+        if EXTERNALS_MEMBER not in bad:  # what `meta` shows: the member, else the metadata's copy
             try:
-                reader.read_externals_info({}, budget)
+                reader.read_externals_info(meta, budget)
             except ZanjError as exc:
-                report.problems.append(Problem(str(exc), member=EXTERNALS_MEMBER))
+                described = EXTERNALS_MEMBER if reader.has(EXTERNALS_MEMBER) else META_MEMBER
+                report.problems.append(Problem(str(exc), member=described))
         if MAIN_MEMBER in bad:
             return report
         try:

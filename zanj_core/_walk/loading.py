@@ -154,12 +154,12 @@ class LoadContext:
                 continue
             if type(value) in _SCALARS:
                 self._walked += 1
+                if self._walked >= NODE_BATCH:
+                    self.walked(self._walked)
+                    self._walked = 0
                 loaded[key] = value
             else:
                 loaded[key] = self.load(value, (*path, key))
-        if self._walked >= NODE_BATCH:
-            self.walked(self._walked)
-            self._walked = 0
         return loaded
 
     def _load_list(self, node: list[Any], path: ObjectPath) -> list[Any]:

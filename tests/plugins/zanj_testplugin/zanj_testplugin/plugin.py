@@ -15,7 +15,7 @@ from zanj_core.plugin import (
     hookimpl,
 )
 
-ZANJ_PLUGIN_API = "1.2"
+ZANJ_PLUGIN_API = "1.3"
 """The version of the plugin API (`zanj_core.plugin.PLUGIN_API_VERSION`) this plugin is written for."""
 
 TAG = "zanj_testplugin.Polyline"
