@@ -10,7 +10,8 @@ cheapest to get:
 - the memory map, when the member is being mapped anyway (its data starts in the same page);
 - a read-ahead window while the whole file is read in order (`ByteSource.read_ahead`): one
   read takes the headers and data of the small members that follow, growing while the reads
-  stay in order and shrinking to the header alone when they do not;
+  stay in order and shrinking to the header alone when they do not. A member's data can be
+  lent out of it (`lend`, no copy), after which the window no longer serves those bytes;
 - else one small read that takes the header and the first `MEMBER_HEAD_BYTES` of the
   member's data (a .npy header, say), which `head_bytes` then serves.
 """
@@ -44,6 +45,13 @@ _DESCRIPTOR_LENS = ((12, 16), (20, 24))
 """A data descriptor's lengths without and with its signature: with 32-bit sizes, and with zip64
 sizes (where the local header has a zip64 field)."""
 _DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
+LEND_AVERAGE_BYTES = 64 << 10
+"""A read-ahead window whose members average at most this many bytes is read into a buffer that
+can lend their data (`lend`: many small members, each spared a copy); one of fewer, larger
+members into plain bytes, which need no zeroing first: their data is copied out."""
+_BUFFER_ALIGNMENT = 16
+"""What a fresh buffer's memory is aligned to (CPython's allocators give at least this on 64-bit
+platforms): enough for any element type."""
 
 if TYPE_CHECKING:
     import mmap
@@ -64,7 +72,9 @@ class LocalHeaders:
         self.directory_start = 0
         """Where the zip directory starts: the last member's data must end before."""
         self._kept: list[tuple[int, Buffer]] = []
-        self._window: tuple[int, bytes] | None = None
+        self._window: tuple[int, bytes | bytearray, int, int] | None = None
+        """The read-ahead window: the file offset of its buffer's first byte, the buffer, and the
+        file's bytes it serves (from, to); bytes before `from` were lent (`lend`), or are padding."""
         self._ahead = 0
         self._last_order = -2
         """The file-order position of the member whose header was checked last."""
@@ -85,12 +95,25 @@ class LocalHeaders:
     def kept(self, start: int, length: int) -> tuple[Buffer, int] | None:
         """A kept buffer holding the file's bytes `start..start+length`, and where they begin in it."""
         window = self._window
-        if window is not None and window[0] <= start and start + length <= window[0] + len(window[1]):
+        if window is not None and window[2] <= start and start + length <= window[3]:
             return window[1], start - window[0]
         for base, data in self._kept:
             if base <= start and start + length <= base + len(data):
                 return data, start - base
         return None
+
+    def lend(self, offset: int, length: int) -> memoryview | None:
+        """The file's bytes `offset..offset+length` from the read-ahead window, handed over to
+        the caller as a writable view (no copy), or None when the window does not hold them.
+        The window then serves no byte before their end again, so nothing the caller writes
+        there is ever read back as the file's bytes; its buffer lives as long as the view."""
+        window = self._window
+        if window is None or offset < window[2] or offset + length > window[3] or type(window[1]) is not bytearray:
+            return None
+        self._window = (window[0], window[1], offset + length, window[3])
+        self._head = None  # it may lie in the window: `head_bytes` would serve lent bytes
+        at = offset - window[0]
+        return memoryview(window[1])[at : at + length]
 
     def read_into(self, view: memoryview, offset: int, name: str) -> None:
         """Fill `view` (bytes) with the file's bytes at `offset`, from memory when kept."""
@@ -114,9 +137,9 @@ class LocalHeaders:
         local header is checked against the directory; `mapped`, the file's map, when the
         member is being mapped (its header is then read from the map)."""
         offset = info.data_start
-        if offset < 0:
-            offset = self._check_local_header(info, mapped)
-        return offset
+        if offset >= 0:
+            return offset
+        return self._check_local_header(info, mapped)
 
     def head_bytes(self, info: MemberInfo, start: int, length: int) -> bytes | None:
         """Bytes `start..start+length` of a stored member's data when they came with its local
@@ -136,9 +159,12 @@ class LocalHeaders:
         want = _HEADER_WANT_FIXED + len(raw_name)  # `header_want`
         if want > size - start:
             want = size - start
+        window = self._window  # `kept`, for the read-ahead window, without a call per member
         if mapped is not None and len(mapped) >= size:
             buffer: Buffer = mapped
             at = start
+        elif window is not None and window[2] <= start and start + want <= window[3]:
+            buffer, at = window[1], start - window[0]
         else:
             found = self.kept(start, want)
             buffer, at = found if found is not None else self._read_header(info, start, want)
@@ -206,7 +232,8 @@ class LocalHeaders:
 
     def _read_ahead(self, info: MemberInfo, start: int, want: int) -> tuple[Buffer, int]:
         """A window from `start` holding this member's header and as many whole members after
-        it as fit: larger while reads follow the previous window, the header alone otherwise."""
+        it as fit: larger while reads follow the previous window, the header alone otherwise.
+        Each window is a fresh buffer: data lent from an earlier one lives on in it."""
         if self._window is None:
             self._ahead = FIRST_READ_AHEAD
         elif info.order == self._last_order + 1:
@@ -225,9 +252,19 @@ class LocalHeaders:
             end = max(end, self.directory_start)
         elif last > info.order:
             end = max(end, starts[last] + _HEADER_WANT_FIXED + _NAME_GUESS)
-        window = self.source.read_bytes(start, min(max(end, start + want), self.file_size) - start, info.filename)
-        self._window = (start, window)
-        return window, 0
+        stop = min(max(end, start + want), self.file_size)
+        if stop - start > (last - info.order + 1) * LEND_AVERAGE_BYTES:  # few, large members
+            window: bytes | bytearray = self.source.read_bytes(start, stop - start, info.filename)
+            self._window = (start, window, start, stop)
+            return window, 0
+        # each byte of the file at its own offset modulo 16 in the buffer (whose memory starts
+        # on a 16-byte boundary: Python's allocators align so), so that data `lend` hands out is
+        # as aligned as a fresh buffer's
+        pad = start % _BUFFER_ALIGNMENT
+        window = bytearray(pad + stop - start)
+        read_exactly(self.source, memoryview(window)[pad:], start, info.filename)
+        self._window = (start - pad, window, start, stop)
+        return window, pad
 
     def _bad_extent(self, info: MemberInfo, end: int, gap: int, descriptor: int) -> None:
         """Raise the error for a member whose data, ending at `end`, `gap` bytes before the next

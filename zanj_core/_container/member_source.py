@@ -161,6 +161,67 @@ class MemberSource:
         self.read_into(memoryview(buffer), start)
         return bytes(buffer)
 
+    def data_after(
+        self, head: bytes, copy_on_write: bool = False, copy_limit: int | None = None
+    ) -> memoryview | bytearray | None:
+        """The member's bytes after `head` when it is stored and starts with exactly `head` (the
+        header its format writes): a view of the mapped file when the reader maps (read-only, or
+        private copy-on-write, as `memory_map`), else bytes of the caller's own, writable: when
+        the whole file is read in order, the archive's read-ahead window lends them (no copy;
+        the window never serves them again, and its memory lives as long as they do), else a
+        fresh copy. None when it is compressed, starts otherwise, or would be copied whole past
+        `copy_limit` bytes: read it then with `read_range` and `read_into`.
+
+        One call in place of `read_range` of the head and `read_into` of the rest, for formats
+        whose members are many and small: the same checks (the local header against the
+        directory, `verify_checksums`) before any byte is used, the same charges (the head as
+        `read_range` charges it, then the rest before it is handed over)."""
+        info = self.info
+        size = info.file_size
+        length = len(head)
+        reader = self.reader
+        mapping = reader.use_mmap and reader.can_map
+        if info.compress_type or length > size or (not mapping and copy_limit is not None and size > copy_limit):
+            return None
+        if reader.verify_checksums:
+            reader.verify_member(info, self.budget)
+        directory = reader.directory
+        budget = self.budget
+        if mapping:
+            mapped = reader.mapped(copy_on_write)
+            offset = info.data_start
+            if offset < 0:  # its local header is checked from the map: its data starts in the same page
+                offset = directory.data_offset(info, mapped)
+            budget.charge(length, self._describe)
+            if mapped[offset : offset + length] != head:
+                return None
+            view = reader.views.get(copy_on_write)
+            if view is None:
+                view = reader.mapped_view(copy_on_write)
+            return view[offset + length : offset + size]
+        offset = info.data_start
+        if offset < 0:
+            offset = directory.data_offset(info)
+        budget.charge(length, self._describe)
+        found = directory.kept(offset, size)  # the member whole in memory: a read-ahead window, say
+        if found is not None:
+            data, at = found
+            if data[at : at + length] != head:
+                return None
+            budget.charge(size - length, self._describe)
+            lent = directory.lend(offset + length, size - length)  # read ahead: handed over, no copy
+            return lent if lent is not None else bytearray(memoryview(data)[at + length : at + size])
+        first: bytes | bytearray | None = directory.head_bytes(info, 0, length)
+        if first is None:
+            first = bytearray(length)
+            directory.read_into(memoryview(first), offset, info.filename)
+        if first != head:
+            return None
+        budget.charge(size - length, self._describe)
+        rest = bytearray(size - length)
+        directory.read_into(memoryview(rest), offset + length, info.filename)
+        return rest
+
     def read_into(self, buffer: memoryview, start: int = 0) -> None:
         """Fill `buffer` with the member's bytes from `start`, copying once.
 

@@ -17,7 +17,10 @@ Reading and writing `.npy` members:
   shape, data offset, size), checked; with `agree`, also against what the node declares;
 - `read_npy_bytes(source, header)`: the data bytes of a member whose header was read, as a
   fresh uint8 array (charged first), for a plugin that builds its own array type over them;
-- `read_npy_rows(source, key, ...)`: `array[key]`, reading only the leading-axis rows `key` covers.
+- `read_npy_rows(source, key, ...)`: `array[key]`, reading only the leading-axis rows `key` covers;
+- `read_npy_written(source, dtype, shape, copy_on_write)`: the array of a member holding exactly
+  what zanj writes for that dtype and shape, in one call (mapped, lent from the read-ahead
+  window, or copied), or None for any other member (then use `read_npy`).
 
 Arrays kept inline in the JSON node:
 
@@ -51,6 +54,7 @@ if TYPE_CHECKING:  # the real objects, for type checkers; at run time they load 
     from zanj_numpy.npy import prepare as prepare_npy
     from zanj_numpy.npy import read_bytes as read_npy_bytes
     from zanj_numpy.npy import read_header as read_npy_header
+    from zanj_numpy.npy import read_written as read_npy_written
     from zanj_numpy.npy_rows import read_part as read_npy_rows
 
 __version__ = "0.1.0"
@@ -62,6 +66,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "read_npy": ("zanj_numpy.npy", "read_npy"),
     "read_npy_header": ("zanj_numpy.npy", "read_header"),
     "read_npy_bytes": ("zanj_numpy.npy", "read_bytes"),
+    "read_npy_written": ("zanj_numpy.npy", "read_written"),
     "read_npy_rows": ("zanj_numpy.npy_rows", "read_part"),
     "inline_array_form": ("zanj_numpy.arrays", "inline_form"),
     "decode_inline_array": ("zanj_numpy.arrays", "decode_inline"),
@@ -84,6 +89,7 @@ __all__ = [
     "read_npy_header",
     "read_npy_bytes",
     "read_npy_rows",
+    "read_npy_written",
     "inline_array_form",
     "decode_inline_array",
     "MAX_DIM",

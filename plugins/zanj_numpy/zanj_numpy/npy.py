@@ -266,6 +266,37 @@ def read_header(
     return header
 
 
+ONE_CALL_BYTES = 64 << 10
+"""Largest member `read_written` reads when not mapped: past it, per-member overhead no longer
+matters and `read_bytes` buffers (fresh, huge pages from 2 MiB) are faster than bytes lent from
+the archive's read-ahead windows (which live as long as any array over them)."""
+
+
+def read_written(
+    source: MemberSource, dtype: np.dtype[Any], shape: tuple[int, ...], copy_on_write: bool = False
+) -> np.ndarray | None:
+    """The array of `dtype` and `shape` (what the node says, checked by the caller) when the
+    member is stored and holds exactly what zanj writes for it: its header, then exactly the
+    data that header declares. Mapped when the reader maps (private copy-on-write when asked),
+    else over bytes of its own (lent by the archive's read-ahead window, or copied once). None
+    for anything else, and for members with no data: read those with `read_header`.
+
+    The common case of a read of many small arrays in one call to the archive
+    (`MemberSource.data_after`), which makes every check and charge a header read and a data
+    read make. Unmapped members over `ONE_CALL_BYTES` are left to `read_header` and
+    `read_bytes` (their fresh buffers are faster to fill and free than the archive's)."""
+    written = _WRITTEN.get((dtype, shape), _UNSEEN)
+    if written is _UNSEEN:
+        written = _written_header(source, dtype, shape)
+    if written is None or written.member_size != source.info.file_size or not written.parsed.nbytes:
+        return None
+    data = source.data_after(written.header, copy_on_write, ONE_CALL_BYTES)
+    if data is None:
+        return None
+    array: np.ndarray = np.ndarray(shape, dtype, data)
+    return array
+
+
 def _parse_header(source: MemberSource) -> NpyHeader:
     if source.size < len(MAGIC) + 4:
         raise _bad(source, f"only {source.size} bytes")

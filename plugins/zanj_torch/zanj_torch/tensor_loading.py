@@ -11,9 +11,9 @@ uninitialised memory), every copy is charged to the read's budget before it is m
 the reader's `map_location` moves tensors to a device, never the file.
 
 The common case, a member holding exactly the tensor its node describes, costs a table lookup
-for the dtype, the `.npy` header compared with the one zanj writes (`read_npy_header`) and one
-`torch.frombuffer` of the data: the tensor is built in its own dtype, viewed once to its shape
-only when it has other than one dimension.
+for the dtype and one call to the archive (`read_npy_written`: the `.npy` header compared with
+the one zanj writes, and the data mapped, lent from the read-ahead window or copied), and the
+tensor is made over that array as it is (`torch.from_numpy`), in its own shape and dtype.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from zanj_numpy import (
     read_npy_bytes,
     read_npy_header,
     read_npy_rows,
+    read_npy_written,
     shown,
     shown_error,
 )
@@ -42,6 +43,7 @@ from zanj_core.plugin import (
     REF_KEY,
     JSONdict,
     LoadContext,
+    MemberSource,
     ObjectPath,
     ZanjFormatError,
     format_path,
@@ -119,30 +121,36 @@ def _storage(
     ctx: LoadContext,
     device: torch.device | None,
     expect: tuple[dtypes.Layout, tuple[int, ...]] | None = None,
+    source: MemberSource | None = None,
 ) -> tuple[torch.Tensor, bool]:
     """(a tensor over the member's data, whether this call read it): each member is read once
     per read and device, and every tensor over it shares its storage, which holds exactly the
     member's data. `expect` is the (layout, shape) the node says the member holds, when it
     says; a member just read that holds exactly that comes back as that 1-d tensor, anything
-    else as its bytes (uint8)."""
+    else as its bytes (uint8). `source`: the member, when the caller has it already."""
     member = str(node.get(REF_KEY))
     cache: dict[Any, torch.Tensor] = ctx.cache.setdefault(LOAD_CACHE, {})
     key = member if device is None else (member, str(device))
     held = cache.get(key)
     if held is not None:
         return held, False
-    held = _read_member(node, path, ctx, expect)
+    held = _read_member(node, path, ctx, expect, source)
     cache[key] = held = held if device is None else _moved(held, device, path, ctx)
     return held, True
 
 
 def _read_member(
-    node: JSONdict, path: ObjectPath, ctx: LoadContext, expect: tuple[dtypes.Layout, tuple[int, ...]] | None
+    node: JSONdict,
+    path: ObjectPath,
+    ctx: LoadContext,
+    expect: tuple[dtypes.Layout, tuple[int, ...]] | None,
+    source: MemberSource | None = None,
 ) -> torch.Tensor:
     """The member's data on the CPU: a private copy-on-write map of the file when the reader
     maps, else a fresh buffer filled by one read (reserved by `read_npy_bytes`). A Fortran-ordered
     member is refused when mapped and copied to C order (charged first) when read."""
-    source = ctx.member(node, path)
+    if source is None:
+        source = ctx.member(node, path)
     stored, shape = (expect[0].stored, expect[1]) if expect is not None else (None, None)
     mapped = source.memory_map(copy_on_write=True) if source.want_mmap else None
     data: Any
@@ -193,8 +201,33 @@ def _external(
     shape: tuple[int, ...],
 ) -> torch.Tensor:
     """The tensor of an `external` node: the member is exactly this tensor, so the tensor is
-    built over its bytes, sharing their storage (with the tensors of other nodes over it)."""
-    held, fresh = _storage(node, path, ctx, device, (layout, shape))
+    built over its bytes, sharing their storage (with the tensors of other nodes over it).
+
+    A member not read yet that holds exactly what zanj writes for this tensor (the common case)
+    is read in one call (`read_npy_written`) and becomes the tensor directly; the tensor is kept
+    as the member's storage for other nodes over it, as `_storage` keeps it."""
+    member = str(node.get(REF_KEY))
+    cache: dict[Any, torch.Tensor] | None = ctx.cache.get(LOAD_CACHE)
+    if cache is None:
+        cache = ctx.cache[LOAD_CACHE] = {}
+    key = member if device is None else (member, str(device))
+    source = None
+    if key not in cache:
+        stored = layout.stored
+        source = ctx.member(node, path)
+        array = read_npy_written(source, stored, shape, copy_on_write=True)
+        if array is not None:  # its header made it exactly `shape` of `stored`, with data
+            if layout.native and stored.isnative:
+                tensor = torch.from_numpy(array)
+            else:  # raw bits (bfloat16 and others numpy lacks), or another byte order
+                tensor = torch.frombuffer(array, dtype=layout.dtype)
+                if len(shape) != 1:
+                    tensor = tensor.view(shape)
+            if device is not None:
+                tensor = _moved(tensor, device, path, ctx)
+            cache[key] = tensor
+            return tensor
+    held, fresh = _storage(node, path, ctx, device, (layout, shape), source)
     if fresh and held.dtype is layout.dtype and held.dtype is not torch.uint8:
         # read just now as this dtype: _read_member found it holds exactly `shape`
         return held if len(shape) == 1 else held.view(shape)
@@ -280,11 +313,14 @@ def _with_flags(tensor: torch.Tensor, node: JSONdict, path: ObjectPath, ctx: Loa
 def load_tensor(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
     tag = str(node[FORMAT_KEY])
     form = tag.partition(":")[2]
-    name, layout = _layout(node, path, ctx)
+    name = node.get("dtype")
+    layout = dtypes.layout_named(name) if type(name) is str else None  # `_layout`, for a name in the table
     if layout is None:
-        return _missing_dtype(tag, name, node, path, ctx)
+        name, layout = _layout(node, path, ctx)
+        if layout is None:
+            return _missing_dtype(tag, name, node, path, ctx)
     dtype = layout.dtype
-    device = _device(node, path, ctx)
+    device = _device(node, path, ctx) if ctx.options else None  # no options: no map_location
     shape = _shape(node, "shape", path, ctx)
     if form == "external":
         tensor = _external(node, path, ctx, device, layout, shape)
@@ -309,7 +345,9 @@ def load_tensor(node: JSONdict, path: ObjectPath, ctx: LoadContext) -> Any:
             reason=f"tensor form {shown(form)} is unknown to zanj-torch",
             hint="upgrade zanj-torch: pip install --upgrade zanj-torch",
         )
-    return _with_flags(tensor, node, path, ctx)
+    if "parameter" in node or "requires_grad" in node:  # neither: a plain tensor, as saved
+        return _with_flags(tensor, node, path, ctx)
+    return tensor
 
 
 def load_tensor_part(node: JSONdict, path: ObjectPath, ctx: LoadContext, key: Any) -> Any:
