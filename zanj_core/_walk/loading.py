@@ -126,28 +126,9 @@ class LoadContext:
     # in document order, exactly as `load` would count and return them: no call, no object
     # path. Where the items would be too deep, each goes through `load`, which refuses it.
 
-    def _load_dict(self, node: JSONdict, path: ObjectPath) -> dict[str, Any]:
-        if len(path) >= self._max_depth:
-            return {key: self.load(value, (*path, key)) for key, value in node.items()}
-        loaded: dict[str, Any] = {}
-        for key, value in node.items():
-            if type(value) in _SCALARS:
-                self._walked += 1
-                if self._walked >= NODE_BATCH:
-                    self.walked(self._walked)
-                    self._walked = 0
-                loaded[key] = value
-            else:
-                loaded[key] = self.load(value, (*path, key))
-        return loaded
-
-    def _load_fields(self, node: JSONdict, path: ObjectPath, skipped: tuple[str, str]) -> dict[str, Any]:
-        """A typed node's fields (its items but the `skipped` keys, such as its tag) loaded as
-        `load` would load them as a plain dict at `path`, counted the same, without copying
-        the node first (the core's dataclass loader; one call per dataclass node)."""
+    def _load_dict(self, node: JSONdict, path: ObjectPath, skipped: tuple[str, ...] = ()) -> dict[str, Any]:
         if len(path) >= self._max_depth:
             return {key: self.load(value, (*path, key)) for key, value in node.items() if key not in skipped}
-        self._walked += 1  # the fields' dict, as `load` counts it
         loaded: dict[str, Any] = {}
         for key, value in node.items():
             if key in skipped:
@@ -161,6 +142,13 @@ class LoadContext:
             else:
                 loaded[key] = self.load(value, (*path, key))
         return loaded
+
+    def _load_fields(self, node: JSONdict, path: ObjectPath, skipped: tuple[str, ...]) -> dict[str, Any]:
+        """A typed node's fields (its items but the `skipped` keys, such as its tag) loaded as
+        `load` would load them as a plain dict at `path`, counted the same, without copying
+        the node first (the core's dataclass loader; one call per dataclass node)."""
+        self._walked += 1  # the fields' dict, as `load` counts it
+        return self._load_dict(node, path, skipped)
 
     def _load_list(self, node: list[Any], path: ObjectPath) -> list[Any]:
         if len(path) >= self._max_depth:
