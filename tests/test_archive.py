@@ -533,3 +533,29 @@ def test_json_members_indented_when_small_and_compact_when_large(tmp_path: Path)
         assert ("\n " in text) is indented
         assert indented or len(text) > PRETTY_JSON_MAX_BYTES
         assert ZANJ().read(path) == obj
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["stored", "deflated"])
+def test_a_member_source_reads_into_any_writable_buffer(stored: bool, tmp_path: Path) -> None:
+    """What plugins.md says `read_into` fills: a bytearray, a memoryview of one, or (with numpy)
+    an array; a read-only buffer is refused by name, before anything is read or charged."""
+    from zanj_core._container.reader import ArchiveReader
+
+    blob = bytes(range(256)) * 16
+    path = ZANJ(compress=not stored).save({"b": blob}, tmp_path / "b")
+    with ArchiveReader(path) as reader:
+        fills: list[Any] = [bytearray(len(blob)), memoryview(bytearray(len(blob)))]
+        try:
+            import numpy as np
+
+            fills.append(np.zeros(len(blob) // 4, dtype=np.uint32))
+        except ImportError:
+            pass
+        for buffer in fills:
+            reader.source("b.bin", ("b",)).read_into(buffer)
+            assert bytes(memoryview(buffer).cast("B")) == blob
+        source = reader.source("b.bin", ("b",))
+        spent = source.budget.spent
+        with pytest.raises(TypeError, match=r"read_into needs a writable buffer .* read-only bytes"):
+            source.read_into(bytes(len(blob)))
+        assert source.budget.spent == spent

@@ -7,7 +7,7 @@ buffer reads of one member, each charged to the read's budget, with the CRC chec
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zanj_core._container.checksums import crc32_function
 from zanj_core._container.member_streams import MemberStream
@@ -222,15 +222,23 @@ class MemberSource:
         directory.read_into(memoryview(rest), offset + length, info.filename)
         return rest
 
-    def read_into(self, buffer: memoryview, start: int = 0) -> None:
-        """Fill `buffer` with the member's bytes from `start`, copying once.
+    def read_into(self, buffer: memoryview | bytearray | Any, start: int = 0) -> None:
+        """Fill `buffer` (any writable, C-contiguous buffer: a `bytearray`, a numpy array, a
+        `memoryview` of one) with the member's bytes from `start`, copying once.
 
         Uncompressed members are read straight from the file into `buffer`; compressed members
         are inflated, and their CRC checked when a read reaches the member's end.
         With `verify_checksums` every member is checked whole before its first use, whatever
         part of it is read. Bytes not paid for by `reserve` are charged to the budget first.
         """
-        view = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
+        view = buffer if type(buffer) is memoryview else memoryview(buffer)
+        if view.readonly:
+            raise TypeError(
+                f"read_into needs a writable buffer (a bytearray, a numpy array or a memoryview of one), "
+                f"got a read-only {type(buffer).__name__}"
+            )
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
         length = view.nbytes
         info = self.info
         if type(start) is not int or start < 0 or start + length > info.file_size:
