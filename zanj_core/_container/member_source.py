@@ -188,17 +188,11 @@ class MemberSource:
         directory = reader.directory
         budget = self.budget
         if mapping:
-            mapped = reader.mapped(copy_on_write)
-            offset = info.data_start
-            if offset < 0:  # its local header is checked from the map: its data starts in the same page
-                offset = directory.data_offset(info, mapped)
-            budget.charge(length, self._describe)
-            if mapped[offset : offset + length] != head:
+            budget.charge(length, self._describe)  # the head, as `read_range` charges it
+            whole = self.memory_map(copy_on_write=copy_on_write)
+            if whole is None or whole[:length] != head:
                 return None
-            view = reader.views.get(copy_on_write)
-            if view is None:
-                view = reader.mapped_view(copy_on_write)
-            return view[offset + length : offset + size]
+            return whole[length:]
         offset = info.data_start
         if offset < 0:
             offset = directory.data_offset(info)

@@ -115,6 +115,15 @@ def _shape(node: JSONdict, key: str, path: ObjectPath, ctx: LoadContext) -> tupl
         raise ZanjFormatError(f"{_where(ctx, path)} has a bad {key}: {refused}") from None
 
 
+def _cached(node: JSONdict, ctx: LoadContext, device: torch.device | None) -> tuple[dict[Any, torch.Tensor], Any]:
+    """This read's tensors by member (and device), and the key of `node`'s member in it."""
+    cache: dict[Any, torch.Tensor] | None = ctx.cache.get(LOAD_CACHE)
+    if cache is None:
+        cache = ctx.cache[LOAD_CACHE] = {}
+    member = str(node.get(REF_KEY))
+    return cache, member if device is None else (member, str(device))
+
+
 def _storage(
     node: JSONdict,
     path: ObjectPath,
@@ -128,9 +137,7 @@ def _storage(
     member's data. `expect` is the (layout, shape) the node says the member holds, when it
     says; a member just read that holds exactly that comes back as that 1-d tensor, anything
     else as its bytes (uint8). `source`: the member, when the caller has it already."""
-    member = str(node.get(REF_KEY))
-    cache: dict[Any, torch.Tensor] = ctx.cache.setdefault(LOAD_CACHE, {})
-    key = member if device is None else (member, str(device))
+    cache, key = _cached(node, ctx, device)
     held = cache.get(key)
     if held is not None:
         return held, False
@@ -206,11 +213,7 @@ def _external(
     A member not read yet that holds exactly what zanj writes for this tensor (the common case)
     is read in one call (`read_npy_written`) and becomes the tensor directly; the tensor is kept
     as the member's storage for other nodes over it, as `_storage` keeps it."""
-    member = str(node.get(REF_KEY))
-    cache: dict[Any, torch.Tensor] | None = ctx.cache.get(LOAD_CACHE)
-    if cache is None:
-        cache = ctx.cache[LOAD_CACHE] = {}
-    key = member if device is None else (member, str(device))
+    cache, key = _cached(node, ctx, device)
     source = None
     if key not in cache:
         stored = layout.stored
