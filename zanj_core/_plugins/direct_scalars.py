@@ -44,22 +44,25 @@ class DirectScalars:
 
     __slots__ = ("converted", "plain")
 
-    def __init__(self, ctx: SaveContext) -> None:
-        plain: set[type] = set()
-        self.converted: dict[type, Serialize] = {}
-        for kind, serialize in OWN.items():
-            first = ctx.registry.serializers_for(kind)[:1]
-            if not first or first[0].serialize is not serialize or first[0].source.distribution != CORE_DISTRIBUTION:
-                continue
-            if serialize is same_value:
-                plain.add(kind)
-            else:
-                self.converted[kind] = serialize
-        self.plain = frozenset(plain)
+    def __init__(self, plain: frozenset[type] = frozenset(), converted: dict[type, Serialize] | None = None) -> None:
+        self.plain = plain
+        self.converted: dict[type, Serialize] = converted or {}
+
+    @classmethod
+    def of_save(cls, ctx: SaveContext) -> DirectScalars:
+        """What `ctx`'s save may write directly: each of `OWN` whose first handler is the core's."""
+        own = {
+            kind: serialize
+            for kind, serialize in OWN.items()
+            if (first := ctx.registry.serializers_for(kind)[:1])
+            and first[0].serialize is serialize
+            and first[0].source.distribution == CORE_DISTRIBUTION
+        }
+        plain = frozenset(kind for kind, serialize in own.items() if serialize is same_value)
+        return cls(plain, {kind: serialize for kind, serialize in own.items() if serialize is not same_value})
 
 
-NOTHING_DIRECT = DirectScalars.__new__(DirectScalars)
-NOTHING_DIRECT.plain, NOTHING_DIRECT.converted = frozenset(), {}
+NOTHING_DIRECT = DirectScalars()
 
 
 def direct_scalars(ctx: SaveContext, path: ObjectPath) -> DirectScalars:
@@ -69,7 +72,7 @@ def direct_scalars(ctx: SaveContext, path: ObjectPath) -> DirectScalars:
         return NOTHING_DIRECT
     found: DirectScalars | None = ctx.cache.get(_CACHE_KEY)
     if found is None:
-        found = ctx.cache[_CACHE_KEY] = DirectScalars(ctx)
+        found = ctx.cache[_CACHE_KEY] = DirectScalars.of_save(ctx)
     return found
 
 
