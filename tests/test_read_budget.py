@@ -9,9 +9,11 @@ of the same shapes must still read.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
+import random
 import struct
 import time
 import zipfile
@@ -509,6 +511,21 @@ def _deflate_over_run() -> bytes:
     return zanj_bytes({"b": {FORMAT_KEY: "bytes", "$ref": "b.bin", "len": 5}}, [liar])
 
 
+def _inflating_json(where: str) -> bytes:
+    """About 60 MiB of `[{},{},...]` behind random padding that keeps the deflated member under
+    the compression-ratio limit: a 0.6 MiB file whose text, charged per byte only, fits its
+    budget and parses to about 1.4 GiB. In the tree, or in format 1.1's description of the members (read
+    by `meta` and `verify`)."""
+    pad = base64.b64encode(random.Random(0).randbytes(520_000)).decode()
+    text = ('{"pad": "' + pad + '", "a": [' + "{}," * 19_999_999 + "{}]}").encode()
+    if where == "main":
+        return zanj_bytes(None, raw_main=text, meta={"zanj_format": "1.1"})
+    tree = {"b": {FORMAT_KEY: "bytes", "$ref": "b.bin", "len": 3}}
+    return zanj_bytes(
+        tree, [Entry.of("b.bin", b"abc"), Entry.of("__zanj_externals__.json", text)], {"zanj_format": "1.1"}
+    )
+
+
 EXPANDING: dict[str, Callable[[], bytes]] = {
     "fan-out": _fan_out_file,
     "self-cycle": lambda: zanj_bytes(
@@ -519,6 +536,8 @@ EXPANDING: dict[str, Callable[[], bytes]] = {
     "one-list-listed-200-times": _one_list_listed_200_times,
     "nested-lists-used-200-times": _nested_lists_used_200_times,
     "deflate-over-run": _deflate_over_run,
+    "inflating-json-tree": lambda: _inflating_json("main"),
+    "inflating-json-description": lambda: _inflating_json("externals"),
 }
 
 
