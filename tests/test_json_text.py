@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zanj_core._walk import json_text
-from zanj_core._walk.json_text import PRETTY_JSON_MAX_BYTES, encode_json
+from zanj_core._walk.json_text import PRETTY_JSON_MAX_BYTES, PRETTY_JSON_MAX_LINES, encode_json
 
 keys = st.one_of(
     st.text(max_size=8), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False)
@@ -66,6 +66,16 @@ def test_a_large_member_is_compact() -> None:
     assert json.loads(text) == value
 
 
+@pytest.mark.parametrize("lines", [PRETTY_JSON_MAX_LINES, PRETTY_JSON_MAX_LINES + 1])
+def test_a_member_of_more_lines_than_the_limit_is_compact(lines: int) -> None:
+    """Lines, not bytes: each item of a laid-out container is a line, wherever it is nested."""
+    value = {"a": [[i] for i in range(lines - 3)], "b": {"c": [1]}}  # the root's 2 lines, a's, b's 1
+    text = encode_json(value)
+    assert json.loads(text) == value
+    assert (b"\n" in text) is (lines <= PRETTY_JSON_MAX_LINES)
+    assert text.count(b"\n") == (lines + 3 if lines <= PRETTY_JSON_MAX_LINES else 0)
+
+
 @pytest.mark.parametrize(
     ("value", "error"), [({"x": math.nan}, ValueError), ([[math.inf]], ValueError), ({"x": object()}, TypeError)]
 )
@@ -75,7 +85,7 @@ def test_what_is_not_strict_json_raises_as_json_dumps_does(value: Any, error: ty
 
 
 def test_nesting_the_printer_cannot_recurse_into_is_written_compact(monkeypatch: pytest.MonkeyPatch) -> None:
-    def too_deep(value: Any, newline: str, pieces: list[str]) -> None:
+    def too_deep(self: Any, value: Any, newline: str) -> None:
         raise RecursionError
 
     value: Any = [1]
@@ -83,6 +93,6 @@ def test_nesting_the_printer_cannot_recurse_into_is_written_compact(monkeypatch:
         value = [value, {"k": 2}]
     laid_out = encode_json(value)
     assert laid_out.count(b"\n") > 300 and json.loads(laid_out) == value
-    monkeypatch.setattr(json_text, "_lay_out", too_deep)
+    monkeypatch.setattr(json_text._Layout, "add", too_deep)
     compact = encode_json(value)
     assert b"\n" not in compact and json.loads(compact) == value
