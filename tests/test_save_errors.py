@@ -606,6 +606,41 @@ def test_a_folder_or_pipe_at_the_target_is_a_save_error(tmp_path: Path, kind: st
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.zanj"]
 
 
+def test_missing_folders_are_made_and_a_file_in_their_way_is_named(tmp_path: Path) -> None:
+    """The folders of a new file are made only when creating it finds them missing; a file
+    where a folder must go is named as such, and nothing is left behind."""
+    target = tmp_path / "runs" / "a" / "model.zanj"
+    assert ZANJ().read(ZANJ().save(NEW, target)) == NEW
+    (tmp_path / "blocked").write_bytes(b"a file")
+    blocked = tmp_path / "blocked" / "inner" / "model.zanj"
+    with pytest.raises(ZanjSaveError, match="a part of the path is a file, not a folder") as caught:
+        ZANJ().save(NEW, blocked)
+    assert caught.value.errno == errno.ENOTDIR
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked", "runs"]
+
+
+def test_a_folder_that_cannot_be_made_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    target = tmp_path / "runs" / "model.zanj"
+    with pytest.raises(ZanjSaveError, match=re.escape(f"creating the folder {target.parent}")) as caught:
+        ZANJ().save(NEW, target)
+    assert caught.value.errno == errno.EACCES
+    assert list(tmp_path.iterdir()) == []
+
+
+@posix_only
+def test_a_dangling_symlink_gets_its_destination_made(tmp_path: Path) -> None:
+    link = tmp_path / "latest.zanj"
+    destination = tmp_path / "store" / "run-3.zanj"
+    link.symlink_to(destination)
+    ZANJ().save(NEW, link)
+    assert link.is_symlink() and destination.is_file()
+    assert ZANJ().read(link) == NEW
+
+
 @posix_only
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving files away needs root")
 def test_a_replaced_file_keeps_its_owner_and_group_and_loses_set_id_bits(tmp_path: Path) -> None:
@@ -626,20 +661,23 @@ def test_a_group_that_cannot_be_kept_loses_its_bits(tmp_path: Path, monkeypatch:
     target = saved_over(tmp_path)
     os.chmod(target, 0o640)
     other_group = os.getegid() + 1
-    real_stat = os.stat
 
-    def old_file_of_another_group(path: Any, *args: Any, **kwargs: Any) -> Any:
-        result = real_stat(path, *args, **kwargs)
-        if Path(path) == target:
-            fields = list(result)
-            fields[stat.ST_GID] = other_group
-            return os.stat_result(fields)
-        return result
+    def of_another_group(real: Any) -> Any:
+        def old_file_of_another_group(path: Any, *args: Any, **kwargs: Any) -> Any:
+            result = real(path, *args, **kwargs)
+            if Path(path) == target:
+                fields = list(result)
+                fields[stat.ST_GID] = other_group
+                return os.stat_result(fields)
+            return result
+
+        return old_file_of_another_group
 
     def refuse(fd: int, uid: int, gid: int) -> None:
         raise PermissionError(errno.EPERM, "not permitted")
 
-    monkeypatch.setattr(os, "stat", old_file_of_another_group)
+    monkeypatch.setattr(os, "stat", of_another_group(os.stat))
+    monkeypatch.setattr(os, "lstat", of_another_group(os.lstat))
     monkeypatch.setattr(os, "fchown", refuse)
     ZANJ().save(NEW, target)
     monkeypatch.undo()

@@ -174,12 +174,16 @@ def write_local(
     """
     label = str(target)
     with save_step(label, "checking the path"):
-        if target.is_symlink():
-            target = Path(os.path.realpath(target))
         try:
-            previous: os.stat_result | None = os.stat(target)
+            previous: os.stat_result | None = os.lstat(target)
         except FileNotFoundError:
             previous = None
+        if previous is not None and stat.S_ISLNK(previous.st_mode):
+            target = Path(os.path.realpath(target))
+            try:
+                previous = os.stat(target)
+            except FileNotFoundError:  # a dangling link: its destination is made
+                previous = None
     if previous is not None and not stat.S_ISREG(previous.st_mode):
         kind = "a folder" if stat.S_ISDIR(previous.st_mode) else "not a regular file"
         raise ZanjSaveError(
@@ -187,9 +191,6 @@ def write_local(
             errno.EISDIR if stat.S_ISDIR(previous.st_mode) else errno.EEXIST,
             str(target),
         )
-    if previous is None:  # a file in place has its folder
-        with save_step(label, f"creating the folder {target.parent}"):
-            target.parent.mkdir(parents=True, exist_ok=True)
     # the name is kept short so a long target name still leaves room for the suffix
     tmp = target.with_name(f".{target.name[:64]}.{os.urandom(6).hex()}.tmp")
     created = False
@@ -197,7 +198,14 @@ def write_local(
         with save_step(label, f"creating the temporary file {tmp}"):
             # the descriptor writes whatever the mode: the file is created with no more than the
             # owner bits the replaced file grants (0o000 for a 0o400 file), so it is never wider
-            fd = os.open(tmp, _CREATE_FLAGS, _private_mode(previous))
+            try:
+                fd = os.open(tmp, _CREATE_FLAGS, _private_mode(previous))
+            except FileNotFoundError:
+                if previous is not None:  # a file in place has its folder: something else is wrong
+                    raise
+                with save_step(label, f"creating the folder {target.parent}"):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(tmp, _CREATE_FLAGS, _private_mode(previous))
         created = True
         _write_temporary(label, tmp, fd, write, previous, durable, size_hint)
         with save_step(label, f"renaming {tmp} over it"):
