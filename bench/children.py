@@ -90,17 +90,7 @@ def child_scenario(
     for contender, ops in samples.items():
         if contender in failures or not ops["save"]:
             continue
-        row: dict[str, object] = {
-            op: {
-                "median_s": statistics.median(s["median_s"] for s in runs),
-                "peak_over_data": statistics.median(s["peak_extra_bytes"] / s["data_bytes"] for s in runs),
-                "peak_bytes": statistics.median(s["peak_extra_bytes"] for s in runs),
-                "processes": len(runs),
-                "rounds": statistics.median(len(s.get("rounds_s", [])) for s in runs),
-                "peak_method": ", ".join(sorted({str(s.get("peak_method", "high-water mark so far")) for s in runs})),
-            }
-            for op, runs in ops.items()
-        }
+        row: dict[str, object] = {op: _op_row(runs) for op, runs in ops.items()}
         row["file_bytes"] = ops["save"][0]["file_bytes"]
         row["data_bytes"] = ops["save"][0]["data_bytes"]
         table[contender] = row
@@ -112,6 +102,22 @@ def child_scenario(
         for contender, row in table.items()
     }
     return {"size": size, "variant": variant, "times": table, f"ratio_to_{floor}": ratios, "failures": failures}
+
+
+def _op_row(runs: list[dict[str, float]]) -> dict[str, object]:
+    """One contender's save or read: medians over its processes. "minor_faults" (a timed round's
+    minor page faults) is left out when a child did not report it (results of older runs)."""
+    row: dict[str, object] = {
+        "median_s": statistics.median(s["median_s"] for s in runs),
+        "peak_over_data": statistics.median(s["peak_extra_bytes"] / s["data_bytes"] for s in runs),
+        "peak_bytes": statistics.median(s["peak_extra_bytes"] for s in runs),
+        "processes": len(runs),
+        "rounds": statistics.median(len(s.get("rounds_s", [])) for s in runs),
+        "peak_method": ", ".join(sorted({str(s.get("peak_method", "high-water mark so far")) for s in runs})),
+    }
+    if runs and all("minor_faults" in s for s in runs):
+        row["minor_faults"] = round(statistics.median(s["minor_faults"] for s in runs))
+    return row
 
 
 def chosen(args: argparse.Namespace, contenders: list[str]) -> list[str]:

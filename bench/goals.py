@@ -48,6 +48,28 @@ def _per(zanj: float, peer: float, count: int) -> str:
     return f"{abs(difference) * 1e6:.1f} µs {'more' if difference > 0 else 'less'} per tensor"
 
 
+def faults_of(result: dict[str, Any], name: str, op: str) -> int | None:
+    """A contender's minor page faults per timed round (median over its processes), as `time_of`
+    finds its time; None where the run did not record them (runs before they were counted)."""
+    value = result.get("times", {}).get(name, {}).get(op, {}).get("minor_faults")
+    return None if value is None else int(value)
+
+
+def _faults(result: dict[str, Any], mine: str) -> str:
+    """A read row's sentence on page faults, measured: a copy into fresh memory faults in every
+    page of its result; `load_file` maps the file and touches no tensor data. Empty when either
+    contender's count is missing."""
+    zanj, peer = faults_of(result, mine, "read"), faults_of(result, "safetensors", "read")
+    if zanj is None or peer is None:
+        return ""
+    if mine == "zanj":
+        return (
+            f" zanj's read takes {zanj:,} minor page faults per round, safetensors' {peer:,}: `load_file` maps the "
+            "file and leaves tensor data untouched until used, a copy fills fresh pages."
+        )
+    return f" zanj's mapped read takes {zanj:,} minor page faults per round, safetensors' {peer:,}."
+
+
 Build = Callable[[dict[str, Any], str], "Row | None"]
 """Makes a goal's row from a run's results and the goal's label (which it may make exact: the
 sizes a run used); None when the run did not measure it."""
@@ -73,17 +95,19 @@ def _many(op: str, mine: str) -> Build:
             met = f"{measured}: zanj's per-tensor work (JSON node, member name, headers, CRC-32) fits.{floor}"
         elif mine == "zanj":
             also = f" Mapped instead of copied, zanj's read takes {seconds(mapped)}." if mapped else ""
+            also += _faults(result, mine)
             missed = (
                 f"{measured}. `load_file` maps the file and slices it; zanj's plain read copies each member into a "
                 f"tensor of its own after checking its local and `.npy` headers against the zip directory.{also}"
             )
             met = f"{measured}: copying each member costs zanj less than safetensors' whole read.{also}"
         else:
+            faults = _faults(result, mine)
             missed = (
                 f"{measured}. zanj checks each member's directory entry, local header and `.npy` header, parses a "
-                "JSON node per tensor and builds each tensor over the mapping; safetensors parses one JSON header."
+                f"JSON node per tensor and builds each tensor over the mapping; safetensors parses one JSON header.{faults}"
             )
-            met = f"{measured}: zanj's checks of each member (directory entry, local and `.npy` headers) fit."
+            met = f"{measured}: zanj's checks of each member (directory entry, local and `.npy` headers) fit.{faults}"
         return Row(label, seconds(zanj), seconds(peer), zanj / peer, f"{zanj / peer:.2f}", 1.0, "<= 1.0", met, missed)
 
     return build

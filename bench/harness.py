@@ -4,8 +4,13 @@
 
 `save` builds the data, times `rounds` saves and records what it wrote; `read` runs in a fresh
 process (so its peak memory is its own) and times `rounds` reads, checking the first result
-against what was saved (outside the timer). Prints one JSON line: the median seconds and the
-peak resident memory above the baseline taken just before the timed work.
+against what was saved (outside the timer). Prints one JSON line: the median seconds, the
+peak resident memory above the baseline taken just before the timed work, and the median minor
+page faults of a timed round ("minor_faults", the kernel's count around the timed call alone).
+Faults are part of the time: memory fresh from the kernel costs a fault per page on first touch
+(and the allocator may hand freed memory back between rounds), so a read that copies into new
+buffers takes one per page of its result, while one that maps the file and leaves the data
+untouched takes few.
 
 Where a scenario asks for it (`warm_size`), the contender first saves and reads a small copy of
 the data, so imports, plugin discovery and allocator set-up are neither timed nor counted in the
@@ -41,6 +46,12 @@ def peak_rss() -> int:
 def _status_bytes(field: str) -> int:
     with open("/proc/self/status") as fh:
         return int(next(line.split()[1] for line in fh if line.startswith(field + ":"))) * 1024
+
+
+def minor_faults() -> int:
+    """The process's minor page faults so far: pages mapped in without disk I/O (fresh memory,
+    or file pages already in the page cache), each a trip into the kernel."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def start_peak() -> tuple[int, str]:
@@ -96,16 +107,19 @@ def run(
         small = build(warm_size)
         read(save(small, warm_dir), describe(small))
         shutil.rmtree(warm_dir)
-    times = []
+    times: list[float] = []
+    faults: list[int] = []  # minor page faults of each timed round
     if args.op == "save":
         data = build(args.size)
         if spec_path.exists():  # a file from an earlier pass: every save starts with no file there
             Path(json.loads(spec_path.read_text())["path"]).unlink(missing_ok=True)
         baseline, method = start_peak()  # the data exists: what saving adds is on top
         for round_number in range(args.rounds):
+            before = minor_faults()
             start = time.perf_counter()
             path = save(data, args.dir)
             times.append(time.perf_counter() - start)
+            faults.append(minor_faults() - before)
             if round_number < args.rounds - 1:
                 # outside the timer: no contender pays (or, renaming over it, dodges) freeing the old file
                 path.unlink()
@@ -118,9 +132,11 @@ def run(
         baseline, method = start_peak()
         round_number = 0
         while round_number < args.rounds or (sum(times) < args.min_seconds and round_number < 20 * args.rounds):
+            before = minor_faults()
             start = time.perf_counter()
             loaded = read(path, described)
             times.append(time.perf_counter() - start)
+            faults.append(minor_faults() - before)
             if verify is not None and round_number == 0:
                 try:
                     verify(loaded, described)
@@ -139,6 +155,7 @@ def run(
                 "peak_method": method,
                 "file_bytes": os.path.getsize(path),
                 "data_bytes": int(exact) if exact is not None else data_bytes(args.size),
+                "minor_faults": round(statistics.median(faults)),  # per timed round
             }
         )
     )
