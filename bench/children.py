@@ -117,6 +117,8 @@ def _op_row(runs: list[dict[str, float]]) -> dict[str, object]:
     }
     if runs and all("minor_faults" in s for s in runs):
         row["minor_faults"] = round(statistics.median(s["minor_faults"] for s in runs))
+    if runs and all("phases_s" in s for s in runs):  # each part's median over the processes
+        row["phases_s"] = {part: statistics.median(s["phases_s"][part] for s in runs) for part in runs[0]["phases_s"]}
     return row
 
 

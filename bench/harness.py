@@ -33,6 +33,10 @@ from typing import Any
 Save = Callable[[Any, Path], Path]
 Read = Callable[[Path, dict[str, Any]], Any]
 Verify = Callable[[Any, Any], None]
+Phases = Callable[[str, str, Any, Path], dict[str, float]]
+"""`phases(contender, op, data_or_description, path)`: seconds by part of the operation, measured
+after the timed rounds (outside them), for a scenario whose goal report explains where the time
+goes; {} for contenders it does not break down."""
 
 
 def peak_rss() -> int:
@@ -75,10 +79,12 @@ def run(
     variants: tuple[str, ...] = ("default",),
     warm_size: int | None = None,
     verify: Verify | None = None,
+    phases: Phases | None = None,
 ) -> int:
     """Measure one contender's save or read. `describe` records what a read needs to know (and
     may record the exact "data_bytes", else `data_bytes(size)` estimates it); `verify(result,
-    description)` raises if a read gave back something other than what was saved."""
+    description)` raises if a read gave back something other than what was saved; `phases`, where
+    given, adds "phases_s" (seconds by part, see `Phases`) once the timing is done."""
     parser = argparse.ArgumentParser()
     parser.add_argument("contender", choices=sorted(contenders))
     parser.add_argument("op", choices=["save", "read"])
@@ -126,6 +132,7 @@ def run(
         extra = peak_rss() - baseline
         described = describe(data)
         spec_path.write_text(json.dumps({"path": str(path), "describe": described}))
+        parts = phases(args.contender, "save", data, path) if phases is not None else {}
     else:
         spec = json.loads(spec_path.read_text())
         path, described = Path(spec["path"]), spec["describe"]
@@ -145,6 +152,7 @@ def run(
             del loaded
             round_number += 1
         extra = peak_rss() - baseline
+        parts = phases(args.contender, "read", described, path) if phases is not None else {}
     exact = described.get("data_bytes") if isinstance(described, dict) else None
     print(
         json.dumps(
@@ -156,6 +164,7 @@ def run(
                 "file_bytes": os.path.getsize(path),
                 "data_bytes": int(exact) if exact is not None else data_bytes(args.size),
                 "minor_faults": round(statistics.median(faults)),  # per timed round
+                **({"phases_s": parts} if parts else {}),
             }
         )
     )

@@ -8,13 +8,21 @@ width, dropout, activation) and a dict of 3 str tags. `arrays`: a config whose f
 hold a 64x64 float32 weight, with a 512x32 embedding beside them (about 130 KiB of arrays).
 Against pickle to a file and zanj 0.6 (this script runs in its environment too). Each process
 keeps one ZANJ, as a program saving and reading many times would. See harness.py for what is
-measured. Run by bench/run.py.
+measured. After the timed rounds, zanj's and pickle's operations are also timed in parts
+(`phases`), so the goal report can say where the time goes. Run by bench/run.py.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import pickle
+import statistics
 import sys
+import time
+import zipfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -158,6 +166,107 @@ def zanj06_read(path: Path, spec: Any) -> Any:
     return _zanj06().read(path)
 
 
+PHASE_ROUNDS = 300
+
+
+def _median_s(operation: Callable[[], object], rounds: int = PHASE_ROUNDS) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        operation()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _plain_write(data: bytes, target: Path) -> Callable[[], None]:
+    """What writing `data` as pickle writes its file costs: open, write, close (the file is
+    deleted after each, outside nothing: deleting a small new file is cheap)."""
+
+    def write() -> None:
+        with open(target, "wb") as fh:
+            fh.write(data)
+        os.unlink(target)
+
+    return write
+
+
+def _plain_read(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        with open(path, "rb") as fh:
+            return fh.read()
+
+    return read
+
+
+def phases(contender: str, op: str, subject: Any, path: Path) -> dict[str, float]:
+    """Seconds by part (see harness.Phases). zanj's parts call zanj-core's internals, the steps
+    `ZANJ.save` and `ZANJ.read` take one after another: bench code, kept in step with them.
+
+    save: `walk` (objects to JSON nodes, the metadata), `json` (the two members' text), `zip`
+    (the archive, in memory), `publish` (that archive written as a save writes it: a private
+    temporary file, its final mode, renamed into place); read: `open` (the directory, headers,
+    both JSON members read and parsed), `json` (`json.loads` of their texts alone), `walk` (nodes
+    to objects). For both contenders `file` is what plain `open`/`write`/`close` (or `read`) of
+    the file's bytes costs, and for pickle `codec` is `dumps` or `loads` alone."""
+    scratch = path.with_name("phase-scratch")
+    if contender == "pickle":
+        data = path.read_bytes()
+        if op == "save":
+            return {
+                "codec": _median_s(lambda: pickle.dumps(subject, protocol=pickle.HIGHEST_PROTOCOL)),
+                "file": _median_s(_plain_write(data, scratch)),
+            }
+        return {"codec": _median_s(lambda: pickle.loads(data)), "file": _median_s(_plain_read(path))}
+    if contender != "zanj":
+        return {}
+    from zanj_core._container.publishing import publish
+    from zanj_core._container.writer import write_zip
+    from zanj_core._walk.json_text import encode_json
+    from zanj_core._walk.loading import LoadContext
+    from zanj_core._walk.saving import SaveContext
+
+    zanj = _zanj(op == "read")
+    if op == "save":
+
+        def walk() -> tuple[Any, Any]:
+            ctx = SaveContext(zanj)
+            tree = ctx.serialize(subject)
+            ctx.finish_walk()
+            return tree, zanj._meta(ctx)
+
+        tree, meta = walk()
+        texts = [("__zanj__.json", encode_json(tree)), ("__zanj_meta__.json", encode_json(meta))]
+
+        def archive() -> bytes:
+            buffer = io.BytesIO()
+            write_zip(buffer, texts, [], zanj.compress)
+            return buffer.getvalue()
+
+        whole = archive()
+        return {
+            "walk": _median_s(walk),
+            "json": _median_s(lambda: [encode_json(tree), encode_json(meta)]),
+            "zip": _median_s(archive),
+            "publish": _median_s(
+                lambda: (publish(str(scratch), lambda fh: fh.write(whole), durable=False), os.unlink(scratch))
+            ),
+            "file": _median_s(_plain_write(whole, scratch)),
+        }
+    with zipfile.ZipFile(path) as archive_file:
+        texts_read = [archive_file.read(name) for name in ("__zanj__.json", "__zanj_meta__.json")]
+
+    def open_close() -> None:
+        zanj.open(path).close()
+
+    with zanj.open(path) as opened:
+        return {
+            "open": _median_s(open_close),
+            "json": _median_s(lambda: [json.loads(text) for text in texts_read]),
+            "walk": _median_s(lambda: LoadContext(zanj, opened.reader, opened._meta).load(opened.root)),
+            "file": _median_s(_plain_read(path)),
+        }
+
+
 CONTENDERS: dict[str, tuple[harness.Save, harness.Read]] = {
     "pickle": (pickle_save, pickle_read),
     "zanj": (zanj_save, zanj_read),
@@ -175,6 +284,7 @@ def main() -> int:
         variants=("config", "arrays"),
         warm_size=0,
         verify=verify,
+        phases=phases,
     )
 
 
