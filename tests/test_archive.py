@@ -520,7 +520,7 @@ def test_a_long_file_name_leaves_room_for_the_temporary_name(tmp_path: Path) -> 
 
 
 def test_json_members_indented_when_small_and_compact_when_large(tmp_path: Path) -> None:
-    """People read small JSON members; trees over 1 MiB are written compact (the C encoder is
+    """People read small JSON members; large trees are written compact (the C encoder is
     about ten times faster than the indenting one), and both read back the same."""
     from zanj_core._walk.zanj import PRETTY_JSON_MAX_BYTES
 

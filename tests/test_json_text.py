@@ -76,6 +76,31 @@ def test_a_member_of_more_lines_than_the_limit_is_compact(lines: int) -> None:
     assert text.count(b"\n") == (lines + 3 if lines <= PRETTY_JSON_MAX_LINES else 0)
 
 
+def test_a_line_surely_past_the_limit_is_not_encoded_before_the_compact_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A string, list or dict whose text must pass the limit stops the layout before it is
+    encoded: the member is then encoded once, compact, not twice."""
+    encoded: list[Any] = []
+    real_line = json_text._line
+    monkeypatch.setattr(json_text, "_line", lambda value: encoded.append(value) or real_line(value))
+    for big in (list(range(PRETTY_JSON_MAX_BYTES)), {str(i): i for i in range(PRETTY_JSON_MAX_BYTES // 6 + 1)}):
+        encoded.clear()
+        value = {"meta": [1], "data": big}
+        text = encode_json(value)
+        assert b"\n" not in text and json.loads(text) == value
+        assert all(item is not big for item in encoded)
+
+
+def test_indentation_counts_toward_the_limit() -> None:
+    """Deep indents make a few thousand lines long: they count, so the member is compact."""
+    deep: Any = [1]
+    for _ in range(600):
+        deep = [deep, [2]]
+    compact = json.dumps(deep, separators=(",", ":"))
+    assert len(compact) < PRETTY_JSON_MAX_BYTES // 20  # short written compact, long laid out
+    text = encode_json(deep)
+    assert b"\n" not in text and text.decode() == compact
+
+
 @pytest.mark.parametrize(
     ("value", "error"), [({"x": math.nan}, ValueError), ([[math.inf]], ValueError), ({"x": object()}, TypeError)]
 )

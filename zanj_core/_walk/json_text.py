@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import json
 import json.encoder
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-PRETTY_JSON_MAX_BYTES = 1 << 20
-"""JSON members whose laid-out text is larger are written compact."""
+PRETTY_JSON_MAX_BYTES = 256 << 10
+"""JSON members whose laid-out text would be longer (in characters) are written compact."""
 PRETTY_JSON_MAX_LINES = 10_000
-"""A layout stops, and the member is written compact, past this many lines: a tree that large
-is read through `zanj show` or `ZanjFile.tree()`, and stopping early bounds the work spent on a
-layout that is thrown away (a few milliseconds for a tree of ten thousand tensors)."""
+"""A layout stops, and the member is written compact, past this many items of containers laid
+out one item per line: a tree that large is read through `zanj show` or `ZanjFile.tree()`, and
+stopping early (here, or at `PRETTY_JSON_MAX_BYTES` of text) bounds the work spent on a layout
+that is thrown away."""
 
 _CONTAINERS = (dict, list)
+_LEAST_PER_ELEMENT = 2
+_LEAST_PER_ITEM = 6
+"""Fewest characters of text per element of a list (`v,`) and per item of a dict (`"k":v,`),
+and per character of a string: how long a value's text surely is, before it is encoded."""
 
 
 def _refuse(value: Any) -> Any:
@@ -49,13 +54,21 @@ def encode_json(value: Any) -> bytes:
     """A JSON member's bytes: strict JSON (no NaN), UTF-8, laid out for reading when small.
 
     Raises what `json.dumps` raises for a value that is not JSON (TypeError, ValueError)."""
+    laid_out = _laid_out(value)
+    return laid_out if laid_out is not None else _compact(value)
+
+
+def _laid_out(value: Any) -> bytes | None:
+    """The laid-out text, or None when it would be too long (or too deep for this printer):
+    the layout stops as soon as its text passes the limits, and what it made is freed before a
+    compact text is made instead."""
     layout = _Layout()
     try:
         layout.add(value, "\n")
-    except (RecursionError, _TooLong):  # deeper than this printer recurses, or too long to lay out
-        return _compact(value)
+    except (RecursionError, _TooLong):
+        return None
     text = "".join(layout.pieces)
-    return _compact(value) if len(text) > PRETTY_JSON_MAX_BYTES else text.encode("utf-8")
+    return None if len(text) > PRETTY_JSON_MAX_BYTES else text.encode("utf-8")
 
 
 def _compact(value: Any) -> bytes:
@@ -63,7 +76,7 @@ def _compact(value: Any) -> bytes:
 
 
 class _TooLong(Exception):
-    """A layout ran past `PRETTY_JSON_MAX_LINES`."""
+    """A layout ran past `PRETTY_JSON_MAX_LINES` or `PRETTY_JSON_MAX_BYTES`."""
 
 
 def _holds_containers(value: Any) -> bool:
@@ -76,44 +89,57 @@ def _holds_containers(value: Any) -> bool:
 
 
 class _Layout:
-    """The pieces of one member's laid-out text, and the lines left before it gives up."""
+    """The pieces of one member's laid-out text, and the lines and characters left before it
+    gives up (its closing brackets aside: the final text is measured whole)."""
 
-    __slots__ = ("lines_left", "pieces")
+    __slots__ = ("chars_left", "lines_left", "pieces")
 
     def __init__(self) -> None:
         self.pieces: list[str] = []
         self.lines_left = PRETTY_JSON_MAX_LINES
+        self.chars_left = PRETTY_JSON_MAX_BYTES
 
     def add(self, value: Any, newline: str) -> None:
         """Append `value`'s text; `newline` is a line break and the current indent. Every
         scalar and one-line container goes through the C encoder, which raises for what is not
-        JSON exactly as `json.dumps` does (keys of a laid-out dict are strings, checked here)."""
-        pieces = self.pieces
+        JSON exactly as `json.dumps` does (keys of a laid-out dict are strings, checked here).
+        A string, list or dict whose text is surely longer than what is left stops the layout
+        before anything of it is looked at: it is not encoded here only to be encoded again."""
         kind = type(value)
-        if kind is dict and _holds_containers(value) and all(type(key) is str for key in value):
-            self._take_lines(len(value))
-            inner = newline + " "
-            separator = "{" + inner
-            for key, item in value.items():
-                pieces.append(separator)
-                pieces.append(_key(key))
-                pieces.append(": ")
-                self.add(item, inner)
-                separator = "," + inner
-            pieces.append(newline + "}")
-        elif kind is list and _holds_containers(value):
-            self._take_lines(len(value))
-            inner = newline + " "
-            separator = "[" + inner
-            for item in value:
-                pieces.append(separator)
-                self.add(item, inner)
-                separator = "," + inner
-            pieces.append(newline + "]")
-        else:
-            pieces.append(_line(value))
-
-    def _take_lines(self, count: int) -> None:
-        self.lines_left -= count
-        if self.lines_left < 0:
+        if kind is dict or kind is list:
+            if len(value) * (_LEAST_PER_ITEM if kind is dict else _LEAST_PER_ELEMENT) > self.chars_left:
+                raise _TooLong
+            if _holds_containers(value):
+                if len(value) > self.lines_left:
+                    raise _TooLong
+                if kind is list or all(type(key) is str for key in value):
+                    self._lay_out_items(value, kind is dict, newline)
+                    return
+        elif kind is str and len(value) > self.chars_left:
             raise _TooLong
+        line = _line(value)
+        self.chars_left -= len(line)
+        if self.chars_left < 0:
+            raise _TooLong
+        self.pieces.append(line)
+
+    def _lay_out_items(self, value: dict[str, Any] | list[Any], keyed: bool, newline: str) -> None:
+        """A dict (`keyed`) or list, one item per line."""
+        self.lines_left -= len(value)
+        pieces = self.pieces
+        inner = newline + " "
+        step = len(inner) + 1  # each item's separator and indent count: deep indents are long
+        separator = ("{" if keyed else "[") + inner
+        entries: Iterable[tuple[Any, Any]] = value.items() if keyed else enumerate(value)  # type: ignore[union-attr]
+        for key, item in entries:
+            pieces.append(separator)
+            if keyed:
+                text = _key(key)
+                pieces.append(text)
+                pieces.append(": ")
+                self.chars_left -= step + len(text) + 2
+            else:
+                self.chars_left -= step
+            self.add(item, inner)
+            separator = "," + inner
+        pieces.append(newline + ("}" if keyed else "]"))
