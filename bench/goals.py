@@ -210,8 +210,9 @@ def _nested_parts(op: str, mine: dict[str, float], theirs: dict[str, float], pee
             f" Timed in parts: opening (the zip directory and headers, both JSON members read and parsed) takes "
             f"{seconds(mine['open'])}, of which `json.loads` of the two texts alone {seconds(mine['json'])}, and the "
             f"walk (each dataclass node resolved and constructed) {seconds(mine['walk'])}; reading the file's bytes "
-            f"takes {seconds(mine['file'])}. pickle's `loads` alone takes {seconds(theirs['codec'])}, as much as "
-            f"`json.loads` of zanj's two texts; opening and the walk alone take {seconds(mine['open'] + mine['walk'])}, "
+            f"takes {seconds(mine['file'])}. pickle's `loads` alone takes {seconds(theirs['codec'])}, "
+            f"`json.loads` of zanj's two texts alone {mine['json'] / theirs['codec']:.1f}x that; opening and the walk "
+            f"alone take {seconds(mine['open'] + mine['walk'])}, "
             f"against the goal's {seconds(goal)} for everything."
         )
     return ""

@@ -46,7 +46,13 @@ not the absolute times, and rerun before trusting a gap under about 15 %. Peak m
 resident memory above the baseline taken once the input exists, as a fraction of the data size
 (a read allocates its result, so about 1.0 means one copy; `mmap` reads map the file). {peak_method}
 Each read is checked against what was saved
-(names, shapes and dtypes; a config compares equal), outside the timer.
+(names, shapes and dtypes; a config compares equal), outside the timer. Each timed round's minor
+page faults are counted too (the kernel's count around the timed call): memory fresh from the
+kernel costs one per page on first touch, which is where a read that copies into new buffers
+differs from one that maps the file and leaves the data untouched. After its timed rounds the
+nested config's save and read are also timed in parts (zanj's walk, JSON text, zip and
+publishing; its opening, JSON parsing and walk; pickle's codec and its file calls), so its goal
+rows say where the time goes.
 `raw` is the baseline: one plain write per tensor or array, and the whole file read by one call
 into one freshly allocated buffer with every tensor a view of it. It is not a strict floor: the
 buffer's pages are faulted in on every read, so a reader whose allocator reuses memory already
