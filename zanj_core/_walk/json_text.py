@@ -4,7 +4,7 @@ Strict JSON (no NaN), UTF-8. A member is laid out for a person reading it (`unzi
 container that holds containers gets one item per line, indented one space per level, and a
 container of scalars stays on one line (`{"kind": "mlp", "width": 64}`), so a list of
 dataclasses reads as one line each. A member of more than `PRETTY_JSON_MAX_LINES` lines or
-`PRETTY_JSON_MAX_BYTES` bytes (trees of thousands of tensors) is written compact instead. Both
+`PRETTY_JSON_MAX_BYTES` characters (trees of thousands of tensors) is written compact instead. Both
 are made by the C encoder: the standard library's indenting encoder is pure Python and cost a
 small save a sixth of its time. The layout is written straight away, not after a compact pass
 to measure the text first: that pass cost a small save as much as its whole walk.
@@ -112,8 +112,11 @@ class _Layout:
             if _holds_containers(value):
                 if len(value) > self.lines_left:
                     raise _TooLong
-                if kind is list or all(type(key) is str for key in value):
-                    self._lay_out_items(value, kind is dict, newline)
+                if kind is list:
+                    self._lay_out_items(enumerate(value), len(value), False, newline)
+                    return
+                if all(type(key) is str for key in value):
+                    self._lay_out_items(value.items(), len(value), True, newline)
                     return
         elif kind is str and len(value) > self.chars_left:
             raise _TooLong
@@ -123,14 +126,13 @@ class _Layout:
             raise _TooLong
         self.pieces.append(line)
 
-    def _lay_out_items(self, value: dict[str, Any] | list[Any], keyed: bool, newline: str) -> None:
-        """A dict (`keyed`) or list, one item per line."""
-        self.lines_left -= len(value)
+    def _lay_out_items(self, entries: Iterable[tuple[Any, Any]], count: int, keyed: bool, newline: str) -> None:
+        """The `count` items of a dict (`keyed`: its keys are written) or a list, one per line."""
+        self.lines_left -= count
         pieces = self.pieces
         inner = newline + " "
         step = len(inner) + 1  # each item's separator and indent count: deep indents are long
         separator = ("{" if keyed else "[") + inner
-        entries: Iterable[tuple[Any, Any]] = value.items() if keyed else enumerate(value)  # type: ignore[union-attr]
         for key, item in entries:
             pieces.append(separator)
             if keyed:
